@@ -1,0 +1,72 @@
+# regiohub — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+APT_STAMP := $(VENV)/.apt-packages
+# Debian packages the test suite needs (installed once when missing).
+APT_PACKAGES := gettext chromium chromium-driver
+PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
+PYTEST_ARGS ?=
+
+.PHONY: run test test-postgres lint format messages bench bench-smoke clean ci
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+$(APT_STAMP):
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+system: $(APT_STAMP)
+
+messages: venv system
+	cd regiohub && ../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
+
+## make run: the product on its embedded defaults (SQLite) with the demo region, on :8000
+run: venv system messages
+	$(BIN)/regiohub demo
+	$(BIN)/regiohub serve --bind 127.0.0.1:8000 --with-worker
+
+## make test: lint and the whole suite on SQLite (browser and end-to-end tests included)
+test: venv system messages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/regiohub makemigrations --check --dry-run -v 0
+	$(BIN)/pytest -n auto -p no:randomly $(PYTEST_ARGS)
+
+## make test-postgres: the same suite against the local PostgreSQL server
+test-postgres: venv system messages
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --create-db $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## make bench: every benchmark under bench/, full size (not run in CI)
+bench: venv system messages
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## make bench-smoke: the benchmarks at tiny sizes, to prove they run
+bench-smoke: venv system messages
+	@for f in bench/*.py; do echo "== $$f"; BENCH_SMOKE=1 $(BIN)/python $$f || exit 1; done
+
+ci: test test-postgres bench-smoke
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,72 @@
+"""Django admin: configuration for administrators, never the daily work screen."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from regiohub.core import access
+from regiohub.core.auth.decorators import fully_authenticated
+from regiohub.core.models import Department, HistoryEntry, Membership, Organisation, User
+
+
+class RegiohubAdminSite(admin.AdminSite):
+    site_header = "regiohub"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and fully_authenticated(request)
+
+
+admin.site.__class__ = RegiohubAdminSite
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kind", "nis_code", "population", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "name_fr", "code", "nis_code"]
+    exclude = ["boundary"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
+        return access.scope(super().get_queryset(request), request.user, via="pk")
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "email", "is_active"]
+    list_filter = ["organisation", "is_active"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
+        return access.scope(super().get_queryset(request), request.user)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["email", "full_name", "is_active", "is_superuser", "last_login"]
+    search_fields = ["email", "full_name"]
+    exclude = ["password", "user_permissions", "groups"]
+    readonly_fields = ["last_login", "date_joined"]
+    inlines = [MembershipInline]
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor_label", "action", "content_type", "object_id"]
+    list_filter = ["action", "content_type"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HistoryEntry]:
+        return access.scope(super().get_queryset(request), request.user)

@@ -1,0 +1,8 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def site(request: HttpRequest) -> dict[str, Any]:
+    return {"REGION_NAME": settings.REGION_NAME, "OIDC_ENABLED": bool(settings.OIDC_ISSUER_URL)}

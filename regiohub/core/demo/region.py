@@ -1,0 +1,166 @@
+"""The demo region Zuid-West-Vlaanderen: its organisations, departments and people.
+
+Idempotent: running it again updates what is there and adds what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from regiohub.core.models import Department, Membership, Organisation, User
+from regiohub.core.models.organisation import OrganisationKind
+from regiohub.core.roles import Role
+
+BOUNDARIES = Path(__file__).parent / "data" / "zwvl-municipalities.geojson"
+DEMO_PASSWORD = "regiohub-demo"  # noqa: S105 - the documented demo password
+DEMO_DOMAIN = "demo.regiohub.localhost"
+
+REGION = {"code": "ZWVL", "name": "Zuid-West-Vlaanderen", "name_fr": "Flandre occidentale du Sud"}
+
+MUNICIPALITY_CODES = {
+    "34002": "ANZ",
+    "34003": "AVE",
+    "34009": "DEE",
+    "34013": "HAR",
+    "34022": "KOR",
+    "34023": "KUU",
+    "34025": "LEN",
+    "34027": "MEN",
+    "33029": "WER",
+    "34040": "WAR",
+    "34041": "WEV",
+    "34042": "ZWE",
+    "34043": "SPI",
+}
+
+INTERMUNICIPAL = [
+    {
+        "code": "W13",
+        "name": "W13",
+        "name_fr": "W13",
+        "website": "https://www.w13.be",
+        "departments": ["Zorg", "Wonen", "Armoedebestrijding"],
+    },
+    {
+        "code": "LEI",
+        "name": "Leiedal",
+        "name_fr": "Leiedal",
+        "website": "https://www.leiedal.be",
+        "departments": ["Ruimtelijke planning", "Data en GIS", "ICT-samenwerking"],
+    },
+]
+
+MUNICIPAL_DEPARTMENTS = [
+    ("Openbare werken", "openbarewerken"),
+    ("Mobiliteit", "mobiliteit"),
+    ("Milieu", "milieu"),
+    ("Burgerzaken", "burgerzaken"),
+    ("ICT", "ict"),
+]
+
+# (e-mail local part, full name, organisation code, department or None, role)
+PEOPLE = [
+    ("regio", "Rita Regio", "ZWVL", None, Role.ADMIN),
+    ("agent.kortrijk", "Karim Kortrijk", "KOR", None, Role.AGENT),
+    ("openbarewerken.kortrijk", "Katrien Vandewalle", "KOR", "Openbare werken", Role.HANDLER),
+    ("beheer.kortrijk", "Koen Beheer", "KOR", None, Role.ADMIN),
+    ("agent.menen", "Mieke Menen", "MEN", None, Role.AGENT),
+    ("openbarewerken.menen", "Marc Declercq", "MEN", "Openbare werken", Role.HANDLER),
+    ("data.leiedal", "Lotte Leiedal", "LEI", "Data en GIS", Role.DATA_STEWARD),
+    ("analist", "Arne Analist", "ZWVL", None, Role.ANALYST),
+]
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "").replace("-", "")
+
+
+@transaction.atomic
+def load_region(out: Any = None) -> dict[str, int]:
+    def say(text: str) -> None:
+        if out is not None:
+            out.write(text)
+
+    region, _ = Organisation.objects.update_or_create(
+        code=REGION["code"],
+        defaults={
+            "kind": OrganisationKind.REGION,
+            "name": REGION["name"],
+            "name_fr": REGION["name_fr"],
+            "website": "https://www.zuidwestvlaanderen.be",
+        },
+    )
+    features = json.loads(BOUNDARIES.read_text())["features"]
+    for feature in features:
+        props = feature["properties"]
+        nis = str(props["nis"])
+        organisation, _ = Organisation.objects.update_or_create(
+            nis_code=nis,
+            defaults={
+                "kind": OrganisationKind.MUNICIPALITY,
+                "code": MUNICIPALITY_CODES[nis],
+                "name": props["name_nl"],
+                "name_fr": props["name_fr"],
+                "population": props["population"],
+                "boundary": feature["geometry"],
+                "parent": region,
+                "email": f"meldpunt@{_slug(props['name_nl'])}.{DEMO_DOMAIN}",
+            },
+        )
+        for name, local in MUNICIPAL_DEPARTMENTS:
+            Department.objects.get_or_create(
+                organisation=organisation,
+                name=name,
+                defaults={"email": f"{local}@{_slug(props['name_nl'])}.{DEMO_DOMAIN}"},
+            )
+    for body in INTERMUNICIPAL:
+        organisation, _ = Organisation.objects.update_or_create(
+            code=body["code"],
+            defaults={
+                "kind": OrganisationKind.INTERMUNICIPAL,
+                "name": body["name"],
+                "name_fr": body["name_fr"],
+                "website": body["website"],
+                "parent": region,
+            },
+        )
+        for name in body["departments"]:
+            Department.objects.get_or_create(organisation=organisation, name=name)
+
+    admin, created = User.objects.get_or_create(
+        email=f"admin@{DEMO_DOMAIN}",
+        defaults={"full_name": "Demo Beheerder", "is_staff": True, "is_superuser": True},
+    )
+    if created:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+    for local, full_name, org_code, department_name, role in PEOPLE:
+        user, created = User.objects.get_or_create(
+            email=f"{local}@{DEMO_DOMAIN}", defaults={"full_name": full_name}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        organisation = Organisation.objects.get(code=org_code)
+        department = (
+            Department.objects.get(organisation=organisation, name=department_name)
+            if department_name
+            else None
+        )
+        Membership.objects.get_or_create(
+            user=user, organisation=organisation, department=department, role=role
+        )
+    counts = {
+        "organisations": Organisation.objects.count(),
+        "departments": Department.objects.count(),
+        "people": User.objects.count(),
+    }
+    say(
+        f"Demo region {region.name}: {counts['organisations']} organisations, "
+        f"{counts['departments']} departments, {counts['people']} people.\n"
+    )
+    return counts

@@ -1,0 +1,73 @@
+"""Append a state change to the history. Call it inside the service's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from regiohub.core.middleware import current_request_id
+from regiohub.core.models import HistoryEntry
+
+SYSTEM = "system"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    import json
+
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The values of ``fields`` on ``obj`` (foreign keys by id), ready for ``record``."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        data[name] = getattr(obj, field.attname)
+    return _jsonable(data)
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the keys whose values differ, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    subject: models.Model,
+    action: str,
+    *,
+    actor: Any = None,
+    actor_label: str | None = None,
+    organisation: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> HistoryEntry:
+    """Append one history entry about ``subject``.
+
+    ``actor`` is a user or ``None`` (then ``actor_label`` says who: "citizen", a connector,
+    or "system" by default).
+    """
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = actor_label or (str(user) if user else SYSTEM)
+    return HistoryEntry.objects.create(
+        actor=user,
+        actor_label=label[:200],
+        organisation_id=getattr(organisation, "pk", organisation),
+        content_type=ContentType.objects.get_for_model(subject),
+        object_id=str(subject.pk),
+        action=action,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        reason=reason,
+        request_id=current_request_id(),
+    )
+
+
+def history_of(subject: models.Model) -> models.QuerySet[HistoryEntry]:
+    return HistoryEntry.objects.for_object(subject).select_related("actor")

@@ -1,0 +1,68 @@
+"""regiohub serve: gunicorn serving the WSGI app; whitenoise serves the static files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from regiohub.wsgi import application
+
+        return application
+
+
+class Command(BaseCommand):
+    help = "Serve regiohub with a production WSGI server (regiohub serve)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port to listen on.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Worker processes (default: WEB_CONCURRENCY).",
+        )
+        parser.add_argument("--threads", type=int, default=4, help="Threads per worker.")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="Also run one background task worker (handy on a single machine).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        worker = None
+        if options["with_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "regiohub.cli", "worker"])
+        try:
+            _Gunicorn(
+                {
+                    "bind": options["bind"],
+                    "workers": options["workers"] or settings.WEB_CONCURRENCY,
+                    "threads": options["threads"],
+                    "worker_class": "gthread",
+                    "accesslog": "-",
+                    "timeout": 60,
+                    "graceful_timeout": 20,
+                }
+            ).run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=20)

@@ -1,0 +1,118 @@
+"""Background tasks: the rule that side effects start in the same transaction.
+
+Use :func:`task` instead of ``django_tasks.task`` to declare a task (it adds retries with
+exponential back-off) and :func:`enqueue` to start one from a service:
+
+* with the database backend the task row is written inside the caller's transaction, so a
+  rolled-back change never runs its task and a committed change always has it (an outbox);
+* with any other backend the enqueue waits for ``transaction.on_commit``.
+
+Tasks take primary keys, not objects, and must be idempotent: use :func:`once` around an
+effect that must not happen twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, ParamSpec, TypeVar
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_tasks import task as django_task
+from django_tasks import task_backends
+from django_tasks.base import Task
+from django_tasks_db import DatabaseBackend
+
+from regiohub.core.models import IdempotencyKey
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
+
+ATTEMPT_KWARG = "_attempt"
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Delay before try ``attempt + 1``: base, 2x base, 4x base ... with 10% jitter."""
+    base = settings.TASK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+    return timedelta(seconds=base * (1 + random.random() / 10))  # noqa: S311
+
+
+def task(
+    *, queue_name: str = "default", priority: int = 0, max_attempts: int | None = None
+) -> Callable[[Callable[P, T]], Task]:
+    """Declare a background task that is retried with back-off when it raises."""
+
+    def decorator(func: Callable[P, T]) -> Task:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            attempt = int(kwargs.pop(ATTEMPT_KWARG, 1))
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                limit = max_attempts or settings.TASK_MAX_ATTEMPTS
+                if attempt < limit:
+                    delay = retry_delay(attempt)
+                    wrapped.using(run_after=timezone.now() + delay).enqueue(
+                        *args, **kwargs, **{ATTEMPT_KWARG: attempt + 1}
+                    )
+                    log.warning(
+                        "task failed, retry scheduled",
+                        task=func.__qualname__,
+                        attempt=attempt,
+                        retry_in_s=round(delay.total_seconds()),
+                        error=repr(exc),
+                    )
+                else:
+                    log.error(
+                        "task failed, giving up",
+                        task=func.__qualname__,
+                        attempt=attempt,
+                        error=repr(exc),
+                    )
+                raise
+
+        wrapped = django_task(queue_name=queue_name, priority=priority)(run)
+        return wrapped
+
+    return decorator
+
+
+def enqueue(task_: Task, *args: Any, **kwargs: Any) -> None:
+    """Start ``task_`` as part of the current transaction (see the module docstring)."""
+    backend = task_backends[task_.backend]
+    if isinstance(backend, DatabaseBackend):
+        task_.enqueue(*args, **kwargs)
+    else:
+        transaction.on_commit(lambda: task_.enqueue(*args, **kwargs), robust=True)
+
+
+@contextmanager
+def once(key: str) -> Iterator[bool]:
+    """Run the body only if ``key`` was never completed before.
+
+    Yields ``True`` when the body should act. The key is stored in the same transaction as
+    the body's database writes, so a body that fails leaves no key and is tried again.
+
+        with once(f"ack-mail:{report.pk}") as first:
+            if first:
+                send_mail(...)
+    """
+    with transaction.atomic():
+        if IdempotencyKey.objects.filter(key=key).exists():
+            yield False
+            return
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(key=key)
+        except IntegrityError:  # a concurrent run claimed it first
+            yield False
+            return
+        yield True

@@ -1,0 +1,387 @@
+"""Django settings for regiohub. Every value comes through :func:`regiohub.conf.config`.
+
+Defaults are the embedded, single-machine setup (SQLite, database task queue, local files);
+``docs/configuration.md`` lists every variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from regiohub.conf import ConfigurationError, config
+from regiohub.core.logging import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+
+DATA_DIR = Path(
+    config(
+        "REGIOHUB_DATA_DIR",
+        str(PROJECT_DIR / "var"),
+        help_text="Directory for the SQLite database, uploaded files, outgoing mail and "
+        "the generated secret key.",
+    )
+)
+DEBUG = config("DEBUG", False, help_text="Django debug mode. Never in production.")
+
+
+def _secret_key() -> str:
+    """The configured key, else one generated once and kept in the data directory."""
+    key = config(
+        "SECRET_KEY",
+        "",
+        help_text="Django secret key. When empty, one is generated once and stored in "
+        "REGIOHUB_DATA_DIR/secret_key (fine for one machine; set it for several replicas).",
+    )
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = config(
+    "ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "[::1]"],
+    help_text="Comma-separated host names this site answers to.",
+)
+CSRF_TRUSTED_ORIGINS = config(
+    "CSRF_TRUSTED_ORIGINS",
+    [],
+    help_text="Comma-separated origins (https://regiohub.example.be) trusted for "
+    "unsafe requests when served behind a proxy on another host name.",
+)
+SITE_URL = config(
+    "REGIOHUB_SITE_URL",
+    "http://127.0.0.1:8000",
+    help_text="Public base URL of the site, used in mails and links sent to citizens.",
+)
+HTTPS = config(
+    "REGIOHUB_HTTPS",
+    False,
+    help_text="Set when the site is served over HTTPS: secure cookies, HSTS and "
+    "redirects to https.",
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
+    "regiohub.core",
+]
+
+MIDDLEWARE = [
+    "regiohub.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "regiohub.core.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "regiohub.urls"
+WSGI_APPLICATION = "regiohub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "regiohub.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = config(
+    "DATABASE_URL",
+    f"sqlite:///{DATA_DIR / 'regiohub.sqlite3'}",
+    help_text="Database to use. SQLite by default; postgres://user:pass@host:5432/name "
+    "selects PostgreSQL (see docs/postgresql.md).",
+)
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ConfigurationError(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock
+        # at BEGIN so two writers queue instead of failing halfway through.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "regiohub_cache",
+    }
+}
+
+# --- Background tasks -----------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": config(
+            "REGIOHUB_TASK_BACKEND",
+            "django_tasks_db.DatabaseBackend",
+            help_text="Django Tasks backend. The database backend stores tasks in the same "
+            "transaction as the change that causes them (see docs/decisions/0004).",
+        ),
+        "QUEUES": ["default", "mail", "connectors", "data"],
+    }
+}
+TASK_MAX_ATTEMPTS = config(
+    "REGIOHUB_TASK_MAX_ATTEMPTS",
+    6,
+    help_text="How often a failing background task is tried before it is given up "
+    "(and listed as failed for the administrator).",
+)
+TASK_RETRY_BASE_SECONDS = config(
+    "REGIOHUB_TASK_RETRY_BASE_SECONDS",
+    30,
+    help_text="First retry delay of a failing task; each next retry waits twice as long.",
+)
+
+# --- Authentication -------------------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:staff-home"
+LOGOUT_REDIRECT_URL = "core:home"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "regiohub.core.auth.oidc.OIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+REQUIRE_2FA = config(
+    "REGIOHUB_REQUIRE_2FA",
+    True,
+    help_text="Local accounts must confirm a TOTP code at login (and enrol an "
+    "authenticator app at their first login). OIDC logins rely on the identity provider.",
+)
+OTP_TOTP_ISSUER = config(
+    "REGIOHUB_TOTP_ISSUER", "regiohub", help_text="Name shown in the authenticator app."
+)
+LOGIN_FAILURE_LIMIT = config(
+    "REGIOHUB_LOGIN_FAILURE_LIMIT",
+    5,
+    help_text="Failed logins (password or code) from one address for one account before "
+    "that combination is locked out.",
+)
+LOGIN_COOLOFF_MINUTES = config(
+    "REGIOHUB_LOGIN_COOLOFF_MINUTES",
+    15,
+    help_text="Minutes a locked-out login stays locked.",
+)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = LOGIN_COOLOFF_MINUTES / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_CALLABLE = "regiohub.core.auth.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = config(
+    "REGIOHUB_PROXY_COUNT",
+    0,
+    help_text="Number of reverse proxies in front of the site; the client address for "
+    "rate limits is read from X-Forwarded-For accordingly.",
+)
+
+OIDC_ISSUER_URL = config(
+    "OIDC_ISSUER_URL",
+    "",
+    help_text="Issuer URL of the OpenID Connect provider (its "
+    "/.well-known/openid-configuration is read). Empty disables OIDC login.",
+)
+OIDC_RP_CLIENT_ID = config("OIDC_RP_CLIENT_ID", "", help_text="OIDC client id of regiohub.")
+OIDC_RP_CLIENT_SECRET = config(
+    "OIDC_RP_CLIENT_SECRET", "", help_text="OIDC client secret of regiohub."
+)
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_RP_SIGN_ALGO = config(
+    "OIDC_RP_SIGN_ALGO", "RS256", help_text="Algorithm the provider signs ID tokens with."
+)
+OIDC_CREATE_USER = config(
+    "OIDC_CREATE_USERS",
+    False,
+    help_text="Create an account for an unknown person who logs in through OIDC. "
+    "Off by default: an administrator adds people (with their roles) first.",
+)
+OIDC_USERNAME_ALGO = "regiohub.core.auth.oidc.username_from_email"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/account/login/?oidc=failed"
+
+# --- Internationalisation -------------------------------------------------------------
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Brussels"
+USE_I18N = True
+USE_TZ = True
+LANGUAGE_COOKIE_NAME = "regiohub_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# --- Static and media files -----------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MANIFEST_STRICT = False
+
+# --- Mail -----------------------------------------------------------------------------
+EMAIL_HOST = config(
+    "EMAIL_HOST",
+    "",
+    help_text="SMTP server. When empty, mails are written as files to "
+    "REGIOHUB_DATA_DIR/mail (handy for the demo).",
+)
+EMAIL_PORT = config("EMAIL_PORT", 587, help_text="SMTP port.")
+EMAIL_HOST_USER = config("EMAIL_HOST_USER", "", help_text="SMTP user name.")
+EMAIL_HOST_PASSWORD = config("EMAIL_HOST_PASSWORD", "", help_text="SMTP password.")
+EMAIL_USE_TLS = config("EMAIL_USE_TLS", True, help_text="Use STARTTLS towards the server.")
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = config(
+    "DEFAULT_FROM_EMAIL",
+    "regiohub <noreply@regiohub.localhost>",
+    help_text="Sender of the mails regiohub sends.",
+)
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = config(
+    "REGIOHUB_SESSION_SECONDS",
+    8 * 3600,
+    help_text="How long a staff login lasts (seconds).",
+)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = config(
+    "REGIOHUB_CSP",
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+    help_text="Content-Security-Policy header sent with every page.",
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": config(
+            "REGIOHUB_API_ANON_RATE",
+            "60/minute",
+            help_text="Request limit per address for anonymous API clients.",
+        ),
+        "user": config(
+            "REGIOHUB_API_USER_RATE",
+            "600/minute",
+            help_text="Request limit per logged-in API user.",
+        ),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "regiohub API",
+    "DESCRIPTION": "The shared platform of a region of municipalities.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging --------------------------------------------------------------------------
+LOG_FORMAT = config(
+    "REGIOHUB_LOG_FORMAT",
+    "console",
+    help_text="'json' for one JSON object per line (for log collectors), 'console' for "
+    "people reading a terminal.",
+)
+LOG_LEVEL = config("REGIOHUB_LOG_LEVEL", "INFO", help_text="Lowest level that is logged.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+
+WEB_CONCURRENCY = config(
+    "WEB_CONCURRENCY", 2, help_text="Web server worker processes started by regiohub serve."
+)
+
+# --- Region ---------------------------------------------------------------------------
+REGION_NAME = config(
+    "REGIOHUB_REGION_NAME",
+    "Zuid-West-Vlaanderen",
+    help_text="Name of the region shown in the page header.",
+)
