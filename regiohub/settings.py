@@ -271,6 +271,7 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # --- Static and media files -----------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {

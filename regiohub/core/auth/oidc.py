@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import jwt
 import requests
 import structlog
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -77,6 +78,23 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if user is not None:
             request.session[SESSION_METHOD_KEY] = "oidc"
         return user
+
+    def retrieve_matching_jwk(self, token: bytes) -> Any:
+        """The provider's signing key: by ``kid`` when the token names one, else by
+        algorithm (a provider with a single key may leave ``kid`` out, RFC 7515 4.1.4)."""
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=10)
+        response.raise_for_status()
+        header = jwt.get_unverified_header(token)
+        candidates = [
+            key
+            for key in response.json().get("keys", [])
+            if key.get("use", "sig") == "sig"
+            and key.get("alg", header.get("alg")) == header.get("alg")
+            and ("kid" not in header or key.get("kid") == header["kid"])
+        ]
+        if len(candidates) != 1:
+            raise SuspiciousOperation("No single matching signing key at the provider.")
+        return jwt.PyJWK(candidates[0])
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         email = claims.get("email")

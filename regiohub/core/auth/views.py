@@ -44,13 +44,9 @@ PENDING_SECONDS = 300
 def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> Any:
     """What a locked-out login sees (django-axes calls this)."""
     minutes = settings.LOGIN_COOLOFF_MINUTES
-    return render(
-        request,
-        "core/auth/locked_out.html",
-        {"minutes": minutes},
-        status=429,
-        headers={"Retry-After": str(minutes * 60)},
-    )
+    response = render(request, "core/auth/locked_out.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from gunicorn.app.base import BaseApplication
 
@@ -46,7 +45,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("collectstatic", interactive=False, verbosity=0)
+        # In a child process: the manifest must be read fresh by the server afterwards.
+        subprocess.run(
+            [sys.executable, "-m", "regiohub.cli", "collectstatic", "--noinput", "-v", "0"],
+            check=True,
+        )
         worker = None
         if options["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "regiohub.cli", "worker"])

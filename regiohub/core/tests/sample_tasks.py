@@ -1,0 +1,22 @@
+"""Tasks used by the task tests (a task must live at an importable module path)."""
+
+from django.core.mail import send_mail
+
+from regiohub.core.tasks import once, task
+
+FLAKY_FAILURES = {"remaining": 0}
+
+
+@task(queue_name="mail")
+def send_note(subject: str) -> None:
+    with once(f"test-note:{subject}") as first:
+        if first:
+            send_mail(subject, "body", None, ["someone@example.org"])
+
+
+@task(queue_name="mail")
+def flaky_note(subject: str) -> None:
+    if FLAKY_FAILURES["remaining"] > 0:
+        FLAKY_FAILURES["remaining"] -= 1
+        raise ConnectionError("mail server unavailable")
+    send_mail(subject, "body", None, ["someone@example.org"])

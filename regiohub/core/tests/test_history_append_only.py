@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from regiohub.core import history
+from regiohub.core.models import HistoryEntry
+from regiohub.core.models.history import AppendOnlyError
+from regiohub.core.tests.factories import DepartmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_keeps_who_when_what_before_after_and_why():
+    user = UserFactory(full_name="An Agent")
+    department = DepartmentFactory(name="Milieu")
+    before = history.snapshot(department, ["name", "email"])
+    department.name = "Milieu en klimaat"
+    after = history.snapshot(department, ["name", "email"])
+    entry = history.record(
+        department,
+        "department.renamed",
+        actor=user,
+        organisation=department.organisation,
+        before=before,
+        after=after,
+        reason="new council",
+    )
+    assert entry.at is not None
+    assert entry.actor == user and entry.actor_label == "An Agent"
+    assert entry.before == {"name": "Milieu", "email": ""}
+    assert entry.after["name"] == "Milieu en klimaat"
+    assert entry.reason == "new council"
+    assert list(history.history_of(department)) == [entry]
+
+
+def test_system_and_citizen_actors_are_labelled():
+    department = DepartmentFactory()
+    assert history.record(department, "x").actor_label == "system"
+    assert history.record(department, "y", actor_label="citizen").actor_label == "citizen"
+
+
+def test_changed_returns_only_differences():
+    assert history.changed({"a": 1, "b": 2}, {"a": 1, "b": 3}) == ({"b": 2}, {"b": 3})
+
+
+def test_model_refuses_update_and_delete():
+    entry = history.record(DepartmentFactory(), "created")
+    entry.action = "forged"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(AppendOnlyError):
+        HistoryEntry.objects.filter(pk=entry.pk).update(action="forged")
+    with pytest.raises(AppendOnlyError):
+        HistoryEntry.objects.all().delete()
+
+
+def test_database_refuses_update_and_delete_behind_the_orm():
+    entry = history.record(DepartmentFactory(), "created")
+    table = HistoryEntry._meta.db_table
+    for sql in (
+        f"UPDATE {table} SET action = 'forged' WHERE id = %s",  # noqa: S608
+        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
+    entry.refresh_from_db()
+    assert entry.action == "created"

@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings, with a private data directory.
+
+Everything else (database from DATABASE_URL, task backend, middleware) is what runs in
+production, so the suite tests the real configuration.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("REGIOHUB_DATA_DIR", tempfile.mkdtemp(prefix="regiohub-test-"))
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+
+from regiohub.settings import *  # noqa: F403
+
+# Hashing a password at full strength takes ~0.3 s; tests create many accounts.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# No collectstatic before tests: serve the source files unhashed.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns when absent
