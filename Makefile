@@ -32,7 +32,7 @@ $(APT_STAMP):
 system: $(APT_STAMP)
 
 messages: venv system
-	cd regiohub && ../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
+	cd regiohub && ../$(BIN)/regiohub compilemessages -v 0
 
 ## make run: the product on its embedded defaults (SQLite) with the demo region, on :8000
 run: venv system messages

@@ -8,7 +8,7 @@ from django.test import Client
 from regiohub.core import access
 from regiohub.core.models import Department, Membership, Organisation
 from regiohub.core.roles import Capability
-from regiohub.core.tests.conftest import staff_client
+from regiohub.core.testing import staff_client
 from regiohub.core.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db

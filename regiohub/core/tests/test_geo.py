@@ -6,7 +6,7 @@ import pytest
 
 from regiohub.core import geo
 from regiohub.core.demo.region import BOUNDARIES
-from regiohub.core.tests.conftest import shared_path
+from regiohub.core.testing import shared_path
 
 pytestmark = pytest.mark.django_db
 

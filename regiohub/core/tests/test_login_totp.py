@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def code_for(device: TOTPDevice, offset: int = 0) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset):06d}"
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset)
+    return f"{value:06d}"
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_next_url_is_followed_but_never_off_site(person):
 
 
 def test_logout_needs_post_and_ends_the_session(person):
-    from regiohub.core.tests.conftest import staff_client
+    from regiohub.core.testing import staff_client
 
     client = staff_client(person)
     assert client.get("/account/logout/").status_code == 405
@@ -154,7 +155,7 @@ def test_logout_needs_post_and_ends_the_session(person):
 
 
 def test_admin_requires_the_second_factor(region):
-    from regiohub.core.tests.conftest import staff_client
+    from regiohub.core.testing import staff_client
     from regiohub.core.tests.factories import UserFactory
 
     admin = UserFactory(superuser=True)

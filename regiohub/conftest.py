@@ -1,0 +1,38 @@
+"""Fixtures shared by the test suites of every module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from regiohub.core.demo.region import load_region
+from regiohub.core.models import Organisation
+from regiohub.core.tests.factories import MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def region(db: Any) -> dict[str, Organisation]:
+    """The demo region: organisations by code (KOR, MEN, ZWVL, W13, LEI, ...)."""
+    load_region()
+    return {o.code: o for o in Organisation.objects.all()}
+
+
+@pytest.fixture
+def kortrijk_agent(region: dict[str, Organisation]) -> Any:
+    return MembershipFactory(organisation=region["KOR"], agent=True).user
+
+
+@pytest.fixture
+def kortrijk_admin(region: dict[str, Organisation]) -> Any:
+    return MembershipFactory(organisation=region["KOR"], admin=True).user
+
+
+@pytest.fixture
+def region_admin(region: dict[str, Organisation]) -> Any:
+    return MembershipFactory(organisation=region["ZWVL"], admin=True).user
+
+
+@pytest.fixture
+def superuser(db: Any) -> Any:
+    return UserFactory(superuser=True)

@@ -1,0 +1,80 @@
+"""Helpers for the test suites of every module (not imported by the product)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from regiohub.core.auth.oidc import SESSION_METHOD_KEY
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+CHROMIUM = "/usr/bin/chromium"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of the shared data folder, or a clean skip when that folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the shared folder next to the project")
+    return path
+
+
+def staff_client(user: Any) -> Client:
+    """A test client logged in as ``user`` with the second factor done."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[SESSION_METHOD_KEY] = "password+totp"
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A headless Chromium page (Debian's chromium, driven by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
+    # makes around it are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """WCAG 2.1 A and AA violations axe-core finds on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+    ]

@@ -1,0 +1,77 @@
+"""The base layout and the staff pages meet WCAG 2.1 AA (axe-core in headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from regiohub.core.testing import axe_violations, chromium_page
+from regiohub.core.tests.factories import PASSWORD, MembershipFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_public_pages_have_no_wcag_violations(live_server, region, language):
+    with chromium_page() as page:
+        page.context.add_cookies(
+            [{"name": "regiohub_language", "value": language, "url": live_server.url}]
+        )
+        for path in ["/", "/account/login/"]:
+            page.goto(live_server.url + path)
+            assert page.locator("html").get_attribute("lang") == language
+            assert axe_violations(page) == [], path
+        # The error state of a form is accessible too.
+        page.click("button[type=submit] >> text=/./ >> nth=-1")
+        assert axe_violations(page) == []
+
+
+def test_skip_link_is_the_first_stop_and_moves_focus_to_main(live_server, region):
+    with chromium_page() as page:
+        page.goto(live_server.url + "/")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.className")
+        assert focused == "skip-link"
+        assert page.locator(".skip-link").is_visible()
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_pages_fit_a_phone_screen(live_server, region):
+    with chromium_page(width=360, height=740) as page:
+        for path in ["/", "/account/login/"]:
+            page.goto(live_server.url + path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, path
+            assert axe_violations(page) == [], path
+
+
+def test_staff_login_with_authenticator_and_staff_pages_are_accessible(live_server, region):
+    person = MembershipFactory(organisation=region["KOR"], admin=True).user
+    with chromium_page() as page:
+        page.goto(live_server.url + "/staff/")
+        assert "/account/login/" in page.url
+        page.fill("#id_username", person.email)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit] >> nth=-1")
+        assert page.url.endswith("/account/login/app/")
+        assert axe_violations(page) == []
+        secret = page.locator("code.secret").inner_text()
+        assert re.fullmatch(r"[A-Z2-7 ]+", secret)
+        device = TOTPDevice.objects.get(user=person, confirmed=False)
+        page.fill("#id_token", f"{totp(device.bin_key):06d}")
+        page.click("button[type=submit] >> nth=-1")
+        assert page.url.endswith("/staff/")
+        assert axe_violations(page) == []
+        page.click("text=Kortrijk")
+        assert page.url.endswith("/staff/organisations/KOR/")
+        assert axe_violations(page) == []
+        page.click("a[href$='/departments/new/']")
+        page.click("button[type=submit] >> nth=-1")  # empty form: errors shown
+        assert page.locator("#form-errors").is_visible()
+        assert axe_violations(page) == []
