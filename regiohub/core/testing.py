@@ -42,6 +42,38 @@ def staff_client(user: Any) -> Client:
     return client
 
 
+def run_tasks(max_rounds: int = 10) -> int:
+    """Run every ready task the way ``regiohub worker`` does, in this connection.
+
+    The real worker closes "old" connections between tasks, which would close the test's
+    transaction; this runs the same claim/run/record steps without that. Tasks enqueued by
+    tasks run too (up to ``max_rounds`` rounds). Returns how many tasks ran.
+    """
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    ran = 0
+    for _ in range(max_rounds):
+        ready = list(DBTaskResult.objects.ready())
+        if not ready:
+            break
+        for result in ready:
+            result.claim(worker.worker_id)
+            worker.run_task(result)
+            ran += 1
+    return ran
+
+
 @contextmanager
 def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
     """A headless Chromium page (Debian's chromium, driven by Playwright)."""

@@ -1,6 +1,15 @@
 import pytest
 
-from regiohub.conf import ConfigurationError, config
+from regiohub.conf import REGISTRY, ConfigurationError, config
+
+
+@pytest.fixture(autouse=True)
+def _keep_registry_clean():
+    """Variables made up by these tests must not count as real, documented settings."""
+    before = dict(REGISTRY)
+    yield
+    REGISTRY.clear()
+    REGISTRY.update(before)
 
 
 def test_values_are_converted_to_the_type_of_the_default(monkeypatch):

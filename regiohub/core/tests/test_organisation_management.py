@@ -6,11 +6,10 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.test import Client
 
 from regiohub.core.models import Department, HistoryEntry, Membership, User
-from regiohub.core.testing import staff_client
+from regiohub.core.testing import run_tasks, staff_client
 from regiohub.core.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +93,7 @@ def test_new_person_gets_an_invitation_by_mail_through_the_worker(region, kortri
     assert HistoryEntry.objects.for_object(membership).get().action == "membership.created"
 
     assert mail.outbox == []  # sent by the worker, not by the request
-    call_command("worker", "--batch", "--interval", "0")
+    run_tasks()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["nieuw.collega@kortrijk.be"]
@@ -129,7 +128,7 @@ def test_existing_person_gets_a_second_role_without_a_new_invitation(region, kor
         {"email": existing.email, "full_name": "ignored", "role": "handler"},
     )
     assert set(existing.memberships.values_list("role", flat=True)) == {"agent", "handler"}
-    call_command("worker", "--batch", "--interval", "0")
+    run_tasks()
     assert mail.outbox == []
 
 
