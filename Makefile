@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-APT_STAMP := $(VENV)/.apt-packages
-# Debian packages the test suite needs (installed once when missing).
-APT_PACKAGES := gettext chromium chromium-driver
+# Debian packages: gettext to compile translations (run and test); Chromium for the
+# browser tests. Installed once when missing.
+RUN_PACKAGES := gettext
+TEST_PACKAGES := gettext chromium chromium-driver
 PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres lint format messages bench bench-smoke clean ci
+
+.PHONY: venv system system-test run test test-postgres lint format messages bench bench-smoke clean ci
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,15 +23,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(APT_STAMP):
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@mkdir -p $(VENV) && touch $@
+endef
 
-system: $(APT_STAMP)
+system:
+	$(call apt_ensure,$(RUN_PACKAGES))
+
+system-test:
+	$(call apt_ensure,$(TEST_PACKAGES))
 
 messages: venv system
 	cd regiohub && ../$(BIN)/regiohub compilemessages -v 0
@@ -40,14 +46,14 @@ run: venv system messages
 	$(BIN)/regiohub serve --bind 127.0.0.1:8000 --with-worker
 
 ## make test: lint and the whole suite on SQLite (browser and end-to-end tests included)
-test: venv system messages
+test: venv system-test messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/regiohub makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -n auto -p no:randomly $(PYTEST_ARGS)
 
 ## make test-postgres: the same suite against the local PostgreSQL server
-test-postgres: venv system messages
+test-postgres: venv system-test messages
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --create-db $(PYTEST_ARGS)
 
 lint: venv
@@ -60,11 +66,11 @@ format: venv
 
 ## make bench: every benchmark under bench/, full size (not run in CI)
 bench: venv system messages
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 ## make bench-smoke: the benchmarks at tiny sizes, to prove they run
 bench-smoke: venv system messages
-	@for f in bench/*.py; do echo "== $$f"; BENCH_SMOKE=1 $(BIN)/python $$f || exit 1; done
+	@for f in bench/[!_]*.py; do echo "== $$f"; BENCH_SMOKE=1 $(BIN)/python $$f || exit 1; done
 
 ci: test test-postgres bench-smoke
 

@@ -181,6 +181,13 @@ TASK_RETRY_BASE_SECONDS = config(
     help_text="First retry delay of a failing task; each next retry waits twice as long.",
 )
 
+TASK_STUCK_MINUTES = config(
+    "REGIOHUB_TASK_STUCK_MINUTES",
+    60,
+    help_text="A task still running after this many minutes is taken to be orphaned by a "
+    "worker that died; workers put it back in the queue when they start.",
+)
+
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "core:login"
@@ -342,6 +349,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

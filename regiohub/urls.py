@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from regiohub.core import views as core_views
@@ -9,7 +8,7 @@ from regiohub.core.auth.oidc import OIDCCallbackView, OIDCStartView
 urlpatterns = [
     path("health/", core_views.health_view, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/login/", RedirectView.as_view(pattern_name="core:login", query_string=True)),
+    path("admin/login/", core_views.admin_login),
     path("admin/", admin.site.urls),
     path("oidc/authenticate/", OIDCStartView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", OIDCCallbackView.as_view(), name="oidc_authentication_callback"),

@@ -13,7 +13,13 @@ class RegiohubAdminSite(admin.AdminSite):
     site_header = "regiohub"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and fully_authenticated(request)
+        """Configuration is for superusers with a second factor; organisation
+        administrators work in the staff pages, which are scoped to their organisations."""
+        return (
+            super().has_permission(request)
+            and request.user.is_superuser
+            and fully_authenticated(request)
+        )
 
 
 admin.site.__class__ = RegiohubAdminSite

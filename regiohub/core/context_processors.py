@@ -5,4 +5,4 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"REGION_NAME": settings.REGION_NAME, "OIDC_ENABLED": bool(settings.OIDC_ISSUER_URL)}
+    return {"REGION_NAME": settings.REGION_NAME}

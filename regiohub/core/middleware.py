@@ -20,13 +20,16 @@ def current_request_id() -> str:
 
 
 class RequestIdMiddleware:
-    """Takes X-Request-ID from a trusted proxy (when well-formed) or makes one."""
+    """Takes a well-formed X-Request-ID when a trusted proxy is configured in front
+    (REGIOHUB_PROXY_COUNT > 0), else makes one: clients cannot plant ids in logs."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = (
+            request.headers.get("X-Request-ID", "") if settings.AXES_IPWARE_PROXY_COUNT else ""
+        )
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -116,3 +116,22 @@ def once(key: str) -> Iterator[bool]:
             yield False
             return
         yield True
+
+
+def requeue_stuck(older_than: timedelta | None = None) -> int:
+    """Put tasks back in the queue whose worker died while running them.
+
+    A task still RUNNING after ``REGIOHUB_TASK_STUCK_MINUTES`` is taken to be orphaned (a
+    killed worker never records the end). Tasks are idempotent, so running one again is safe.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    limit = older_than or timedelta(minutes=settings.TASK_STUCK_MINUTES)
+    count = (
+        DBTaskResult.objects.running()
+        .filter(started_at__lt=timezone.now() - limit)
+        .update(status="READY", started_at=None)
+    )
+    if count:
+        log.warning("requeued orphaned tasks", count=count)
+    return count

@@ -90,3 +90,11 @@ def test_vendored_boundaries_equal_the_shared_source():
         assert feature["geometry"] == original["geometry"]
         assert feature["properties"]["population"] == original["properties"]["population"]
         assert feature["properties"]["name_fr"] == original["properties"]["name_fr"]
+
+
+def test_batch_lookup_agrees_with_single_lookups(region):
+    points = [(50.8275, 3.2649), (51.40, 2.60), (50.7949, 3.1236), (float("nan"), 3.0), (95, 3)]
+    found = geo.municipalities_at(points)
+    assert [loc.nis_code for loc in found] == ["34022", None, "34027", None, None]
+    assert found == [geo.municipality_at(lat, lon) for lat, lon in points]
+    assert geo.municipalities_at([]) == []

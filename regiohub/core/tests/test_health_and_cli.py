@@ -27,8 +27,10 @@ def test_health_reports_database_and_task_queue():
         "status": "ok",
         "ready": 0,
         "oldest_ready_age_s": 0,
-        "failed_last_24h": 0,
+        "failed_attempts_last_24h": 0,
+        "stuck": 0,
     }
+    assert body["checks"]["cache"] == {"status": "ok"}
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -49,6 +51,24 @@ def test_health_answers_503_when_the_queue_is_unreachable():
 
 
 @pytest.mark.django_db
+def test_worker_requeues_tasks_orphaned_by_a_dead_worker():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from regiohub.core.tasks import enqueue, requeue_stuck
+    from regiohub.core.tests import sample_tasks
+
+    enqueue(sample_tasks.send_note, "orphan")
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(hours=2))
+    assert Client().get("/health/").json()["checks"]["task_queue"]["stuck"] == 1
+    assert requeue_stuck() == 1
+    assert DBTaskResult.objects.get().status == "READY"
+    assert requeue_stuck() == 0
+
+
+@pytest.mark.django_db
 def test_regiohub_check_command_reports_ok(capsys):
     call_command("regiohub_check")
     report = json.loads(capsys.readouterr().out.split("\n", 1)[1])
@@ -57,7 +77,9 @@ def test_regiohub_check_command_reports_ok(capsys):
 
 
 @pytest.mark.django_db
-def test_every_response_carries_security_headers_and_a_request_id():
+def test_every_response_carries_security_headers_and_a_request_id(settings):
+    assert len(Client().get("/", HTTP_X_REQUEST_ID="abc12345-trace")["X-Request-ID"]) == 32
+    settings.AXES_IPWARE_PROXY_COUNT = 1  # behind a trusted proxy, its id is kept
     response = Client().get("/", HTTP_X_REQUEST_ID="abc12345-trace")
     assert response["X-Request-ID"] == "abc12345-trace"
     assert "default-src 'self'" in response["Content-Security-Policy"]

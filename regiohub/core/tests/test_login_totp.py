@@ -163,3 +163,11 @@ def test_admin_requires_the_second_factor(region):
     half.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
     assert half.get("/admin/").status_code == 302
     assert staff_client(admin).get("/admin/").status_code == 200
+
+
+def test_logged_in_non_administrator_is_refused_by_the_admin_without_a_loop(region, person):
+    from regiohub.core.testing import staff_client
+
+    client = staff_client(person)
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/login/?next=/admin/").status_code == 403

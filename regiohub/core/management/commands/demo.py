@@ -18,7 +18,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
         # Each regiohub module may ship demo data as <app>/demo/__init__.py: load(stdout).
         for config in apps.get_app_configs():
             if not config.name.startswith("regiohub."):

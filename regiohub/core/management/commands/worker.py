@@ -3,6 +3,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from regiohub.core.tasks import requeue_stuck
+
 
 class Command(BaseCommand):
     help = "Run background tasks from the database queue (regiohub worker)."
@@ -15,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="Run the ready tasks, then exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        requeue_stuck()
         worker_args = ["--interval", str(options["interval"])]
         worker_args += ["--queue-name", ",".join(options["queue"]) if options["queue"] else "*"]
         if options["batch"]:
