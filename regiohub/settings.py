@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "regiohub.core",
+    "regiohub.meldpunt",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,22 @@
+"""Configuration of the contact point (categories, SLA, closing days) for administrators."""
+
+from django.contrib import admin
+
+from regiohub.meldpunt.models import Category, ClosingDay
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "code", "organisation", "department", "response_days", "resolution_days",
+        "allow_anonymous", "is_active",
+    ]  # fmt: skip
+    list_filter = ["organisation", "code", "allow_anonymous", "is_active"]
+    search_fields = ["name", "name_fr", "name_en", "code"]
+
+
+@admin.register(ClosingDay)
+class ClosingDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "organisation", "description"]
+    list_filter = ["organisation"]
+    date_hierarchy = "date"
