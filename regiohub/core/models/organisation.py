@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from regiohub.core.i18n import localised
 from regiohub.core.roles import Role
 
 
@@ -66,9 +66,7 @@ class Organisation(models.Model):
     @property
     def display_name(self) -> str:
         """The name in the active language: French where known and asked for, else Dutch."""
-        if (get_language() or "nl").startswith("fr") and self.name_fr:
-            return self.name_fr
-        return self.name
+        return localised(self, "name")
 
 
 class Department(models.Model):

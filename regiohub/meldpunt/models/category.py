@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from regiohub.core.i18n import localised
 
 
 class Category(models.Model):
@@ -67,19 +68,13 @@ class Category(models.Model):
     def __str__(self) -> str:
         return f"{self.display_name} ({self.organisation})"
 
-    def _localised(self, field: str) -> str:
-        language = (get_language() or "nl")[:2]
-        if language in ("fr", "en"):
-            return getattr(self, f"{field}_{language}") or getattr(self, field)
-        return getattr(self, field)
-
     @property
     def display_name(self) -> str:
-        return self._localised("name")
+        return localised(self, "name")
 
     @property
     def display_help(self) -> str:
-        return self._localised("help_text")
+        return localised(self, "help_text")
 
 
 class ClosingDay(models.Model):

@@ -143,3 +143,16 @@ def test_another_municipalitys_reports_stay_out_of_scope(categories, kortrijk_ag
     file_report(where=MENEN_CENTRE)
     visible = access.scope(Report.objects.all(), kortrijk_agent)
     assert list(visible) == [own]
+
+
+def test_category_wording_follows_the_language_with_dutch_as_fallback(categories):
+    from django.utils import translation
+
+    category = categories["KOR"].report_categories.get(code="pothole")
+    with translation.override("en"):
+        assert category.display_name == "Pothole or damaged road"
+        assert category.display_help == category.help_text  # no English help: Dutch
+    with translation.override("fr"):
+        assert category.display_name == "Nid-de-poule ou route abîmée"
+    with translation.override("nl"):
+        assert category.display_name == "Put of schade in de weg"
