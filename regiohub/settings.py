@@ -333,13 +333,26 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+MAP_TILE_URL = config(
+    "REGIOHUB_MAP_TILE_URL",
+    "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    help_text="Map tiles (XYZ URL template) for the maps; empty shows only the boundaries.",
+)
+MAP_ATTRIBUTION = config(
+    "REGIOHUB_MAP_ATTRIBUTION",
+    "© OpenStreetMap",
+    help_text="Attribution shown on the map for the tiles.",
+)
+_tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if "://" in MAP_TILE_URL else ""
 CONTENT_SECURITY_POLICY = config(
     "REGIOHUB_CSP",
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+    f"default-src 'self'; img-src 'self' data: {_tile_origin}; style-src 'self'; "
+    "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'",
     help_text="Content-Security-Policy header sent with every page.",
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -394,4 +407,32 @@ REGION_NAME = config(
     "REGIOHUB_REGION_NAME",
     "Zuid-West-Vlaanderen",
     help_text="Name of the region shown in the page header.",
+)
+
+# --- Meldpunt (contact point) ---------------------------------------------------------
+MELDPUNT_MAX_PHOTOS = config(
+    "MELDPUNT_MAX_PHOTOS", 3, help_text="Photos a citizen may add to one report."
+)
+MELDPUNT_PHOTO_MAX_MB = config(
+    "MELDPUNT_PHOTO_MAX_MB", 10, help_text="Largest photo upload accepted, in megabytes."
+)
+MELDPUNT_REOPEN_DAYS = config(
+    "MELDPUNT_REOPEN_DAYS",
+    14,
+    help_text="Days after resolution during which the citizen may ask to reopen a report.",
+)
+MELDPUNT_FOLLOWUP_DAYS = config(
+    "MELDPUNT_FOLLOWUP_DAYS",
+    90,
+    help_text="Days after closure that the citizen's follow-up link keeps working.",
+)
+MELDPUNT_RETENTION_MONTHS = config(
+    "MELDPUNT_RETENTION_MONTHS",
+    12,
+    help_text="Months after closure after which the reporter's contact details are erased.",
+)
+MELDPUNT_DIGEST_HOUR = config(
+    "MELDPUNT_DIGEST_HOUR",
+    7,
+    help_text="Hour (Europe/Brussels) at which departments get their daily due/overdue digest.",
 )

@@ -95,6 +95,38 @@ def invalidate() -> None:
         _index = None
 
 
+def representative_point(organisation_id: int) -> tuple[float, float]:
+    """A point (lat, lon) surely inside the municipality, for reports placed by address
+    only. Raises KeyError for an organisation without a boundary."""
+    index = _get_index()
+    for location, geometry in zip(index.locations, index.geometries, strict=True):
+        if location.organisation_id == organisation_id:
+            point = geometry.representative_point()
+            return round(point.y, 6), round(point.x, 6)
+    raise KeyError(organisation_id)
+
+
+def boundaries_geojson() -> dict:
+    """The region's municipalities as a GeoJSON FeatureCollection (for maps)."""
+    from regiohub.core.models import Organisation
+    from regiohub.core.models.organisation import OrganisationKind
+
+    rows = Organisation.objects.filter(
+        kind=OrganisationKind.MUNICIPALITY, boundary__isnull=False
+    ).values_list("code", "nis_code", "name", "name_fr", "boundary")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": code, "nis_code": nis, "name": name, "name_fr": name_fr},
+                "geometry": boundary,
+            }
+            for code, nis, name, name_fr, boundary in rows
+        ],
+    }
+
+
 def valid_wgs84(lat: float, lon: float) -> bool:
     return (
         isinstance(lat, int | float)

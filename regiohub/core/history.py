@@ -47,6 +47,7 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
+    at: Any = None,
 ) -> HistoryEntry:
     """Append one history entry about ``subject``.
 
@@ -66,6 +67,7 @@ def record(
         after=_jsonable(after),
         reason=reason,
         request_id=current_request_id(),
+        **({"at": at} if at is not None else {}),
     )
 
 

@@ -4,19 +4,27 @@ server fails."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regiohub.core.models import HistoryEntry
 from regiohub.core.tasks import once, task
-from regiohub.meldpunt.models import Report
+from regiohub.meldpunt.models import Handover, Message, MessageKind, Report
 from regiohub.meldpunt.workflow import Status
 
 
 def _send(report: Report, subject: str, template: str, context: dict) -> None:
-    context = {"report": report, "REGION_NAME": settings.REGION_NAME, **context}
+    from regiohub.meldpunt.services import followup_url
+
+    context = {
+        "report": report,
+        "REGION_NAME": settings.REGION_NAME,
+        "followup_url": followup_url(report),
+        **context,
+    }
     send_mail(
         subject=subject,
         message=render_to_string(template, context),
@@ -36,7 +44,7 @@ def send_acknowledgement(report_id: int) -> str:
                 report,
                 _("We received your report %(reference)s") % {"reference": report.reference},
                 "meldpunt/mail/acknowledgement.txt",
-                {"site_url": settings.SITE_URL},
+                {},
             )
             return "sent"
     return "already sent"
@@ -48,7 +56,10 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
     report = Report.objects.select_related("organisation", "category").get(pk=report_id)
     if not report.reporter_email:
         return "no address"
-    status = HistoryEntry.objects.get(pk=history_entry_id).after["status"]
+    entry = HistoryEntry.objects.get(pk=history_entry_id)
+    status = entry.after["status"]
+    # Only these reasons are written for the reporter; others (on hold...) are internal.
+    reason = entry.reason if status in (Status.CANCELLED, Status.REOPENED) else ""
     with (
         once(f"meldpunt.status:{history_entry_id}") as first,
         translation.override(report.reporter_language),
@@ -59,7 +70,106 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
                 _("Your report %(reference)s: %(status)s")
                 % {"reference": report.reference, "status": Status(status).label},
                 "meldpunt/mail/status_update.txt",
-                {"status": Status(status), "site_url": settings.SITE_URL},
+                {"status": Status(status), "reason": reason},
             )
+            return "sent"
+    return "already sent"
+
+
+@task(queue_name="mail")
+def send_message_mail(message_id: int) -> str:
+    """Mail a message or question from staff to the reporter."""
+    message = Message.objects.select_related("report__organisation", "report__category").get(
+        pk=message_id
+    )
+    report = message.report
+    if not report.reporter_email or not message.is_public:
+        return "no address"
+    with (
+        once(f"meldpunt.message:{message_id}") as first,
+        translation.override(report.reporter_language),
+    ):
+        if first:
+            _send(
+                report,
+                _("Your report %(reference)s: a message") % {"reference": report.reference}
+                if message.kind != MessageKind.QUESTION
+                else _("Your report %(reference)s: we have a question")
+                % {"reference": report.reference},
+                "meldpunt/mail/message.txt",
+                {"message": message},
+            )
+            return "sent"
+    return "already sent"
+
+
+@task(queue_name="mail")
+def notify_assignee(report_id: int, message_id: int) -> str:
+    """Tell the person handling a report that the reporter wrote back."""
+    report = Report.objects.select_related("assignee").get(pk=report_id)
+    person = report.assignee
+    if person is None or not person.email or not person.is_active:
+        return "no assignee"
+    with (
+        once(f"meldpunt.notify_assignee:{message_id}") as first,
+        translation.override(person.language or settings.LANGUAGE_CODE),
+    ):
+        if first:
+            send_mail(
+                subject=_("%(reference)s: the reporter wrote back")
+                % {"reference": report.reference},
+                message=render_to_string(
+                    "meldpunt/mail/reporter_answered.txt",
+                    {
+                        "report": report,
+                        "url": settings.SITE_URL.rstrip("/")
+                        + reverse("meldpunt:staff-report", args=[report.reference]),
+                        "REGION_NAME": settings.REGION_NAME,
+                    },
+                ),
+                from_email=None,
+                recipient_list=[person.email],
+            )
+            return "sent"
+    return "already sent"
+
+
+@task(queue_name="mail")
+def send_handover_mail(handover_id: int) -> str:
+    """Send a report to the external body that owns the asset, with its photos.
+
+    The reporter's contact details go along only when they consented; the body answers
+    the contact point, quoting the reference.
+    """
+    handover = Handover.objects.select_related(
+        "report__organisation", "report__category", "to_external_body", "from_organisation"
+    ).get(pk=handover_id)
+    body = handover.to_external_body
+    if body is None:
+        return "not an external hand-over"
+    report = handover.report
+    with once(f"meldpunt.handover:{handover_id}") as first, translation.override("nl"):
+        if first:
+            mail = EmailMessage(
+                subject=_("Report %(reference)s handed over to %(body)s")
+                % {"reference": report.reference, "body": body.name},
+                body=render_to_string(
+                    "meldpunt/mail/handover.txt",
+                    {
+                        "handover": handover,
+                        "report": report,
+                        "REGION_NAME": settings.REGION_NAME,
+                        "map_url": f"https://www.openstreetmap.org/?mlat={report.latitude:.6f}"
+                        f"&mlon={report.longitude:.6f}#map=18/{report.latitude:.6f}/"
+                        f"{report.longitude:.6f}",
+                    },
+                ),
+                to=[body.email],
+            )
+            for number, photo in enumerate(report.photos.all(), start=1):
+                with photo.file.open("rb") as handle:
+                    mail.attach(f"{report.reference}-{number}.jpg", handle.read(), "image/jpeg")
+            mail.send()
+            Handover.objects.filter(pk=handover_id).update(sent_at=timezone.now())
             return "sent"
     return "already sent"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +73,11 @@ class Report(models.Model):
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     address = models.CharField(_("address"), max_length=300, blank=True)
+    location_is_approximate = models.BooleanField(
+        _("location approximate"),
+        default=False,
+        help_text=_("Only the address and municipality were given; the point is the centre."),
+    )
 
     # Personal data: shown only to staff who handle the report; anonymised after retention.
     reporter_name = models.CharField(_("reporter's name"), max_length=200, blank=True)
@@ -80,7 +85,21 @@ class Report(models.Model):
     reporter_phone = models.CharField(_("reporter's phone"), max_length=40, blank=True)
     reporter_language = models.CharField(_("reporter's language"), max_length=5, default="nl")
     consent_at = models.DateTimeField(_("privacy notice accepted at"), null=True, blank=True)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The follow-up link's token is derived from this salt and the secret key (so mails can
+    # repeat it); only its hash is looked up. Both are cleared when the report is anonymised.
+    token_salt = models.CharField(max_length=32, blank=True, editable=False)
+    token_hash = models.CharField(  # noqa: DJ001 - NULL: erased links must not collide
+        max_length=64, unique=True, null=True, editable=False
+    )
+    # A random key the form sends along, so a double click or a resent form files once.
+    client_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(_("contact details erased at"), null=True, blank=True)
+
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    rating_comment = models.TextField(_("comment with the rating"), max_length=2000, blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("last change"), auto_now=True)
@@ -90,7 +109,20 @@ class Report(models.Model):
     response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_reports"
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_reports",
+    )
+    split_from = models.ForeignKey(
+        "self",
+        verbose_name=_("split from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="split_reports",
     )
 
     objects = ReportQuerySet.as_manager()
@@ -105,6 +137,8 @@ class Report(models.Model):
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["status", "resolution_due_at"]),
             models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["status", "response_due_at"]),
+            models.Index(fields=["closed_at"]),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +147,10 @@ class Report(models.Model):
     @property
     def is_anonymous(self) -> bool:
         return not (self.reporter_email or self.reporter_phone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINISHED
 
 
 class SlaPause(models.Model):
@@ -127,3 +165,36 @@ class SlaPause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id}: {self.started_at} – {self.ended_at or '…'}"
+
+
+class SlaState(models.TextChoices):
+    ON_TIME = "on_time", _("On time")
+    DUE_SOON = "due_soon", _("Due within a day")
+    OVERDUE = "overdue", _("Overdue")
+    PAUSED = "paused", _("Clock paused")
+    DONE = "done", _("Finished")
+
+
+def sla_state(report: Report, now=None) -> SlaState:
+    """Where ``report`` stands against its SLA (the inbox filter uses the same rules)."""
+    from datetime import timedelta
+
+    from regiohub.meldpunt.workflow import SLA_PAUSED, UNANSWERED
+
+    now = now or timezone.now()
+    if report.status in FINISHED:
+        return SlaState.DONE
+    if report.status in SLA_PAUSED:
+        return SlaState.PAUSED
+    due = [report.resolution_due_at]
+    if report.status in UNANSWERED:
+        due.append(report.response_due_at)
+    due = [d for d in due if d is not None]
+    if not due:
+        return SlaState.ON_TIME
+    first = min(due)
+    if first < now:
+        return SlaState.OVERDUE
+    if first < now + timedelta(days=1):
+        return SlaState.DUE_SOON
+    return SlaState.ON_TIME

@@ -1,32 +1,72 @@
-"""Business rules of the contact point: filing a report and moving it through its workflow.
-
-Each public function is one transaction: it locks what it changes, appends history and
-enqueues its mails in that same transaction (see core.tasks).
-"""
+"""Filing a report: where it goes, its reference, its follow-up link and its due dates."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from regiohub.core import geo, history
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import enqueue
-from regiohub.meldpunt import workflow
-from regiohub.meldpunt.models import Category, ClosingDay, ReferenceSequence, Report, SlaPause
+from regiohub.meldpunt.models import Category, ClosingDay, Photo, ReferenceSequence, Report
 from regiohub.meldpunt.models.report import Channel
 from regiohub.meldpunt.sla import Calendar
-from regiohub.meldpunt.workflow import Status
 
 TRACKED_FIELDS = ["status", "department", "assignee", "organisation", "category"]
+
+
+class PhotoContent(Protocol):
+    """A photo ready to store (see meldpunt.photos.process_photo)."""
+
+    content: bytes
+    content_type: str
+    width: int
+    height: int
+    sha256: str
+
+
+def attach_photos(
+    report: Report, photos: Sequence[PhotoContent], *, by_reporter: bool, actor: Any = None
+) -> list[Photo]:
+    """Store processed photos with ``report``, inside the caller's transaction.
+
+    If the transaction then fails, :func:`discard_files` removes the written files.
+    """
+    stored: list[Photo] = []
+    for content in photos:
+        photo = Photo(
+            report=report,
+            content_type=content.content_type,
+            width=content.width,
+            height=content.height,
+            size=len(content.content),
+            sha256=content.sha256,
+            by_reporter=by_reporter,
+            added_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        photo.file.save("photo.jpg", ContentFile(content.content), save=False)
+        photo.save()
+        stored.append(photo)
+    return stored
+
+
+def discard_files(photos: Sequence[Photo]) -> None:
+    for photo in photos:
+        photo.file.storage.delete(photo.file.name)
 
 
 @dataclass(frozen=True)
@@ -37,6 +77,26 @@ class Submitted:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def followup_token(report: Report) -> str:
+    """The private token of the reporter's follow-up link.
+
+    Derived from the report's random salt and the secret key, so the mails can repeat the
+    link while the database holds only its hash (without the secret key, a copy of the
+    database gives no working links).
+    """
+    if not report.token_salt:
+        return ""
+    digest = salted_hmac("regiohub.meldpunt.followup", report.token_salt, algorithm="sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+def followup_url(report: Report) -> str:
+    token = followup_token(report)
+    if not token:
+        return ""
+    return settings.SITE_URL.rstrip("/") + reverse("meldpunt:followup", args=[token])
 
 
 def calendar_for(organisation: Organisation) -> Calendar:
@@ -99,8 +159,8 @@ def submit_report(
     *,
     category_code: str,
     description: str,
-    latitude: float,
-    longitude: float,
+    latitude: float | None,
+    longitude: float | None,
     channel: Channel | str,
     address: str = "",
     reporter_name: str = "",
@@ -108,10 +168,44 @@ def submit_report(
     reporter_phone: str = "",
     language: str = "nl",
     consent: bool = False,
+    photos: Sequence[PhotoContent] = (),
+    client_key: str = "",
+    municipality_code: str = "",
     actor: Any = None,
 ) -> Submitted:
-    """File a report: the location decides the municipality, the category its department."""
-    organisation = locate(latitude, longitude)
+    """File a report: the location decides the municipality, the category its department.
+
+    ``client_key`` (a random value the form sends along) makes a resent form return the
+    report it already filed instead of filing it twice.
+    """
+    if client_key:
+        existing = Report.objects.filter(client_key=client_key).first()
+        if existing is not None:
+            return Submitted(report=existing, token=followup_token(existing))
+    if len(photos) > settings.MELDPUNT_MAX_PHOTOS:
+        raise ValidationError(
+            {"photos": _("Add at most %(count)d photos.") % {"count": settings.MELDPUNT_MAX_PHOTOS}}
+        )
+    approximate = False
+    if latitude is None or longitude is None:
+        # No point on the map (no JavaScript, or the citizen preferred to type): the
+        # municipality they chose plus the address; the handler sees it is approximate.
+        organisation = Organisation.objects.filter(
+            kind="municipality", code=municipality_code
+        ).first()
+        if organisation is None or not address.strip():
+            raise ValidationError(
+                {
+                    "location": _(
+                        "Mark the place on the map, or type the address and choose the "
+                        "municipality."
+                    )
+                }
+            )
+        latitude, longitude = geo.representative_point(organisation.pk)
+        approximate = True
+    else:
+        organisation = locate(latitude, longitude)
     category = (
         Category.objects.filter(organisation=organisation, code=category_code, is_active=True)
         .select_related("department")
@@ -142,7 +236,6 @@ def submit_report(
         raise ValidationError(
             {"consent": _("Accept the privacy notice, or leave your contact details empty.")}
         )
-    token = secrets.token_urlsafe(32)
     now = timezone.now()
     report = Report(
         reference=_next_reference(organisation, timezone.localdate(now).year),
@@ -154,83 +247,37 @@ def submit_report(
         latitude=latitude,
         longitude=longitude,
         address=address.strip(),
+        location_is_approximate=approximate,
         reporter_name=reporter_name.strip(),
         reporter_email=reporter_email.strip().lower(),
         reporter_phone=reporter_phone.strip(),
         reporter_language=language if language in ("nl", "fr", "en") else "nl",
         consent_at=now if consent else None,
-        token_hash=token_hash(token),
+        token_salt=secrets.token_hex(16),
+        client_key=client_key or None,
         created_at=now,
     )
+    token = followup_token(report)
+    report.token_hash = token_hash(token)
     # Field rules (lengths, e-mail syntax, channel) with Django's translated messages.
     report.full_clean(validate_unique=False, validate_constraints=False)
     update_due_dates(report)
     report.save()
-    history.record(
-        report,
-        "report.created",
-        actor=actor,
-        actor_label=None if actor else _("citizen"),
-        organisation=organisation,
-        after=history.snapshot(report, [*TRACKED_FIELDS, "channel"]),
-    )
-    if report.reporter_email:
-        from regiohub.meldpunt.tasks import send_acknowledgement
+    stored = attach_photos(report, photos, by_reporter=actor is None, actor=actor)
+    try:
+        history.record(
+            report,
+            "report.created",
+            actor=actor,
+            actor_label=None if actor else _("citizen"),
+            organisation=organisation,
+            after=history.snapshot(report, [*TRACKED_FIELDS, "channel"]),
+        )
+        if report.reporter_email:
+            from regiohub.meldpunt.tasks import send_acknowledgement
 
-        enqueue(send_acknowledgement, report.pk)
+            enqueue(send_acknowledgement, report.pk)
+    except Exception:
+        discard_files(stored)
+        raise
     return Submitted(report=report, token=token)
-
-
-@transaction.atomic
-def change_status(
-    report: Report,
-    target: Status | str,
-    *,
-    actor: Any,
-    reason: str = "",
-    actor_label: str | None = None,
-) -> Report:
-    """Move ``report`` to ``target`` if the workflow allows it; record and notify."""
-    report = (
-        Report.objects.select_for_update()
-        .select_related("category", "organisation")
-        .get(pk=report.pk)
-    )
-    target = Status(target)
-    workflow.check(report.status, target, reason=reason)
-    before = history.snapshot(report, TRACKED_FIELDS)
-    now = timezone.now()
-    previous = Status(report.status)
-
-    if previous in workflow.SLA_PAUSED and target not in workflow.SLA_PAUSED:
-        SlaPause.objects.filter(report=report, ended_at__isnull=True).update(ended_at=now)
-    if target in workflow.SLA_PAUSED and previous not in workflow.SLA_PAUSED:
-        SlaPause.objects.create(report=report, started_at=now)
-    if previous in workflow.UNANSWERED and report.responded_at is None:
-        report.responded_at = now
-    if target == Status.RESOLVED:
-        report.resolved_at = now
-    elif target == Status.CLOSED:
-        report.closed_at = now
-    elif target == Status.REOPENED:
-        report.resolved_at = None
-        report.closed_at = None
-
-    report.status = target
-    update_due_dates(report)
-    report.save()
-    entry = history.record(
-        report,
-        "report.status_changed",
-        actor=actor,
-        actor_label=actor_label,
-        organisation=report.organisation,
-        before=before,
-        after=history.snapshot(report, TRACKED_FIELDS),
-        reason=reason,
-    )
-    if report.reporter_email:
-        from regiohub.meldpunt.tasks import send_status_update
-
-        enqueue(send_status_update, report.pk, entry.pk)
-    return report

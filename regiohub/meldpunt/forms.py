@@ -1,0 +1,258 @@
+"""Forms of the contact point. They check the shape of the input; the rules (routing,
+anonymity, consent, photo limits) live in the services, which report errors per field."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from regiohub.core.models import Organisation
+from regiohub.meldpunt.models import Category, Channel
+from regiohub.meldpunt.photos import ProcessedPhoto, process_photo
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A subject as the citizen sees it: one per category code, across municipalities."""
+
+    code: str
+    name: str
+    help: str
+    allow_anonymous: bool
+
+
+def subjects() -> list[Subject]:
+    """The subjects offered on the public form, in the current language.
+
+    Municipalities may word a category differently; the wording most of them use wins.
+    """
+    language = (get_language() or "nl")[:2]
+    name_field = {"fr": "name_fr", "en": "name_en"}.get(language, "name")
+    help_field = {"fr": "help_text_fr", "en": "help_text_en"}.get(language, "help_text")
+    rows = (
+        Category.objects.filter(is_active=True)
+        .values("code", "name", name_field, "help_text", help_field, "allow_anonymous")
+        .annotate(n=Count("pk"))
+        .order_by("code", "-n")
+    )
+    chosen: dict[str, Subject] = {}
+    for row in rows:
+        if row["code"] in chosen:
+            continue
+        chosen[row["code"]] = Subject(
+            code=row["code"],
+            name=row[name_field] or row["name"],
+            help=row[help_field] or row["help_text"],
+            allow_anonymous=row["allow_anonymous"],
+        )
+    # "Other question" last, the rest alphabetically.
+    return sorted(chosen.values(), key=lambda s: (s.code == "question", s.name.lower()))
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to MELDPUNT_MAX_PHOTOS images; each is checked by content and re-encoded."""
+
+    widget = MultiplePhotoInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.update({"accept": "image/jpeg,image/png,image/webp,image/gif"})
+
+    def clean(self, data: Any, initial: Any = None) -> list[ProcessedPhoto]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            return []
+        if len(files) > settings.MELDPUNT_MAX_PHOTOS:
+            raise ValidationError(
+                _("Choose at most %(count)d photos.") % {"count": settings.MELDPUNT_MAX_PHOTOS}
+            )
+        errors: list[ValidationError] = []
+        processed: list[ProcessedPhoto] = []
+        for upload in files:
+            try:
+                processed.append(process_photo(upload, name=getattr(upload, "name", "")))
+            except ValidationError as error:
+                errors.append(error)
+        if errors:
+            raise ValidationError(errors)
+        return processed
+
+
+def _municipality_choices() -> list[tuple[str, str]]:
+    municipalities = Organisation.objects.filter(kind="municipality").order_by("name")
+    return [("", _("Choose the municipality"))] + [(m.code, m.display_name) for m in municipalities]
+
+
+class LocationMixin(forms.Form):
+    latitude = forms.FloatField(
+        label=_("Latitude"), required=False, min_value=-90, max_value=90,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )  # fmt: skip
+    longitude = forms.FloatField(
+        label=_("Longitude"), required=False, min_value=-180, max_value=180,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )  # fmt: skip
+    address = forms.CharField(
+        label=_("Address or description of the place"),
+        max_length=300,
+        required=False,
+        help_text=_("For example: Grote Markt 1, or: in front of the school on Kerkstraat."),
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    municipality = forms.ChoiceField(
+        label=_("Municipality"),
+        required=False,
+        help_text=_("Only needed when you do not mark the place on the map."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].choices = _municipality_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lat, lon = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lon is None):
+            raise ValidationError(
+                _("Give both the latitude and the longitude, or mark the place on the map.")
+            )
+        if lat is None and not (data.get("address") and data.get("municipality")):
+            self.add_error(
+                "address",
+                _("Mark the place on the map, or type the address and choose the municipality."),
+            )
+        return data
+
+
+class ContactMixin(forms.Form):
+    reporter_name = forms.CharField(
+        label=_("Your name"), max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )  # fmt: skip
+    reporter_email = forms.EmailField(
+        label=_("Your e-mail address"),
+        required=False,
+        help_text=_("We send you the number of your report and news about it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    reporter_phone = forms.RegexField(
+        label=_("Your phone number"),
+        regex=r"^\+?[0-9 ./()-]{6,25}$",
+        max_length=40,
+        required=False,
+        error_messages={"invalid": _("Use digits only, for example 056 27 00 00.")},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class ReportForm(LocationMixin, ContactMixin):
+    """The citizen's report form: works without JavaScript, the map enhances it."""
+
+    field_order = [
+        "category", "description", "address", "municipality", "latitude", "longitude",
+        "photos", "reporter_name", "reporter_email", "reporter_phone", "consent",
+    ]  # fmt: skip
+
+    category = forms.ChoiceField(label=_("What is it about?"), widget=forms.RadioSelect)
+    description = forms.CharField(
+        label=_("Describe the problem or your question"),
+        max_length=5000,
+        help_text=_("What is wrong, since when, and anything that helps us find it."),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    photos = PhotosField(
+        label=_("Photos"),
+        help_text=_("Up to 3 photos (JPEG, PNG or WebP). We remove the location data from them."),
+    )
+    consent = forms.BooleanField(
+        label=_("I have read the privacy notice and agree that my details are used to handle "
+                "this report."),
+        required=False,
+    )  # fmt: skip
+    client_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subjects = subjects()
+        self.fields["category"].choices = [(s.code, s.name) for s in self.subjects]
+        if not self.is_bound:
+            self.initial.setdefault("client_key", secrets.token_urlsafe(24))
+
+    def subject_help(self) -> dict[str, Subject]:
+        return {s.code: s for s in self.subjects}
+
+
+class IntakeForm(ReportForm):
+    """The same report, taken by an agent from a phone call, the desk, a mail or a chat."""
+
+    field_order = ["channel", *ReportForm.field_order, "reporter_language"]
+
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(c.value, c.label) for c in Channel if c not in (Channel.WEB, Channel.API)],
+    )
+    reporter_language = forms.ChoiceField(
+        label=_("Language of the reporter"), choices=settings.LANGUAGES, initial="nl"
+    )
+    consent = forms.BooleanField(
+        label=_("The reporter agreed that their details are used to handle this report."),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].widget = forms.Select()
+        self.fields["category"].choices = [("", "—"), *self.fields["category"].choices]
+        self.fields["photos"].help_text = _("Up to 3 photos, for example from an e-mail.")
+
+
+class AnswerForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your answer"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class PhotoForm(forms.Form):
+    photos = PhotosField(label=_("Add photos"))
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How satisfied are you with how we handled your report?"),
+        coerce=int,
+        choices=[
+            (5, _("5 – very satisfied")),
+            (4, _("4 – satisfied")),
+            (3, _("3 – neutral")),
+            (2, _("2 – dissatisfied")),
+            (1, _("1 – very dissatisfied")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything you want to tell us?"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the problem not solved?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

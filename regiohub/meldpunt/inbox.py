@@ -1,0 +1,275 @@
+"""The agent's inbox: filters, sort orders and keyset paging over the reports a user may
+handle. Everything here reads; changes go through the services.
+
+Paging is by keyset (the last row's sort value and id), never by OFFSET, so page 500 is as
+fast as page 1 on a million reports; the count stops at ``COUNT_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from regiohub.core import access, geo
+from regiohub.core.roles import Capability
+from regiohub.meldpunt.models import Report, SlaState
+from regiohub.meldpunt.workflow import FINISHED, OPEN, SLA_PAUSED, UNANSWERED, Status
+
+PAGE_SIZE = 50
+COUNT_LIMIT = 1000
+_RUNNING = sorted(set(OPEN) - set(SLA_PAUSED))
+
+#: sort key -> (field, descending)
+SORTS: dict[str, tuple[str, bool, Any]] = {
+    "newest": ("created_at", True, _("Newest first")),
+    "oldest": ("created_at", False, _("Oldest first")),
+    "due": ("resolution_due_at", False, _("Due soonest")),
+    "updated": ("updated_at", True, _("Recently changed")),
+}
+
+
+def reports_for(user: Any) -> QuerySet[Report]:
+    """Every report the user may handle (the scope of all staff views)."""
+    return access.scope(Report.objects.all(), user, capability=Capability.HANDLE_REPORTS)
+
+
+def sla_q(state: str, now: datetime | None = None) -> Q:
+    """The rows in one SLA state; the same rules as ``models.sla_state``."""
+    now = now or timezone.now()
+    soon = now + timedelta(days=1)
+    overdue = Q(status__in=_RUNNING) & (
+        Q(resolution_due_at__lt=now) | Q(status__in=UNANSWERED, response_due_at__lt=now)
+    )
+    due_soon = (
+        Q(status__in=_RUNNING)
+        & ~overdue
+        & (Q(resolution_due_at__lt=soon) | Q(status__in=UNANSWERED, response_due_at__lt=soon))
+    )
+    if state == SlaState.OVERDUE:
+        return overdue
+    if state == SlaState.DUE_SOON:
+        return due_soon
+    if state == SlaState.PAUSED:
+        return Q(status__in=SLA_PAUSED)
+    if state == SlaState.DONE:
+        return Q(status__in=FINISHED)
+    return Q(status__in=_RUNNING) & ~overdue & ~due_soon
+
+
+@dataclass
+class InboxQuery:
+    statuses: list[str] = field(default_factory=lambda: ["open"])
+    categories: list[str] = field(default_factory=list)
+    department: int | None = None
+    municipality: str = ""
+    channel: str = ""
+    sla: str = ""
+    assignee: str = ""  # "me", "none" or a user id
+    text: str = ""
+    sort: str = "newest"
+    after: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: QueryDict) -> InboxQuery:
+        """Read the filters from a query string; junk is ignored with a note, never a 500."""
+        query = cls()
+        statuses = [s for s in params.getlist("status") if s]
+        valid_status = {"open", "all", *Status.values}
+        if statuses:
+            query.statuses = [s for s in statuses if s in valid_status] or ["open"]
+        query.categories = [c[:50] for c in params.getlist("category") if c][:20]
+        department = params.get("department", "")
+        if department.isdigit():
+            query.department = int(department)
+        query.municipality = params.get("municipality", "")[:20]
+        channel = params.get("channel", "")
+        query.channel = (
+            channel if channel in {c for c, _label in Report.channel.field.choices} else ""
+        )
+        sla = params.get("sla", "")
+        query.sla = sla if sla in SlaState.values else ""
+        assignee = params.get("assignee", "")
+        query.assignee = assignee if assignee in ("me", "none") or assignee.isdigit() else ""
+        query.text = params.get("q", "").strip()[:200]
+        sort = params.get("sort", "newest")
+        query.sort = sort if sort in SORTS else "newest"
+        query.after = params.get("after", "")[:200]
+        return query
+
+    def params(self, **overrides: Any) -> str:
+        """This query as a URL query string (for links, saved filters and paging)."""
+        data = QueryDict(mutable=True)
+        if self.statuses != ["open"]:
+            data.setlist("status", self.statuses)
+        if self.categories:
+            data.setlist("category", self.categories)
+        for key, value in (
+            ("department", self.department),
+            ("municipality", self.municipality),
+            ("channel", self.channel),
+            ("sla", self.sla),
+            ("assignee", self.assignee),
+            ("q", self.text),
+            ("sort", "" if self.sort == "newest" else self.sort),
+        ):
+            if value:
+                data[key] = str(value)
+        for key, value in overrides.items():
+            if value:
+                data[key] = value
+            else:
+                data.pop(key, None)
+        return data.urlencode()
+
+    def filter(self, queryset: QuerySet[Report], user: Any) -> QuerySet[Report]:
+        if "all" not in self.statuses:
+            wanted: set[str] = set()
+            for status in self.statuses:
+                wanted |= {str(s) for s in OPEN} if status == "open" else {status}
+            queryset = queryset.filter(status__in=sorted(wanted))
+        if self.categories:
+            queryset = queryset.filter(category__code__in=self.categories)
+        if self.department:
+            queryset = queryset.filter(department_id=self.department)
+        if self.municipality:
+            queryset = queryset.filter(organisation__code=self.municipality)
+        if self.channel:
+            queryset = queryset.filter(channel=self.channel)
+        if self.sla:
+            queryset = queryset.filter(sla_q(self.sla))
+        if self.assignee == "me":
+            queryset = queryset.filter(assignee=user)
+        elif self.assignee == "none":
+            queryset = queryset.filter(assignee__isnull=True)
+        elif self.assignee:
+            queryset = queryset.filter(assignee_id=int(self.assignee))
+        if self.text:
+            queryset = queryset.filter(text_q(self.text))
+        return queryset
+
+
+def text_q(text: str) -> Q:
+    """A reference (KOR-2026-000123, or its number) matches exactly; other words search
+    the description and the address."""
+    upper = text.upper()
+    if len(upper) >= 8 and upper[:3].isalpha() and upper[3] == "-":
+        return Q(reference__startswith=upper)
+    query = Q()
+    for word in text.split()[:5]:
+        query &= Q(description__icontains=word) | Q(address__icontains=word)
+    if text.isdigit():
+        query |= Q(reference__endswith=text.zfill(6))
+    return query
+
+
+def _encode(value: Any, pk: int) -> str:
+    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime | None, int] | None:
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment = parse_datetime(value) if value is not None else None
+        if (value is not None and moment is None) or not isinstance(pk, int):
+            return None
+        return moment, pk
+    except (ValueError, TypeError):
+        return None
+
+
+@dataclass
+class Page:
+    reports: list[Report]
+    next_cursor: str
+    count: int
+    count_is_exact: bool
+
+
+def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
+    """One page of the inbox: rows after the cursor, in the chosen order."""
+    column, descending, _label = SORTS[query.sort]
+    base = query.filter(reports_for(user), user)
+    count = base[: COUNT_LIMIT + 1].count()
+    rows = base.select_related("organisation", "category", "department", "assignee")
+    cursor = _decode(query.after) if query.after else None
+    if cursor is not None:
+        value, pk = cursor
+        if value is None:  # we were already among the rows without a value (sorted last)
+            pk_after = {"pk__lt": pk} if descending else {"pk__gt": pk}
+            rows = rows.filter(**{f"{column}__isnull": True}, **pk_after)
+        elif descending:
+            rows = rows.filter(
+                Q(**{f"{column}__lt": value})
+                | Q(**{column: value, "pk__lt": pk})
+                | Q(**{f"{column}__isnull": True})
+            )
+        else:
+            rows = rows.filter(
+                Q(**{f"{column}__gt": value})
+                | Q(**{column: value, "pk__gt": pk})
+                | Q(**{f"{column}__isnull": True})
+            )
+    if descending:
+        rows = rows.order_by(F(column).desc(nulls_last=True), "-pk")
+    else:
+        rows = rows.order_by(F(column).asc(nulls_last=True), "pk")
+    reports = list(rows[: size + 1])
+    next_cursor = ""
+    if len(reports) > size:
+        reports = reports[:size]
+        last = reports[-1]
+        next_cursor = _encode(getattr(last, column), last.pk)
+    return Page(
+        reports=reports,
+        next_cursor=next_cursor,
+        count=min(count, COUNT_LIMIT),
+        count_is_exact=count <= COUNT_LIMIT,
+    )
+
+
+def nearby(
+    user: Any,
+    latitude: float,
+    longitude: float,
+    *,
+    radius_m: float = 250,
+    days: int = 60,
+    exclude: int | None = None,
+    limit: int = 10,
+) -> list[tuple[Report, float]]:
+    """Open reports the user may see within ``radius_m`` of the point in the last ``days``
+    days, nearest first, with their distance in metres. A bounding box on the indexed
+    coordinates keeps it fast; the exact distance is computed on the few candidates."""
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(latitude))))
+    candidates = (
+        reports_for(user)
+        .open()
+        .filter(
+            latitude__range=(latitude - dlat, latitude + dlat),
+            longitude__range=(longitude - dlon, longitude + dlon),
+            created_at__gte=timezone.now() - timedelta(days=days),
+        )
+        .select_related("category", "organisation")
+    )
+    if exclude:
+        candidates = candidates.exclude(pk=exclude)
+    found = []
+    for report in candidates[:500]:
+        distance = geo.distance_m(latitude, longitude, report.latitude, report.longitude)
+        if distance <= radius_m:
+            found.append((report, distance))
+    found.sort(key=lambda pair: pair[1])
+    return found[:limit]

@@ -1,0 +1,15 @@
+"""The contact point's periodic jobs (registered from ``MeldpuntConfig.ready()``)."""
+
+from __future__ import annotations
+
+from regiohub.core import schedule
+
+#: Local hour at which reports past their retention period are anonymised.
+RETENTION_HOUR = 3
+
+
+def register_jobs() -> None:
+    from regiohub.meldpunt.tasks_periodic import anonymise_expired_reports, send_daily_digests
+
+    schedule.every_day("meldpunt.daily-digest", send_daily_digests, hour="MELDPUNT_DIGEST_HOUR")
+    schedule.every_day("meldpunt.retention", anonymise_expired_reports, hour=RETENTION_HOUR)

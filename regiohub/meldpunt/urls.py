@@ -1,0 +1,33 @@
+from django.urls import path
+
+from regiohub.meldpunt.views import public, staff
+
+app_name = "meldpunt"
+
+urlpatterns = [
+    # Citizens (Dutch paths: they end up in mails and on paper).
+    path("melden/", public.report_form, name="report"),
+    path("melden/privacy/", public.privacy, name="privacy"),
+    path("melding/<str:token>/", public.followup, name="followup"),
+    path("melding/<str:token>/antwoord/", public.followup_answer, name="followup-answer"),
+    path("melding/<str:token>/fotos/", public.followup_photos, name="followup-photos"),
+    path("melding/<str:token>/fotos/<int:pk>/", public.followup_photo, name="followup-photo"),
+    path("melding/<str:token>/beoordeling/", public.followup_rate, name="followup-rate"),
+    path("melding/<str:token>/heropenen/", public.followup_reopen, name="followup-reopen"),
+    path("kaart/gemeenten.geojson", public.boundaries, name="boundaries"),
+    # Staff.
+    path("staff/reports/", staff.inbox_view, name="inbox"),
+    path("staff/reports/new/", staff.intake, name="intake"),
+    path("staff/reports/bulk/", staff.bulk, name="bulk"),
+    path("staff/reports/filters/", staff.save_filter, name="save-filter"),
+    path("staff/reports/filters/<int:pk>/delete/", staff.delete_filter, name="delete-filter"),
+    path("staff/reports/<str:reference>/", staff.report_detail, name="staff-report"),
+    path("staff/reports/<str:reference>/status/", staff.report_status, name="staff-status"),
+    path("staff/reports/<str:reference>/assign/", staff.report_assign, name="staff-assign"),
+    path("staff/reports/<str:reference>/note/", staff.report_note, name="staff-note"),
+    path("staff/reports/<str:reference>/message/", staff.report_message, name="staff-message"),
+    path("staff/reports/<str:reference>/forward/", staff.report_forward, name="staff-forward"),
+    path("staff/reports/<str:reference>/merge/", staff.report_merge, name="staff-merge"),
+    path("staff/reports/<str:reference>/split/", staff.report_split, name="staff-split"),
+    path("staff/reports/<str:reference>/photos/<int:pk>/", staff.report_photo, name="staff-photo"),
+]

@@ -1,0 +1,235 @@
+"""The citizen's pages: the report form, the private follow-up page and its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_page, never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from regiohub.core import geo, history
+from regiohub.meldpunt import services
+from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenForm, ReportForm
+from regiohub.meldpunt.models import Channel, Report
+from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
+from regiohub.meldpunt.services import citizen
+from regiohub.meldpunt.workflow import Status
+
+
+def apply_service_errors(form: Any, error: ValidationError) -> None:
+    """Show a service's errors next to the form's fields (others at the top)."""
+    aliases = {"location": "address", "body": "body", "photo": "photos"}
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        name = aliases.get(field, field)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The follow-up pages carry a secret in their URL: keep them out of caches, search
+    engines and other sites' logs."""
+    response["Cache-Control"] = "no-store, private"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def report_form(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            submitted = services.submit_report(
+                category_code=data["category"],
+                description=data["description"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                address=data["address"],
+                municipality_code=data["municipality"],
+                channel=Channel.WEB,
+                reporter_name=data["reporter_name"],
+                reporter_email=data["reporter_email"],
+                reporter_phone=data["reporter_phone"],
+                language=(get_language() or "nl")[:2],
+                consent=data["consent"],
+                photos=data["photos"],
+                client_key=data["client_key"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        except IntegrityError:  # the same form sent twice at the same moment
+            existing = Report.objects.filter(client_key=data["client_key"]).first()
+            if existing is None:
+                raise
+            return redirect("meldpunt:followup", services.followup_token(existing))
+        else:
+            messages.success(
+                request,
+                _("Thank you. Your report has number %(reference)s.")
+                % {"reference": submitted.report.reference},
+            )
+            return redirect("meldpunt:followup", submitted.token)
+    if request.method == "POST" and request.FILES and form.errors:
+        form.add_error(
+            "photos" if "photos" not in form.errors else None,
+            _("For your safety the browser forgets chosen photos: please choose them again."),
+        )
+    return render(request, "meldpunt/report_form.html", {"form": form})
+
+
+def _report_or_404(token: str) -> Report:
+    report = citizen.report_for_token(token)
+    if report is None:
+        raise Http404
+    return report
+
+
+def public_timeline(report: Report) -> list[dict[str, Any]]:
+    """What the reporter sees happened: status changes and the messages they may read.
+    Internal notes, hand-over details and who did what stay out."""
+    items: list[dict[str, Any]] = []
+    for entry in history.history_of(report).filter(
+        action__in=["report.created", "report.status_changed"]
+    ):
+        status = (entry.after or {}).get("status")
+        if not status:
+            continue
+        show_reason = status in (Status.CANCELLED, Status.REOPENED)
+        items.append(
+            {
+                "at": entry.at,
+                "kind": "status",
+                "status": Status(status).label,
+                "text": entry.reason if show_reason else "",
+            }
+        )
+    for message in report.messages.filter(kind__in=PUBLIC_KINDS):
+        items.append(
+            {"at": message.created_at, "kind": message.kind, "text": message.body,
+             "message": message}
+        )  # fmt: skip
+    items.sort(key=lambda item: item["at"])
+    return items
+
+
+@never_cache
+@require_GET
+def followup(request: HttpRequest, token: str) -> HttpResponse:
+    report = _report_or_404(token)
+    context = {
+        "report": report,
+        "token": token,
+        "timeline": public_timeline(report),
+        "photos": report.photos.all(),
+        "waiting": report.status == Status.WAITING_FOR_REPORTER,
+        "answer_form": AnswerForm() if report.is_open else None,
+        "photo_form": PhotoForm() if report.is_open and citizen.photo_slots(report) else None,
+        "rating_form": RatingForm() if citizen.can_rate(report) else None,
+        "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
+    }
+    return _private(render(request, "meldpunt/followup.html", context))
+
+
+def _followup_action(
+    request: HttpRequest, token: str, form_class: type, key: str, act: Any
+) -> HttpResponse:
+    report = _report_or_404(token)
+    form = form_class(request.POST, request.FILES or None)
+    if form.is_valid():
+        try:
+            act(report, form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            return redirect("meldpunt:followup", token)
+    context = {
+        "report": report,
+        "token": token,
+        "timeline": public_timeline(report),
+        "photos": report.photos.all(),
+        "waiting": report.status == Status.WAITING_FOR_REPORTER,
+        "answer_form": AnswerForm() if report.is_open else None,
+        "photo_form": PhotoForm() if report.is_open and citizen.photo_slots(report) else None,
+        "rating_form": RatingForm() if citizen.can_rate(report) else None,
+        "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
+        key: form,
+    }
+    return _private(render(request, "meldpunt/followup.html", context, status=400))
+
+
+@require_POST
+def followup_answer(request: HttpRequest, token: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> None:
+        citizen.answer(report, data["body"])
+        messages.success(request, _("Thank you. We passed your message on."))
+
+    return _followup_action(request, token, AnswerForm, "answer_form", act)
+
+
+@require_POST
+def followup_photos(request: HttpRequest, token: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> None:
+        if not data["photos"]:
+            raise ValidationError({"photos": _("Choose a photo first.")})
+        citizen.add_photos(report, data["photos"])
+        messages.success(request, _("Thank you. The photo was added."))
+
+    return _followup_action(request, token, PhotoForm, "photo_form", act)
+
+
+@require_POST
+def followup_rate(request: HttpRequest, token: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> None:
+        citizen.rate(report, data["rating"], data["comment"])
+        messages.success(request, _("Thank you for your rating."))
+
+    return _followup_action(request, token, RatingForm, "rating_form", act)
+
+
+@require_POST
+def followup_reopen(request: HttpRequest, token: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> None:
+        citizen.reopen(report, data["reason"])
+        messages.success(request, _("Your report is open again. We will look at it."))
+
+    return _followup_action(request, token, ReopenForm, "reopen_form", act)
+
+
+def serve_photo(photo: Any) -> FileResponse:
+    response = FileResponse(photo.file.open("rb"), content_type="image/jpeg")
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def followup_photo(request: HttpRequest, token: str, pk: int) -> FileResponse:
+    report = _report_or_404(token)
+    return _private(serve_photo(get_object_or_404(report.photos, pk=pk)))
+
+
+@require_GET
+@cache_page(60 * 60)
+def boundaries(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(geo.boundaries_geojson())
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "meldpunt/privacy.html",
+        {"retention_months": settings.MELDPUNT_RETENTION_MONTHS},
+    )

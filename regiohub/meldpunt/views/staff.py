@@ -1,0 +1,575 @@
+"""Staff pages: the inbox, agent intake and the report page with its actions.
+
+Every view reads reports through ``inbox.reports_for`` (scoped to the organisations where
+the user handles reports): a report of another municipality answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from regiohub.core import access, history
+from regiohub.core.auth.decorators import staff_required
+from regiohub.core.models import Department, Membership, Organisation, User
+from regiohub.core.roles import Capability
+from regiohub.meldpunt import inbox, services, workflow
+from regiohub.meldpunt.forms import IntakeForm
+from regiohub.meldpunt.models import (
+    Category,
+    Channel,
+    ExternalBody,
+    Report,
+    SavedFilter,
+    SlaState,
+    sla_state,
+)
+from regiohub.meldpunt.views.public import apply_service_errors, serve_photo
+from regiohub.meldpunt.workflow import Status
+
+
+def _report(request: HttpRequest, reference: str) -> Report:
+    return get_object_or_404(
+        inbox.reports_for(request.user).select_related(
+            "organisation", "category", "department", "assignee", "merged_into", "split_from"
+        ),
+        reference=reference,
+    )
+
+
+def can_see_contact(user: Any, report: Report) -> bool:
+    """Reporter details are for the people who handle this report: the contact centre of
+    its municipality, its department, and the person it is assigned to."""
+    if user.is_superuser or report.assignee_id == user.pk:
+        return True
+    if access.can(user, Capability.TAKE_REPORTS, report.organisation_id):
+        return True
+    return Membership.objects.filter(user=user, department_id=report.department_id).exists()
+
+
+def handlers_of(organisation_ids: set[int] | frozenset[int]) -> Any:
+    """People who may be assigned reports of these organisations."""
+    return (
+        User.objects.filter(is_active=True, memberships__organisation_id__in=organisation_ids)
+        .distinct()
+        .order_by("full_name", "email")
+    )
+
+
+# --- Inbox ------------------------------------------------------------------------------
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("assign_me", gettext_lazy("Assign to me")),
+        ("unassign", gettext_lazy("Remove assignment")),
+        ("status", gettext_lazy("Change status")),
+    ]
+    action = forms.ChoiceField(label=gettext_lazy("With the selected reports"), choices=ACTIONS)
+    status = forms.ChoiceField(
+        label=gettext_lazy("New status"), required=False, choices=[("", "—"), *Status.choices]
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
+    reports = forms.ModelMultipleChoiceField(queryset=Report.objects.none())
+    next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+
+@staff_required
+@require_GET
+def inbox_view(request: HttpRequest) -> HttpResponse:
+    query = inbox.InboxQuery.from_params(request.GET)
+    result = inbox.page(query, request.user)
+    org_ids = access.organisation_ids(request.user, Capability.HANDLE_REPORTS)
+    now_rows = [(report, sla_state(report)) for report in result.reports]
+    context = {
+        "query": query,
+        "page": result,
+        "rows": now_rows,
+        "next_url": f"?{query.params(after=result.next_cursor)}" if result.next_cursor else "",
+        "first_url": f"?{query.params(after='')}" if query.after else "",
+        "statuses": Status.choices,
+        "sla_states": [s for s in SlaState.choices if s[0] != SlaState.DONE],
+        "sorts": [(key, label) for key, (_f, _d, label) in inbox.SORTS.items()],
+        "channels": Channel.choices,
+        "municipalities": Organisation.objects.filter(pk__in=org_ids, kind="municipality"),
+        "departments": Department.objects.filter(organisation_id__in=org_ids).select_related(
+            "organisation"
+        ),
+        "categories": sorted(
+            {(c.code, c.display_name) for c in Category.objects.filter(organisation_id__in=org_ids)}
+        ),
+        "saved_filters": SavedFilter.objects.filter(user=request.user),
+        "current_params": query.params(),
+        "bulk_statuses": Status.choices,
+        "can_take": bool(access.organisation_ids(request.user, Capability.TAKE_REPORTS)),
+    }
+    return render(request, "meldpunt/staff/inbox.html", context)
+
+
+@staff_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST)
+    form.fields["reports"].queryset = inbox.reports_for(request.user)
+    back = request.POST.get("next", "")
+    back = back if back.startswith("?") else ""
+    target = reverse("meldpunt:inbox") + back
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return redirect(target)
+    data = form.cleaned_data
+    done, failed = [], []
+    for report in data["reports"]:
+        try:
+            if data["action"] == "assign_me":
+                services.assign(report, actor=request.user, assignee=request.user)
+            elif data["action"] == "unassign":
+                services.assign(report, actor=request.user, clear_assignee=True)
+            else:
+                if not data["status"]:
+                    raise ValidationError(_("Choose the new status."))
+                services.change_status(
+                    report, data["status"], actor=request.user, reason=data["reason"]
+                )
+        except (ValidationError, workflow.TransitionNotAllowed) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            failed.append(f"{report.reference}: {text}")
+        else:
+            done.append(report.reference)
+    if done:
+        messages.success(
+            request,
+            _("Changed %(count)d report(s): %(references)s")
+            % {"count": len(done), "references": ", ".join(done)},
+        )
+    for line in failed:
+        messages.error(request, _("Not changed: %(reason)s") % {"reason": line})
+    return redirect(target)
+
+
+class SavedFilterForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name of this filter"), max_length=80)
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+
+@staff_required
+@require_POST
+def save_filter(request: HttpRequest) -> HttpResponse:
+    form = SavedFilterForm(request.POST)
+    if form.is_valid():
+        # Normalise through the parser: only known filters are stored.
+        from django.http import QueryDict
+
+        query = inbox.InboxQuery.from_params(QueryDict(form.cleaned_data["query"]))
+        query.after = ""
+        try:
+            SavedFilter.objects.update_or_create(
+                user=request.user,
+                name=form.cleaned_data["name"].strip(),
+                defaults={"query": query.params()},
+            )
+        except IntegrityError:
+            messages.error(request, _("Could not save the filter. Try another name."))
+        else:
+            messages.success(request, _("Filter saved."))
+        return redirect(reverse("meldpunt:inbox") + "?" + query.params())
+    messages.error(request, _("Give the filter a name."))
+    return redirect("meldpunt:inbox")
+
+
+@staff_required
+@require_POST
+def delete_filter(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(SavedFilter, pk=pk, user=request.user).delete()
+    messages.success(request, _("Filter removed."))
+    return redirect("meldpunt:inbox")
+
+
+# --- Intake -----------------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def intake(request: HttpRequest) -> HttpResponse:
+    """An agent files a report from a phone call, the desk, a mail or a chat. "Check" first
+    shows the open reports nearby, so a known problem is not filed twice."""
+    if not access.organisation_ids(request.user, Capability.TAKE_REPORTS):
+        raise PermissionDenied
+    form = IntakeForm(request.POST or None, request.FILES or None)
+    nearby_reports: list[tuple[Report, float]] | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["latitude"] is not None:
+            nearby_reports = inbox.nearby(request.user, data["latitude"], data["longitude"])
+        if "check" in request.POST:
+            return render(
+                request, "meldpunt/staff/intake.html", {"form": form, "nearby": nearby_reports}
+            )
+        try:
+            submitted = services.submit_report(
+                category_code=data["category"],
+                description=data["description"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                address=data["address"],
+                municipality_code=data["municipality"],
+                channel=data["channel"],
+                reporter_name=data["reporter_name"],
+                reporter_email=data["reporter_email"],
+                reporter_phone=data["reporter_phone"],
+                language=data["reporter_language"],
+                consent=data["consent"],
+                photos=data["photos"],
+                client_key=data["client_key"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            report = submitted.report
+            messages.success(
+                request, _("Report %(reference)s filed.") % {"reference": report.reference}
+            )
+            if inbox.reports_for(request.user).filter(pk=report.pk).exists():
+                return redirect("meldpunt:staff-report", report.reference)
+            messages.info(
+                request,
+                _("It went to %(municipality)s, whose reports you do not handle.")
+                % {"municipality": report.organisation.display_name},
+            )
+            return redirect("meldpunt:intake")
+    return render(request, "meldpunt/staff/intake.html", {"form": form, "nearby": nearby_reports})
+
+
+# --- Report page ------------------------------------------------------------------------
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=gettext_lazy("New status"))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        max_length=2000,
+        help_text=gettext_lazy(
+            "Needed to cancel, reopen, put on hold, forward or wait for the reporter. "
+            "A reason to cancel or reopen is sent to the reporter."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, report: Report, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (s.value, s.label)
+            for s in workflow.next_states(report.status)
+            if s not in (Status.MERGED, Status.FORWARDED)  # they have their own forms
+        ]
+
+
+class AssignForm(forms.Form):
+    department = forms.ModelChoiceField(
+        label=gettext_lazy("Department"), queryset=Department.objects.none(), required=False
+    )
+    assignee = forms.ModelChoiceField(
+        label=gettext_lazy("Person"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Nobody"),
+    )
+
+    def __init__(self, report: Report, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"department": report.department_id, "assignee": report.assignee_id}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(
+            organisation=report.organisation
+        )
+        self.fields["assignee"].queryset = handlers_of({report.organisation_id})
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Internal note (never shown to the reporter)"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Message to the reporter"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    question = forms.BooleanField(
+        label=gettext_lazy("This is a question: wait for the answer (the SLA clock pauses)"),
+        required=False,
+    )
+
+
+class ForwardForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=gettext_lazy("To another municipality"),
+        queryset=Organisation.objects.filter(kind="municipality"),
+        required=False,
+    )
+    external_body = forms.ModelChoiceField(
+        label=gettext_lazy("Or to an external body"),
+        queryset=ExternalBody.objects.filter(is_active=True),
+        required=False,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the hand-over"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, report: Report, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            kind="municipality"
+        ).exclude(pk=report.organisation_id)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("organisation")) == bool(data.get("external_body")):
+            raise ValidationError(_("Choose either a municipality or an external body."))
+        return data
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(
+        label=gettext_lazy("Reference of the report this one duplicates"), max_length=20
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
+
+
+class SplitForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("Category of the new report"))
+    description = forms.CharField(
+        label=gettext_lazy("What the new report is about"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, report: Report, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [
+            (c.code, c.display_name)
+            for c in Category.objects.filter(organisation=report.organisation, is_active=True)
+        ]
+
+
+ACTION_LABELS = {
+    "report.created": gettext_lazy("Report filed"),
+    "report.assigned": gettext_lazy("Assignment changed"),
+    "report.note_added": gettext_lazy("Note added"),
+    "report.message_sent": gettext_lazy("Message sent to the reporter"),
+    "report.reporter_answered": gettext_lazy("The reporter wrote"),
+    "report.photo_added": gettext_lazy("Photo added"),
+    "report.rated": gettext_lazy("Rated by the reporter"),
+    "report.handed_over": gettext_lazy("Handed over to another municipality"),
+    "report.merge_received": gettext_lazy("A duplicate was merged into this report"),
+    "report.split": gettext_lazy("A second problem was split off"),
+    "report.anonymised": gettext_lazy("Contact details erased"),
+}
+
+
+def staff_timeline(report: Report) -> list[dict[str, Any]]:
+    """Everything that happened, for staff: history entries and every message and note."""
+    items: list[dict[str, Any]] = []
+    for entry in history.history_of(report):
+        label = str(ACTION_LABELS.get(entry.action, entry.action))
+        status = (entry.after or {}).get("status")
+        if entry.action == "report.status_changed" and status in Status.values:
+            label = _("Status: %(status)s") % {"status": Status(status).label}
+        items.append({"at": entry.at, "entry": entry, "kind": "history", "label": label})
+    for message in report.messages.select_related("author"):
+        items.append({"at": message.created_at, "message": message, "kind": message.kind})
+    items.sort(key=lambda item: item["at"])
+    return items
+
+
+def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict[str, Any]:
+    templates = services.templates_for(report)
+    chosen = request.GET.get("template", "")
+    message_initial = {}
+    if chosen.isdigit():
+        template = next((t for t in templates if t.pk == int(chosen)), None)
+        if template is not None:
+            message_initial["body"] = services.render_template(template, report)
+    context = {
+        "report": report,
+        "sla": sla_state(report),
+        "see_contact": can_see_contact(request.user, report),
+        "timeline": staff_timeline(report),
+        "photos": report.photos.all(),
+        "handovers": report.handovers.select_related(
+            "to_organisation", "to_external_body", "from_organisation", "by"
+        ),
+        "merged_reports": report.merged_reports.all(),
+        "split_reports": report.split_reports.all(),
+        "nearby": inbox.nearby(
+            request.user, report.latitude, report.longitude, exclude=report.pk, limit=5
+        ),
+        "templates": templates,
+        "status_form": StatusForm(report),
+        "assign_form": AssignForm(report),
+        "note_form": NoteForm(),
+        "message_form": MessageForm(initial=message_initial),
+        "forward_form": ForwardForm(report),
+        "merge_form": MergeForm(),
+        "split_form": SplitForm(report),
+    }
+    context.update(forms_)
+    return context
+
+
+@staff_required
+@require_GET
+def report_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    report = _report(request, reference)
+    return render(request, "meldpunt/staff/report.html", _detail_context(request, report))
+
+
+def _act(
+    request: HttpRequest,
+    reference: str,
+    form_name: str,
+    make_form: Any,
+    act: Any,
+    success: str,
+) -> HttpResponse:
+    """Validate one form of the report page and run its service; on error show the page
+    again with that form's errors (status 400)."""
+    report = _report(request, reference)
+    form = make_form(report, request.POST)
+    if form.is_valid():
+        try:
+            result = act(report, form.cleaned_data)
+        except workflow.TransitionNotAllowed as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, success)
+            if isinstance(result, Report) and result.pk != report.pk:
+                return redirect("meldpunt:staff-report", result.reference)
+            if not inbox.reports_for(request.user).filter(pk=report.pk).exists():
+                return redirect("meldpunt:inbox")  # handed over out of this user's reach
+            return redirect("meldpunt:staff-report", report.reference)
+    context = _detail_context(request, report, **{form_name: form})
+    return render(request, "meldpunt/staff/report.html", context, status=400)
+
+
+@staff_required
+@require_POST
+def report_status(request: HttpRequest, reference: str) -> HttpResponse:
+    return _act(
+        request, reference, "status_form", StatusForm,
+        lambda report, data: services.change_status(
+            report, data["status"], actor=request.user, reason=data["reason"]
+        ),
+        _("Status changed."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    return _act(
+        request, reference, "assign_form", AssignForm,
+        lambda report, data: services.assign(
+            report,
+            actor=request.user,
+            department=data["department"],
+            assignee=data["assignee"],
+            clear_assignee=data["assignee"] is None,
+        ),
+        _("Assignment saved."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_note(request: HttpRequest, reference: str) -> HttpResponse:
+    return _act(
+        request, reference, "note_form", lambda report, data: NoteForm(data),
+        lambda report, data: services.add_note(report, data["body"], actor=request.user),
+        _("Note added."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_message(request: HttpRequest, reference: str) -> HttpResponse:
+    return _act(
+        request, reference, "message_form", lambda report, data: MessageForm(data),
+        lambda report, data: services.send_message(
+            report, data["body"], actor=request.user, question=data["question"]
+        ),
+        _("Message sent to the reporter."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_forward(request: HttpRequest, reference: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> Any:
+        if data["organisation"]:
+            return services.forward_to_municipality(
+                report, data["organisation"], reason=data["reason"], actor=request.user
+            )
+        return services.forward_to_external_body(
+            report, data["external_body"], reason=data["reason"], actor=request.user
+        )
+
+    return _act(request, reference, "forward_form", ForwardForm, act, _("Report handed over."))
+
+
+@staff_required
+@require_POST
+def report_merge(request: HttpRequest, reference: str) -> HttpResponse:
+    def act(report: Report, data: dict) -> Any:
+        into = inbox.reports_for(request.user).filter(reference=data["into"].strip().upper())
+        if not into.exists():
+            raise ValidationError({"into": _("No report with this reference that you handle.")})
+        services.merge(report, into.get(), actor=request.user, reason=data["reason"])
+
+    return _act(
+        request, reference, "merge_form", lambda report, data: MergeForm(data), act,
+        _("Report merged."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_split(request: HttpRequest, reference: str) -> HttpResponse:
+    return _act(
+        request, reference, "split_form", SplitForm,
+        lambda report, data: services.split(
+            report, category_code=data["category"], description=data["description"],
+            actor=request.user,
+        ),
+        _("New report made from this one."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_GET
+def report_photo(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    report = _report(request, reference)
+    return serve_photo(get_object_or_404(report.photos, pk=pk))
