@@ -75,7 +75,9 @@ def run_tasks(max_rounds: int = 10) -> int:
 
 
 @contextmanager
-def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
+def chromium_page(
+    width: int = 1280, height: int = 900, *, javascript: bool = True
+) -> Iterator[Any]:
     """A headless Chromium page (Debian's chromium, driven by Playwright)."""
     from playwright.sync_api import sync_playwright
 
@@ -95,10 +97,20 @@ def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
             ],
         )
         try:
-            context = browser.new_context(viewport={"width": width, "height": height})
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, java_script_enabled=javascript
+            )
             yield context.new_page()
         finally:
             browser.close()
+
+
+def login_page_as(page: Any, user: Any, base_url: str) -> None:
+    """Give the browser page a staff session (second factor done) for ``user``."""
+    client = staff_client(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}]
+    )
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from regiohub.meldpunt.models import Category, ClosingDay
+from regiohub.meldpunt.models import Category, ClosingDay, ExternalBody, MessageTemplate
 
 
 @admin.register(Category)
@@ -20,3 +20,16 @@ class ClosingDayAdmin(admin.ModelAdmin):
     list_display = ["date", "organisation", "description"]
     list_filter = ["organisation"]
     date_hierarchy = "date"
+
+
+@admin.register(ExternalBody)
+class ExternalBodyAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "email", "is_active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation", "status", "language", "is_active"]
+    list_filter = ["organisation", "status", "language", "is_active"]
+    search_fields = ["title", "body"]

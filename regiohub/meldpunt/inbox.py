@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,9 @@ from regiohub.core import access, geo
 from regiohub.core.roles import Capability
 from regiohub.meldpunt.models import Report, SlaState
 from regiohub.meldpunt.workflow import FINISHED, OPEN, SLA_PAUSED, UNANSWERED, Status
+
+_ID = re.compile(r"^[0-9]{1,9}\Z")  # ASCII digits only; "²".isdigit() is True
+_REFERENCE = re.compile(r"^[A-Z]{3}-[0-9]{4}(-[0-9]{0,6})?\Z")
 
 PAGE_SIZE = 50
 COUNT_LIMIT = 1000
@@ -90,7 +94,7 @@ class InboxQuery:
             query.statuses = [s for s in statuses if s in valid_status] or ["open"]
         query.categories = [c[:50] for c in params.getlist("category") if c][:20]
         department = params.get("department", "")
-        if department.isdigit():
+        if _ID.match(department):
             query.department = int(department)
         query.municipality = params.get("municipality", "")[:20]
         channel = params.get("channel", "")
@@ -100,12 +104,16 @@ class InboxQuery:
         sla = params.get("sla", "")
         query.sla = sla if sla in SlaState.values else ""
         assignee = params.get("assignee", "")
-        query.assignee = assignee if assignee in ("me", "none") or assignee.isdigit() else ""
+        query.assignee = assignee if assignee in ("me", "none") or _ID.match(assignee) else ""
         query.text = params.get("q", "").strip()[:200]
         sort = params.get("sort", "newest")
         query.sort = sort if sort in SORTS else "newest"
         query.after = params.get("after", "")[:200]
         return query
+
+    @staticmethod
+    def is_id(value: str) -> bool:
+        return bool(_ID.match(value))
 
     def params(self, **overrides: Any) -> str:
         """This query as a URL query string (for links, saved filters and paging)."""
@@ -163,12 +171,12 @@ def text_q(text: str) -> Q:
     """A reference (KOR-2026-000123, or its number) matches exactly; other words search
     the description and the address."""
     upper = text.upper()
-    if len(upper) >= 8 and upper[:3].isalpha() and upper[3] == "-":
+    if _REFERENCE.match(upper):
         return Q(reference__startswith=upper)
     query = Q()
     for word in text.split()[:5]:
         query &= Q(description__icontains=word) | Q(address__icontains=word)
-    if text.isdigit():
+    if _ID.match(text) and len(text) <= 6:
         query |= Q(reference__endswith=text.zfill(6))
     return query
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regiohub.core import history
@@ -143,6 +143,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _export_report(report: Report) -> dict[str, Any]:
+    with translation.override(report.reporter_language):
+        return _export_report_fields(report)
+
+
+def _export_report_fields(report: Report) -> dict[str, Any]:
     messages = [m for m in report.messages.all() if m.kind in PUBLIC_KINDS]
     return {
         "reference": report.reference,
@@ -196,7 +201,8 @@ def export_person(email: str | None = None, phone: str | None = None) -> dict[st
     """Everything the contact point holds about one reporter (the right of access).
 
     Internal notes and hand-overs between staff are left out; only the messages the
-    reporter wrote and those sent to them are included. Raises :class:`PersonNotGiven`
+    reporter wrote and those sent to them are included. Names (municipality, category,
+    status) are in the language the reporter used. Raises :class:`PersonNotGiven`
     when neither ``email`` nor ``phone`` is given.
     """
     reports = find_reports(email, phone).select_related("organisation", "category")

@@ -17,7 +17,7 @@ from regiohub.core.tests import sample_tasks
 
 
 def run_worker() -> None:
-    call_command("worker", "--batch", "--interval", "0")
+    call_command("worker", "--batch", "--interval", "0", "--no-schedule")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -69,5 +69,11 @@ def load_categories() -> int:
 
 
 def load(out: Any) -> None:
+    from regiohub.meldpunt.demo.reports import DAYS, load_reports
+
     count = load_categories()
     out.write(f"Contact point: {count} categories in the municipalities.\n")
+    with transaction.atomic():
+        reports = load_reports()
+    if reports:
+        out.write(f"Contact point: {reports} reports over the last {DAYS} days, in every state.\n")

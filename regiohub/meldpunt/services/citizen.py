@@ -63,6 +63,10 @@ def answer(report: Report, body: str) -> Message:
     the handler, and the clock runs again."""
     report = _locked(report)
     body = _text(body, "body")
+    if not report.is_open:
+        raise ValidationError(
+            {"body": _("This report is finished; messages can no longer be added.")}
+        )
     message = Message.objects.create(report=report, kind=MessageKind.FROM_REPORTER, body=body)
     history.record(
         report,

@@ -397,6 +397,10 @@ def split(report: Report, *, category_code: str, description: str, actor: Any) -
     """A report that holds two problems: the second becomes a report of its own, with the
     same place and reporter, its own reference and follow-up link."""
     original = _locked(report)
+    if not original.is_open:
+        raise ValidationError(
+            {"category": _("Reopen the report first; a finished report cannot be split.")}
+        )
     description = _text(description, "description")
     category = (
         Category.objects.filter(
@@ -418,6 +422,7 @@ def split(report: Report, *, category_code: str, description: str, actor: Any) -
         latitude=original.latitude,
         longitude=original.longitude,
         address=original.address,
+        location_is_approximate=original.location_is_approximate,
         reporter_name=original.reporter_name,
         reporter_email=original.reporter_email,
         reporter_phone=original.reporter_phone,

@@ -36,10 +36,11 @@ def apply_service_errors(form: Any, error: ValidationError) -> None:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """The follow-up pages carry a secret in their URL: keep them out of caches, search
-    engines and other sites' logs."""
+    """The follow-up pages carry a secret in their URL: keep them out of caches and search
+    engines. Other sites never see the URL: the site-wide Referrer-Policy is same-origin.
+    (``no-referrer`` would make browsers send ``Origin: null`` with the page's own forms,
+    which the CSRF check rightly refuses.)"""
     response["Cache-Control"] = "no-store, private"
-    response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

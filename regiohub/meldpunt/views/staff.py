@@ -119,7 +119,9 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
-    form = BulkForm(request.POST)
+    data = request.POST.copy()
+    data.setlist("reports", [v for v in data.getlist("reports") if inbox.InboxQuery.is_id(v)])
+    form = BulkForm(data)
     form.fields["reports"].queryset = inbox.reports_for(request.user)
     back = request.POST.get("next", "")
     back = back if back.startswith("?") else ""
@@ -174,6 +176,9 @@ def save_filter(request: HttpRequest) -> HttpResponse:
 
         query = inbox.InboxQuery.from_params(QueryDict(form.cleaned_data["query"]))
         query.after = ""
+        if len(query.params()) > SavedFilter._meta.get_field("query").max_length:
+            messages.error(request, _("This filter is too long to save. Remove a few choices."))
+            return redirect("meldpunt:inbox")
         try:
             SavedFilter.objects.update_or_create(
                 user=request.user,
@@ -209,14 +214,21 @@ def intake(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = IntakeForm(request.POST or None, request.FILES or None)
     nearby_reports: list[tuple[Report, float]] | None = None
+    if request.method == "POST" and "check" in request.POST:
+        # Check first, type later: only the place needs to be valid to look around it.
+        form.is_valid()
+        lat, lon = form.cleaned_data.get("latitude"), form.cleaned_data.get("longitude")
+        if lat is not None and lon is not None:
+            nearby_reports = inbox.nearby(request.user, lat, lon)
+        unbound = IntakeForm(initial=request.POST.dict())
+        unbound.initial["client_key"] = request.POST.get("client_key", "")
+        return render(
+            request,
+            "meldpunt/staff/intake.html",
+            {"form": unbound, "nearby": nearby_reports, "no_place": lat is None},
+        )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["latitude"] is not None:
-            nearby_reports = inbox.nearby(request.user, data["latitude"], data["longitude"])
-        if "check" in request.POST:
-            return render(
-                request, "meldpunt/staff/intake.html", {"form": form, "nearby": nearby_reports}
-            )
         try:
             submitted = services.submit_report(
                 category_code=data["category"],
@@ -407,7 +419,7 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
     templates = services.templates_for(report)
     chosen = request.GET.get("template", "")
     message_initial = {}
-    if chosen.isdigit():
+    if inbox.InboxQuery.is_id(chosen):
         template = next((t for t in templates if t.pk == int(chosen)), None)
         if template is not None:
             message_initial["body"] = services.render_template(template, report)

@@ -1,0 +1,306 @@
+"""A realistic month of reports for the demo: spread over the 13 municipalities by
+population, over the subjects and channels, and through every state of the workflow.
+
+Reports are filed and handled through the real services, on a demo clock set to the
+moment each step happened, so history, SLA due dates and pauses are what they would be.
+The mails these steps queue are dropped: nobody should get a month of demo mail.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
+from unittest import mock
+
+from django.utils import timezone
+
+from regiohub.core import geo
+from regiohub.core.models import HistoryEntry, Organisation, User
+from regiohub.core.models.organisation import OrganisationKind
+from regiohub.meldpunt import services
+from regiohub.meldpunt.models import (
+    ExternalBody,
+    Handover,
+    Message,
+    MessageTemplate,
+    Photo,
+    Report,
+)
+from regiohub.meldpunt.services import citizen
+from regiohub.meldpunt.workflow import Status
+
+DAYS = 30
+REPORTS_PER_1000_INHABITANTS = 2.0  # per month
+
+EXTERNAL_BODIES = [
+    ("awv", "Agentschap Wegen en Verkeer", "Agence flamande Routes et Circulation",
+     "Flemish roads agency", "awv@external.demo.regiohub.localhost",
+     "Gewestwegen (N-wegen) en autosnelwegen"),
+    ("fluvius", "Fluvius", "Fluvius", "Fluvius (grid operator)",
+     "straatverlichting@fluvius.demo.regiohub.localhost", "Straatverlichting en nutsleidingen"),
+    ("de-lijn", "De Lijn", "De Lijn", "De Lijn", "haltes@delijn.demo.regiohub.localhost",
+     "Bushaltes en schuilhuisjes"),
+    ("de-watergroep", "De Watergroep", "De Watergroep", "De Watergroep",
+     "meldingen@watergroep.demo.regiohub.localhost", "Drinkwaterleidingen en brandkranen"),
+]  # fmt: skip
+
+TEMPLATES = [
+    # (language, status, title, body)
+    ("nl", "acknowledged", "Ontvangen en doorgegeven",
+     "Beste {name},\n\nBedankt voor uw melding {reference} ({category}). We hebben ze "
+     "doorgegeven aan de bevoegde dienst van {municipality}. U hoort van ons.\n"),
+    ("nl", "waiting_for_reporter", "Vraag: exacte plaats",
+     "Beste {name},\n\nOm uw melding {reference} goed te kunnen opvolgen, hebben we de "
+     "exacte plaats nodig. Kunt u het huisnummer of een herkenningspunt geven?\n"),
+    ("nl", "resolved", "Opgelost",
+     "Beste {name},\n\nUw melding {reference} over {category} aan {address} is opgelost. "
+     "Bedankt om het ons te laten weten.\n"),
+    ("fr", "resolved", "Résolu",
+     "Madame, Monsieur,\n\nVotre signalement {reference} ({category}) est résolu. "
+     "Merci de nous l'avoir signalé.\n"),
+    ("en", "resolved", "Resolved",
+     "Dear {name},\n\nYour report {reference} ({category}) has been resolved. "
+     "Thank you for letting us know.\n"),
+]  # fmt: skip
+
+DESCRIPTIONS = {
+    "pothole": ["Diepe put in het fietspad, gevaarlijk voor fietsers.",
+                "Verzakking in de rijweg na de werken.", "Losliggende stoeptegels aan de school."],
+    "street-light": ["Straatlamp brandt al een week niet.", "Lamp flikkert de hele nacht.",
+                     "Paal scheef na aanrijding, lamp brandt niet meer."],
+    "illegal-dumping": ["Zakken huisvuil achtergelaten aan de glasbol.",
+                        "Oude matras en meubels langs de weg.", "Bouwafval in de gracht."],
+    "noise": ["Luide muziek van een café tot 3 uur 's nachts.",
+              "Bouwwerf begint elke dag om 5 uur.", "Blaffende honden de hele dag."],
+    "waste-collection": ["PMD-zak niet opgehaald op dinsdag.",
+                         "Wanneer komt de ophaling van snoeiafval?", "Container niet geledigd."],
+    "traffic-sign": ["Verkeersbord omver gereden.", "Bord onleesbaar door graffiti.",
+                     "Zone 30-bord ontbreekt sinds de werken."],
+    "question": ["Hoe vraag ik een parkeerkaart voor bewoners aan?",
+                 "Waar kan ik een evenement aanvragen?", "Wie onderhoudt de haag aan het park?"],
+}  # fmt: skip
+
+STREETS = [
+    "Kerkstraat", "Stationsstraat", "Markt", "Schoolstraat", "Molenstraat",
+    "Doorniksesteenweg", "Gentsesteenweg", "Leiekaai", "Rijselstraat", "Dorpsplein",
+]  # fmt: skip
+NAMES = [
+    "An Peeters", "Jan Desmet", "Sofie Vandenberghe", "Ahmed El Amrani", "Lies Verhaeghe",
+    "Pieter Claeys", "Marie Dubois", "Tom Decock", "Fatma Yilmaz", "Bart Vermeulen",
+]  # fmt: skip
+
+# Target states for reports this old (days): the older, the more likely finished.
+OLD = [(Status.CLOSED, 45), (Status.RESOLVED, 20), (Status.CANCELLED, 5), (Status.MERGED, 5),
+       (Status.FORWARDED, 7), (Status.REOPENED, 3), (Status.IN_PROGRESS, 8), (Status.ON_HOLD, 4),
+       (Status.WAITING_FOR_REPORTER, 3)]  # fmt: skip
+RECENT = [
+    (Status.NEW, 25), (Status.ACKNOWLEDGED, 25), (Status.IN_PROGRESS, 25),
+    (Status.WAITING_FOR_REPORTER, 10), (Status.RESOLVED, 10), (Status.ON_HOLD, 5),
+]  # fmt: skip
+
+
+@contextmanager
+def demo_clock(moment: datetime) -> Iterator[None]:
+    """Make "now" ``moment`` for the services (and for fields that default to now)."""
+    fields = [
+        HistoryEntry._meta.get_field("at"),
+        Message._meta.get_field("created_at"),
+        Photo._meta.get_field("created_at"),
+        Handover._meta.get_field("created_at"),
+    ]
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch("django.utils.timezone.now", return_value=moment))
+        for field in fields:
+            stack.enter_context(mock.patch.object(field, "_get_default", lambda: moment))
+        yield
+
+
+def load_reference_data() -> None:
+    for code, nl, fr, en, email, description in EXTERNAL_BODIES:
+        ExternalBody.objects.update_or_create(
+            code=code,
+            defaults={"name": nl, "name_fr": fr, "name_en": en, "email": email,
+                      "description": description},
+        )  # fmt: skip
+    for language, status, title, body in TEMPLATES:
+        MessageTemplate.objects.get_or_create(
+            organisation=None, language=language, status=status, title=title,
+            defaults={"body": body},
+        )  # fmt: skip
+    kortrijk = Organisation.objects.filter(code="KOR").first()
+    if kortrijk:
+        MessageTemplate.objects.get_or_create(
+            organisation=kortrijk, language="nl", status="resolved",
+            title="Opgelost (Kortrijk, met enquête)",
+            defaults={"body": "Beste {name},\n\nUw melding {reference} is opgelost. Laat u op "
+                      "de opvolgpagina weten hoe tevreden u bent?\n\nStad Kortrijk"},
+        )  # fmt: skip
+
+
+def _working_time(rng: random.Random, day: datetime) -> datetime:
+    return day.replace(hour=rng.randint(7, 21), minute=rng.randint(0, 59), second=0)
+
+
+def _step(moment: datetime, rng: random.Random, hours: tuple[int, int]) -> datetime:
+    return moment + timedelta(hours=rng.randint(*hours), minutes=rng.randint(0, 59))
+
+
+def _points_in(organisation: Organisation, rng: random.Random) -> tuple[float, float]:
+    lat0, lon0 = geo.representative_point(organisation.pk)
+    for _ in range(50):
+        lat = lat0 + rng.uniform(-0.02, 0.02)
+        lon = lon0 + rng.uniform(-0.03, 0.03)
+        if geo.municipality_at(lat, lon).organisation_id == organisation.pk:
+            return round(lat, 6), round(lon, 6)
+    return lat0, lon0
+
+
+def load_reports(seed: int = 2026) -> int:
+    """File and handle a month of reports, ending now. Does nothing when reports exist."""
+    if Report.objects.exists():
+        return 0
+    from django_tasks_db.models import DBTaskResult
+
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    load_reference_data()
+    before = set(DBTaskResult.objects.values_list("id", flat=True))
+    staff = {}
+    for user in User.objects.filter(memberships__role__in=["agent", "handler"]).distinct():
+        for org_id in user.memberships.values_list("organisation_id", flat=True):
+            staff.setdefault(org_id, []).append(user)
+    bodies = {b.code: b for b in ExternalBody.objects.all()}
+    now = timezone.now()
+    start = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    municipalities = list(Organisation.objects.filter(kind=OrganisationKind.MUNICIPALITY))
+    codes = list(DESCRIPTIONS)
+    filed: list[tuple[Report, datetime]] = []
+    count = 0
+    for organisation in municipalities:
+        monthly = (organisation.population or 10000) / 1000 * REPORTS_PER_1000_INHABITANTS
+        for _ in range(max(3, int(monthly))):
+            day = start + timedelta(days=rng.randrange(DAYS))
+            moment = _working_time(rng, day)
+            if moment >= now:
+                moment = now - timedelta(hours=rng.randint(1, 6))
+            code = rng.choice(codes)
+            channel = rng.choices(["web", "phone", "desk", "email", "chat"], [60, 20, 8, 8, 4])[0]
+            anonymous = rng.random() < 0.15 and code not in (
+                "noise",
+                "waste-collection",
+                "question",
+            )
+            language = rng.choices(["nl", "fr", "en"], [88, 9, 3])[0]
+            name = rng.choice(NAMES)
+            email = "" if anonymous else f"{name.split()[0].lower()}.{count}@example.org"
+            lat, lon = _points_in(organisation, rng)
+            agent = rng.choice(staff.get(organisation.pk, [None]))
+            with demo_clock(moment):
+                report = services.submit_report(
+                    category_code=code,
+                    description=rng.choice(DESCRIPTIONS[code]),
+                    latitude=lat,
+                    longitude=lon,
+                    address=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
+                    channel=channel,
+                    reporter_name="" if anonymous else name,
+                    reporter_email=email,
+                    reporter_phone="" if anonymous or rng.random() < 0.5 else "056 12 34 56",
+                    language=language,
+                    consent=not anonymous,
+                    actor=agent if channel != "web" else None,
+                ).report
+            filed.append((report, moment))
+            count += 1
+    filed.sort(key=lambda pair: pair[1])
+    for report, moment in filed:
+        age = (now - moment).days
+        target = rng.choices(*zip(*(OLD if age > 7 else RECENT), strict=True))[0]
+        _handle(report, target, moment, now, rng, staff.get(report.organisation_id, []), bodies,
+                filed)  # fmt: skip
+    DBTaskResult.objects.exclude(id__in=before).filter(status="READY").delete()
+    return count
+
+
+def _handle(
+    report: Report,
+    target: Status,
+    moment: datetime,
+    now: datetime,
+    rng: random.Random,
+    people: list[User],
+    bodies: dict[str, ExternalBody],
+    filed: list[tuple[Report, datetime]],
+) -> None:
+    """Walk ``report`` from new to ``target`` along the workflow, each step a little later."""
+    actor = rng.choice(people) if people else None
+
+    def at(hours: tuple[int, int]) -> datetime:
+        nonlocal moment
+        moment = min(_step(moment, rng, hours), now - timedelta(minutes=5))
+        return moment
+
+    def status(to: Status, reason: str = "") -> None:
+        with demo_clock(at((1, 30))):
+            services.change_status(report, to, actor=actor, reason=reason)
+
+    if target == Status.NEW:
+        return
+    status(Status.ACKNOWLEDGED)
+    if actor and rng.random() < 0.6:
+        with demo_clock(at((0, 2))):
+            services.assign(report, actor=actor, assignee=actor)
+    if target == Status.ACKNOWLEDGED:
+        return
+    if target == Status.CANCELLED:
+        status(Status.CANCELLED, "Dubbele melding via telefoon en website.")
+        return
+    if target == Status.FORWARDED:
+        body = bodies["fluvius" if report.category.code == "street-light" else "awv"]
+        with demo_clock(at((2, 24))):
+            services.forward_to_external_body(
+                report, body, reason="Gewestweg / net van de beheerder.", actor=actor
+            )
+        return
+    if target == Status.MERGED:
+        earlier = [
+            r for r, _m in filed
+            if r.pk < report.pk and r.organisation_id == report.organisation_id
+            and r.category_id == report.category_id
+        ]  # fmt: skip
+        into = next((r for r in reversed(earlier) if Report.objects.get(pk=r.pk).is_open), None)
+        if into is not None:
+            with demo_clock(at((1, 8))):
+                services.merge(report, Report.objects.get(pk=into.pk), actor=actor)
+            return
+        target = Status.RESOLVED
+    status(Status.IN_PROGRESS)
+    with demo_clock(at((1, 8))):
+        services.add_note(report, "Ploeg ingepland voor deze week.", actor=actor)
+    if target == Status.IN_PROGRESS:
+        return
+    if target == Status.ON_HOLD:
+        status(Status.ON_HOLD, "Wacht op levering van materiaal.")
+        return
+    if target == Status.WAITING_FOR_REPORTER:
+        with demo_clock(at((1, 8))):
+            services.send_message(
+                report, "Kunt u het huisnummer of een herkenningspunt geven?",
+                actor=actor, question=True,
+            )  # fmt: skip
+        return
+    status(Status.RESOLVED)
+    if target == Status.RESOLVED:
+        if report.reporter_email and rng.random() < 0.4:
+            with demo_clock(at((2, 48))):
+                citizen.rate(Report.objects.get(pk=report.pk), rng.choice([3, 4, 5, 5, 2]))
+        return
+    if target == Status.REOPENED:
+        with demo_clock(at((4, 48))):
+            citizen.reopen(Report.objects.get(pk=report.pk), "De put is nog altijd niet hersteld.")
+        return
+    if report.reporter_email and rng.random() < 0.5:
+        with demo_clock(at((2, 48))):
+            citizen.rate(Report.objects.get(pk=report.pk), rng.choice([4, 5, 5, 3]))
+    status(Status.CLOSED)
