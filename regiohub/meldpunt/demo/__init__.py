@@ -37,6 +37,25 @@ CATEGORIES = [
      "Burgerzaken", "2", "10", False),
 ]  # fmt: skip
 
+# help texts in French and English, per code
+HELP = {
+    "pothole": ("Un trou, un affaissement ou des pavés déchaussés dans la route ou la piste "
+                "cyclable.", "A hole, subsidence or loose stones in the road or cycle path."),
+    "street-light": ("Un lampadaire qui ne s'allume pas, clignote ou reste allumé le jour.",
+                     "A street light that is out, flickers or stays on during the day."),
+    "illegal-dumping": ("Des déchets abandonnés là où ils n'ont pas leur place.",
+                        "Waste left somewhere it does not belong."),
+    "noise": ("Du bruit venant d'un événement, d'un chantier ou d'un commerce.",
+              "Noise from an event, a building site or a business."),
+    "waste-collection": ("Vos déchets n'ont pas été collectés, ou vous avez une question sur "
+                         "la collecte.", "Your waste was not collected, or you have a question "
+                         "about the collection."),
+    "traffic-sign": ("Un panneau penché, manquant ou illisible.",
+                     "A traffic sign that is crooked, missing or unreadable."),
+    "question": ("Une question à la commune qui n'entre dans aucune autre catégorie.",
+                 "A question for the municipality that fits no other category."),
+}  # fmt: skip
+
 CLOSING_DAYS = [(date(2026, 12, 26), "Tweede Kerstdag"), (date(2027, 1, 2), "Dag na Nieuwjaar")]
 
 
@@ -54,6 +73,8 @@ def load_categories() -> int:
                     "name_fr": fr,
                     "name_en": en,
                     "help_text": help_nl,
+                    "help_text_fr": HELP[code][0],
+                    "help_text_en": HELP[code][1],
                     "department": departments[dept],
                     "response_days": Decimal(response),
                     "resolution_days": Decimal(resolution),
