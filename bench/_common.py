@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -115,6 +116,8 @@ def run_per_database(script: str) -> dict[str, dict[str, Any]]:
 
     A child that fails fails the run; an unreachable PostgreSQL server is reported and
     skipped."""
+    # Stopped (make, CI, Ctrl-C): still remove the throwaway databases and folders.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: dict[str, dict[str, Any]] = {}
     for engine in ENGINES:
         try:

@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,12 @@ def _people() -> dict[str, Any]:
 
 def _rows(
     n: int, now: datetime, people: dict[str, Any], sequence: dict[tuple[int, int], int]
-) -> Any:
+) -> Iterator[list[dict[str, Any]]]:
     """Batches of valid report rows (dicts by column), oldest first, ids from 1; fills
-    ``sequence`` with the last reference number per (organisation, year)."""
+    ``sequence`` with the last reference number per (organisation, year).
+
+    Reads what it needs from the database before returning: while the batches are written
+    (COPY), the connection is busy."""
     import numpy as np
 
     from regiohub.core.models import Organisation
@@ -160,90 +164,96 @@ def _rows(
 
     start = now - timedelta(days=365)
     offsets = np.sort(np.random.default_rng(SEED).uniform(0, 365 * 86_400, n))
-    last_of_org: dict[int, int] = {}
-    batch = []
-    for i, offset in enumerate(offsets.tolist(), start=1):
-        created = start + timedelta(seconds=offset)
-        age = (now - created).total_seconds() / 86_400
-        org = rng.choices(org_ids, cum_weights=org_cum)[0]
-        category, department, response_days, resolution_days = rng.choice(categories[org])
-        p_open = next(p for days, p in OPEN_BY_AGE if age < days)
-        if rng.random() < p_open:
-            status = rng.choices(open_states, cum_weights=open_cum)[0]
-        else:
-            status = rng.choices(done_states, cum_weights=done_cum)[0]
-        if status == "merged" and org not in last_of_org:
-            status = "closed"
-        year = created.astimezone(BRUSSELS).year
-        number = sequence[(org, year)] = sequence.get((org, year), 0) + 1
 
-        def after(days: float, created: datetime = created) -> datetime:
-            return min(now, created + timedelta(days=days))
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        last_of_org: dict[int, int] = {}
+        batch = []
+        for i, offset in enumerate(offsets.tolist(), start=1):
+            created = start + timedelta(seconds=offset)
+            age = (now - created).total_seconds() / 86_400
+            org = rng.choices(org_ids, cum_weights=org_cum)[0]
+            category, department, response_days, resolution_days = rng.choice(categories[org])
+            p_open = next(p for days, p in OPEN_BY_AGE if age < days)
+            if rng.random() < p_open:
+                status = rng.choices(open_states, cum_weights=open_cum)[0]
+            else:
+                status = rng.choices(done_states, cum_weights=done_cum)[0]
+            if status == "merged" and org not in last_of_org:
+                status = "closed"
+            year = created.astimezone(BRUSSELS).year
+            number = sequence[(org, year)] = sequence.get((org, year), 0) + 1
 
-        responded = None if status == "new" else after(rng.uniform(0.05, 2.0))
-        resolved = closed = rated = None
-        rating = None
-        if status in ("resolved", "closed"):
-            resolved = after(rng.uniform(0.5, resolution_days * 1.5))
-        if status in ("closed", "cancelled", "forwarded", "merged"):
-            closed = min(now, (resolved or responded or created) + timedelta(days=14))
-        if status == "closed" and rng.random() < 0.2:
-            rating, rated = rng.randint(1, 5), closed
-        assignee = None
-        if status != "new":
-            if rng.random() < agent_share:
-                assignee = agent_id
-            elif rng.random() < 0.9:
-                assignee = rng.choice(handlers[org])
-        contact = rng.random() < 0.7
-        lat, lon = rng.choice(points[org])
-        updated = max(t for t in (created, responded, resolved, closed) if t is not None)
-        batch.append(
-            {
-                "id": i,
-                "reference": f"{orgs[org].code}-{year}-{number:06d}",
-                "organisation_id": org,
-                "category_id": category,
-                "department_id": department,
-                "assignee_id": assignee,
-                "status": status,
-                "channel": rng.choices(channels, cum_weights=channel_cum)[0],
-                "description": f"{rng.choice(TEXTS)} Melding {i}.",
-                "latitude": lat,
-                "longitude": lon,
-                "address": f"{rng.choice(STREETS)} {rng.randint(1, 180)}"
-                if rng.random() < 0.9
-                else "",
-                "location_is_approximate": rng.random() < 0.03,
-                "reporter_name": f"Burger {i}" if contact and rng.random() < 0.8 else "",
-                "reporter_email": f"burger{i}@example.org" if contact else "",
-                "reporter_phone": "056 27 00 00" if contact and rng.random() < 0.2 else "",
-                "reporter_language": rng.choices(["nl", "fr", "en"], cum_weights=[90, 97, 100])[0],
-                "consent_at": created if contact else None,
-                "token_salt": f"{rng.getrandbits(128):032x}",
-                "token_hash": f"{rng.getrandbits(256):064x}",
-                "client_key": None,
-                "anonymised_at": None,
-                "rating": rating,
-                "rating_comment": "",
-                "rated_at": rated,
-                "created_at": created,
-                "updated_at": updated,
-                "responded_at": responded,
-                "resolved_at": resolved,
-                "closed_at": closed,
-                "response_due_at": created + timedelta(days=response_days),
-                "resolution_due_at": created + timedelta(days=resolution_days),
-                "merged_into_id": last_of_org[org] if status == "merged" else None,
-                "split_from_id": None,
-            }
-        )
-        last_of_org[org] = i
-        if len(batch) == BATCH:
+            def after(days: float, created: datetime = created) -> datetime:
+                return min(now, created + timedelta(days=days))
+
+            responded = None if status == "new" else after(rng.uniform(0.05, 2.0))
+            resolved = closed = rated = None
+            rating = None
+            if status in ("resolved", "closed"):
+                resolved = after(rng.uniform(0.5, resolution_days * 1.5))
+            if status in ("closed", "cancelled", "forwarded", "merged"):
+                closed = min(now, (resolved or responded or created) + timedelta(days=14))
+            if status == "closed" and rng.random() < 0.2:
+                rating, rated = rng.randint(1, 5), closed
+            assignee = None
+            if status != "new":
+                if rng.random() < agent_share:
+                    assignee = agent_id
+                elif rng.random() < 0.9:
+                    assignee = rng.choice(handlers[org])
+            contact = rng.random() < 0.7
+            lat, lon = rng.choice(points[org])
+            updated = max(t for t in (created, responded, resolved, closed) if t is not None)
+            batch.append(
+                {
+                    "id": i,
+                    "reference": f"{orgs[org].code}-{year}-{number:06d}",
+                    "organisation_id": org,
+                    "category_id": category,
+                    "department_id": department,
+                    "assignee_id": assignee,
+                    "status": status,
+                    "channel": rng.choices(channels, cum_weights=channel_cum)[0],
+                    "description": f"{rng.choice(TEXTS)} Melding {i}.",
+                    "latitude": lat,
+                    "longitude": lon,
+                    "address": f"{rng.choice(STREETS)} {rng.randint(1, 180)}"
+                    if rng.random() < 0.9
+                    else "",
+                    "location_is_approximate": rng.random() < 0.03,
+                    "reporter_name": f"Burger {i}" if contact and rng.random() < 0.8 else "",
+                    "reporter_email": f"burger{i}@example.org" if contact else "",
+                    "reporter_phone": "056 27 00 00" if contact and rng.random() < 0.2 else "",
+                    "reporter_language": rng.choices(["nl", "fr", "en"], cum_weights=[90, 97, 100])[
+                        0
+                    ],
+                    "consent_at": created if contact else None,
+                    "token_salt": f"{rng.getrandbits(128):032x}",
+                    "token_hash": f"{rng.getrandbits(256):064x}",
+                    "client_key": None,
+                    "anonymised_at": None,
+                    "rating": rating,
+                    "rating_comment": "",
+                    "rated_at": rated,
+                    "created_at": created,
+                    "updated_at": updated,
+                    "responded_at": responded,
+                    "resolved_at": resolved,
+                    "closed_at": closed,
+                    "response_due_at": created + timedelta(days=response_days),
+                    "resolution_due_at": created + timedelta(days=resolution_days),
+                    "merged_into_id": last_of_org[org] if status == "merged" else None,
+                    "split_from_id": None,
+                }
+            )
+            last_of_org[org] = i
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
             yield batch
-            batch = []
-    if batch:
-        yield batch
+
+    return batches()
 
 
 def load_reports(label: str, n: int, people: dict[str, Any]) -> None:

@@ -31,6 +31,9 @@ def test_citizen_files_with_the_map_and_the_agent_handles_it(live_server, catego
     # A regional agent: wherever the click lands, the report is theirs to see.
     agent = MembershipFactory(organisation=categories["ZWVL"], agent=True).user
     with chromium_page() as page:
+        page.context.add_cookies(
+            [{"name": "regiohub_language", "value": "nl", "url": live_server.url}]
+        )
         page.goto(live_server.url + "/melden/")
         assert axe_violations(page) == []
         # Sending an empty form shows accessible errors.

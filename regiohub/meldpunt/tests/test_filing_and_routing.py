@@ -151,6 +151,8 @@ def test_category_wording_follows_the_language_with_dutch_as_fallback(categories
     category = categories["KOR"].report_categories.get(code="pothole")
     with translation.override("en"):
         assert category.display_name == "Pothole or damaged road"
+        assert category.display_help.startswith("A hole")
+        category.help_text_en = ""
         assert category.display_help == category.help_text  # no English help: Dutch
     with translation.override("fr"):
         assert category.display_name == "Nid-de-poule ou route abîmée"
