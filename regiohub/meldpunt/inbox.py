@@ -86,7 +86,13 @@ class InboxQuery:
 
     @classmethod
     def from_params(cls, params: QueryDict) -> InboxQuery:
-        """Read the filters from a query string; junk is ignored with a note, never a 500."""
+        """Read the filters from a query string; junk is ignored, never a 500."""
+        if any("\x00" in value for _key, values in params.lists() for value in values):
+            # PostgreSQL refuses NUL in text and no real filter contains one: drop them.
+            cleaned = QueryDict(mutable=True)
+            for key, values in params.lists():
+                cleaned.setlist(key, [value.replace("\x00", "") for value in values])
+            params = cleaned
         query = cls()
         statuses = [s for s in params.getlist("status") if s]
         valid_status = {"open", "all", *Status.values}

@@ -958,3 +958,15 @@ def test_a_handler_cannot_take_reports(categories, region):
     assert client.post(reverse("meldpunt:intake"), intake_data()).status_code == 403
     assert not Report.objects.exists()
     assert client.get(INBOX).context["can_take"] is False
+
+
+@pytest.mark.parametrize("query", ["category=%00", "municipality=K%00R", "q=KOR-%002026"])
+def test_nul_characters_in_filters_are_dropped_not_a_server_error(
+    categories, kortrijk_agent, query
+):
+    file_report()
+    assert browser(kortrijk_agent).get(INBOX + "?" + query).status_code == 200
+
+
+def test_a_nul_character_in_a_reference_answers_404(categories, kortrijk_agent):
+    assert browser(kortrijk_agent).get("/staff/reports/KOR%00/").status_code == 404

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -39,6 +39,8 @@ from regiohub.meldpunt.workflow import Status
 
 
 def _report(request: HttpRequest, reference: str) -> Report:
+    if "\x00" in reference:  # PostgreSQL refuses NUL in text: no such report
+        raise Http404
     return get_object_or_404(
         inbox.reports_for(request.user).select_related(
             "organisation", "category", "department", "assignee", "merged_into", "split_from"
