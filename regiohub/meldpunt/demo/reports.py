@@ -144,7 +144,13 @@ def _working_time(rng: random.Random, day: datetime) -> datetime:
 
 
 def _step(moment: datetime, rng: random.Random, hours: tuple[int, int]) -> datetime:
-    return moment + timedelta(hours=rng.randint(*hours), minutes=rng.randint(0, 59))
+    """A later moment within office hours (staff act between 8 and 18, local time)."""
+    later = timezone.localtime(moment + timedelta(hours=rng.randint(*hours)))
+    if later.hour < 8:
+        later = later.replace(hour=8)
+    elif later.hour >= 18:
+        later = (later + timedelta(days=1)).replace(hour=8)
+    return later.replace(minute=rng.randint(0, 59))
 
 
 def _points_in(organisation: Organisation, rng: random.Random) -> tuple[float, float]:
