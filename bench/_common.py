@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -24,7 +25,9 @@ SMOKE = bool(os.environ.get("BENCH_SMOKE"))  # noqa: TID251 - the bench's own sw
 def setup_django() -> None:
     """Django on a fresh SQLite file (or DATABASE_URL when set), migrated."""
     if "REGIOHUB_DATA_DIR" not in os.environ:
-        os.environ["REGIOHUB_DATA_DIR"] = tempfile.mkdtemp(prefix="regiohub-bench-")
+        folder = tempfile.mkdtemp(prefix="regiohub-bench-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["REGIOHUB_DATA_DIR"] = folder
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "regiohub.settings")
     import django

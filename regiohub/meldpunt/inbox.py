@@ -178,7 +178,9 @@ def text_q(text: str) -> Q:
     the description and the address."""
     upper = text.upper()
     if _REFERENCE.match(upper):
-        return Q(reference__startswith=upper)
+        # A range on the unique index: LIKE 'KOR-2026%' cannot use it on SQLite, where LIKE
+        # ignores case. References hold only A-Z, 0-9 and "-", all sorting below "~".
+        return Q(reference__gte=upper, reference__lt=upper + "~")
     query = Q()
     for word in text.split()[:5]:
         query &= Q(description__icontains=word) | Q(address__icontains=word)
@@ -215,7 +217,7 @@ def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
     """One page of the inbox: rows after the cursor, in the chosen order."""
     column, descending, _label = SORTS[query.sort]
     base = query.filter(reports_for(user), user)
-    count = base[: COUNT_LIMIT + 1].count()
+    count = base.order_by()[: COUNT_LIMIT + 1].count()
     rows = base.select_related("organisation", "category", "department", "assignee")
     cursor = _decode(query.after) if query.after else None
     if cursor is not None:
@@ -235,10 +237,16 @@ def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
                 | Q(**{column: value, "pk__gt": pk})
                 | Q(**{f"{column}__isnull": True})
             )
+    # Only the nullable column asks for NULLS LAST (PostgreSQL's default for ASC, so the
+    # (resolution_due_at, id) index still serves it); asking it of a NOT NULL column would
+    # keep PostgreSQL from using the created_at index (see bench/meldpunt_inbox.py).
+    nullable = Report._meta.get_field(column).null
     if descending:
-        rows = rows.order_by(F(column).desc(nulls_last=True), "-pk")
+        rows = rows.order_by(
+            F(column).desc(nulls_last=True) if nullable else F(column).desc(), "-pk"
+        )
     else:
-        rows = rows.order_by(F(column).asc(nulls_last=True), "pk")
+        rows = rows.order_by(F(column).asc(nulls_last=True) if nullable else F(column).asc(), "pk")
     reports = list(rows[: size + 1])
     next_cursor = ""
     if len(reports) > size:

@@ -138,6 +138,7 @@ class Report(models.Model):
             models.Index(fields=["status", "resolution_due_at"]),
             models.Index(fields=["latitude", "longitude"]),
             models.Index(fields=["status", "response_due_at"]),
+            models.Index(fields=["resolution_due_at", "id"], name="report_due_sort"),
             models.Index(fields=["closed_at"]),
         ]
 
