@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regiohub.core import history
-from regiohub.meldpunt.models import Report
+from regiohub.meldpunt.models import Message, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS, MessageKind
 from regiohub.meldpunt.workflow import FINISHED, Status
 
@@ -41,6 +41,7 @@ PERSONAL_FIELDS = [
     "consent_at",
     "token_salt",
     "token_hash",
+    "client_key",
 ]
 #: Shortest phone number (in digits, without country or trunk prefix) that is matched.
 MIN_PHONE_DIGITS = 8
@@ -59,12 +60,18 @@ def anonymise(report: Report, reason: str, *, actor_label: str | None = None) ->
 
     The history entry names the erased fields, never their values.
     """
+    name = report.reporter_name.strip()
+    if len(name) >= 3:
+        # Templated messages greet the reporter by name ("Beste {name}"): blank it there too.
+        for message in Message.objects.filter(report=report, body__contains=name):
+            Message.objects.filter(pk=message.pk).update(body=message.body.replace(name, "[…]"))
     report.reporter_name = ""
     report.reporter_email = ""
     report.reporter_phone = ""
     report.consent_at = None
     report.token_salt = ""
     report.token_hash = None
+    report.client_key = None
     report.anonymised_at = timezone.now()
     report.save(update_fields=[*PERSONAL_FIELDS, "anonymised_at", "updated_at"])
     history.record(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +38,9 @@ def report_for_token(token: str) -> Report | None:
     return (
         Report.objects.select_related("organisation", "category", "merged_into")
         .filter(token_hash=token_hash(token), anonymised_at__isnull=True)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=expired_before))
+        # A resolved report that nobody closes expires from its resolution.
+        .alias(finished_at=Coalesce("closed_at", "resolved_at"))
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=expired_before))
         .first()
     )
 

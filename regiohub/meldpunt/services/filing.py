@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -73,6 +73,16 @@ def discard_files(photos: Sequence[Photo]) -> None:
 class Submitted:
     report: Report
     token: str  # the private follow-up token; only its hash is stored
+
+
+#: A form sent again within this time returns the report it filed (a double click, a
+#: reload after a slow answer); after it, the key no longer opens anything.
+RESEND_WINDOW = timedelta(hours=1)
+
+
+def client_key_hash(client_key: str) -> str:
+    """Stored hashed: the key must not become a second way into the follow-up page."""
+    return hashlib.sha256(client_key.encode()).hexdigest() if client_key else ""
 
 
 def token_hash(token: str) -> str:
@@ -178,10 +188,15 @@ def submit_report(
     ``client_key`` (a random value the form sends along) makes a resent form return the
     report it already filed instead of filing it twice.
     """
+    client_key = client_key_hash(client_key)
     if client_key:
         existing = Report.objects.filter(client_key=client_key).first()
         if existing is not None:
-            return Submitted(report=existing, token=followup_token(existing))
+            if existing.token_hash and existing.created_at >= timezone.now() - RESEND_WINDOW:
+                return Submitted(report=existing, token=followup_token(existing))
+            raise ValidationError(
+                {"client_key": _("This form was sent before. Check your report and send it again.")}
+            )
     if len(photos) > settings.MELDPUNT_MAX_PHOTOS:
         raise ValidationError(
             {"photos": _("Add at most %(count)d photos.") % {"count": settings.MELDPUNT_MAX_PHOTOS}}

@@ -69,10 +69,27 @@ def change_status(
     reason: str = "",
     actor_label: str | None = None,
     notify: bool = True,
+    _by_service: bool = False,
 ) -> Report:
-    """Move ``report`` to ``target`` if the workflow allows it; record and notify."""
+    """Move ``report`` to ``target`` if the workflow allows it; record and notify.
+
+    "Merged" and "forwarded" need more than a status (the report merged into, the body
+    handed to): only :func:`merge` and :func:`forward_to_external_body` set them.
+    """
     report = _locked(report)
     target = Status(target)
+    if target in (Status.MERGED, Status.FORWARDED) and not _by_service:
+        raise workflow.TransitionNotAllowed(
+            report.status,
+            target,
+            _("Use “Duplicate?” to merge a report and “Hand over” to forward it."),
+        )
+    if target == Status.WAITING_FOR_REPORTER and not report.token_hash:
+        raise workflow.TransitionNotAllowed(
+            report.status,
+            target,
+            _("The reporter can no longer be reached for this report; nobody could answer."),
+        )
     workflow.check(report.status, target, reason=reason)
     before = history.snapshot(report, TRACKED_FIELDS)
     now = timezone.now()
@@ -96,6 +113,9 @@ def change_status(
         report.rated_at = None
     elif target in (Status.CANCELLED, Status.MERGED, Status.FORWARDED):
         report.closed_at = now
+    if target in workflow.OPEN:
+        # Back in our hands (reopened, or handed back by an external body): not closed.
+        report.closed_at = None
 
     report.status = target
     update_due_dates(report)
@@ -189,9 +209,14 @@ PLACEHOLDERS = ("reference", "category", "municipality", "status", "address", "n
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def render_template(template: MessageTemplate | str, report: Report) -> str:
+def render_template(
+    template: MessageTemplate | str, report: Report, *, with_name: bool = True
+) -> str:
     """Fill the placeholders of a message template for ``report``, in the template's
-    language. Unknown placeholders stay as they are (no code runs: plain substitution)."""
+    language. Unknown placeholders stay as they are (no code runs: plain substitution).
+
+    ``with_name=False`` greets neutrally: for staff who may not see the reporter's details.
+    """
     body = template.body if isinstance(template, MessageTemplate) else template
     language = (
         template.language if isinstance(template, MessageTemplate) else report.reporter_language
@@ -203,7 +228,7 @@ def render_template(template: MessageTemplate | str, report: Report) -> str:
             "municipality": report.organisation.display_name,
             "status": str(Status(report.status).label),
             "address": report.address or _("the place you marked on the map"),
-            "name": report.reporter_name or _("Madam, Sir"),
+            "name": (report.reporter_name if with_name else "") or _("Madam, Sir"),
             "date": formats.date_format(timezone.localtime(report.created_at), "j F Y"),
         }
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)
@@ -343,7 +368,9 @@ def forward_to_external_body(
         reason=reason,
         by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    change_status(report, Status.FORWARDED, actor=actor, reason=reason, notify=False)
+    change_status(
+        report, Status.FORWARDED, actor=actor, reason=reason, notify=False, _by_service=True
+    )
     with translation.override(report.reporter_language):
         _system_message(
             report,
@@ -378,7 +405,7 @@ def merge(report: Report, into: Report, *, actor: Any, reason: str = "") -> Repo
             {"into": _("Both reports must belong to the same municipality. Hand one over first.")}
         )
     reason = reason.strip() or _("Same problem as %(reference)s") % {"reference": into.reference}
-    report = change_status(report, Status.MERGED, actor=actor, reason=reason)
+    report = change_status(report, Status.MERGED, actor=actor, reason=reason, _by_service=True)
     Report.objects.filter(pk=report.pk).update(merged_into=into)
     report.merged_into = into
     history.record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -21,18 +22,23 @@ from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenFor
 from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
 from regiohub.meldpunt.services import citizen
+from regiohub.meldpunt.services.filing import client_key_hash
 from regiohub.meldpunt.workflow import Status
 
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:
     """Show a service's errors next to the form's fields (others at the top)."""
-    aliases = {"location": "address", "body": "body", "photo": "photos"}
+    aliases = {"location": "address", "body": "body", "photo": "photos", "client_key": None}
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
     for field, errors in error.error_dict.items():
         name = aliases.get(field, field)
         form.add_error(name if name in form.fields else None, errors)
+    if "client_key" in error.error_dict and "client_key" in form.fields:
+        # An old form sent again: the next send is a new report, with a new key.
+        form.data = form.data.copy()
+        form.data["client_key"] = secrets.token_urlsafe(24)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -70,8 +76,9 @@ def report_form(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         except IntegrityError:  # the same form sent twice at the same moment
-            existing = Report.objects.filter(client_key=data["client_key"]).first()
-            if existing is None:
+            key = client_key_hash(data["client_key"])
+            existing = Report.objects.filter(client_key=key).first() if key else None
+            if existing is None or not existing.token_hash:
                 raise
             return redirect("meldpunt:followup", services.followup_token(existing))
         else:

@@ -71,6 +71,10 @@ def handlers_of(organisation_ids: set[int] | frozenset[int]) -> Any:
 # --- Inbox ------------------------------------------------------------------------------
 
 
+#: Merging and forwarding need a target: they have their own forms on the report page.
+BULK_STATUSES = [s for s in Status.choices if s[0] not in (Status.MERGED, Status.FORWARDED)]
+
+
 class BulkForm(forms.Form):
     ACTIONS = [
         ("assign_me", gettext_lazy("Assign to me")),
@@ -79,7 +83,9 @@ class BulkForm(forms.Form):
     ]
     action = forms.ChoiceField(label=gettext_lazy("With the selected reports"), choices=ACTIONS)
     status = forms.ChoiceField(
-        label=gettext_lazy("New status"), required=False, choices=[("", "—"), *Status.choices]
+        label=gettext_lazy("New status"),
+        required=False,
+        choices=[("", "—"), *BULK_STATUSES],
     )
     reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
     reports = forms.ModelMultipleChoiceField(queryset=Report.objects.none())
@@ -112,7 +118,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         ),
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "current_params": query.params(),
-        "bulk_statuses": Status.choices,
+        "bulk_statuses": BULK_STATUSES,
         "can_take": bool(access.organisation_ids(request.user, Capability.TAKE_REPORTS)),
     }
     return render(request, "meldpunt/staff/inbox.html", context)
@@ -424,7 +430,9 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
     if inbox.InboxQuery.is_id(chosen):
         template = next((t for t in templates if t.pk == int(chosen)), None)
         if template is not None:
-            message_initial["body"] = services.render_template(template, report)
+            message_initial["body"] = services.render_template(
+                template, report, with_name=can_see_contact(request.user, report)
+            )
     context = {
         "report": report,
         "sla": sla_state(report),
