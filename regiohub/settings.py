@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "regiohub.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "regiohub.core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -350,6 +351,11 @@ CONTENT_SECURITY_POLICY = config(
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "object-src 'none'",
     help_text="Content-Security-Policy header sent with every page.",
+)
+MAX_REQUEST_MB = config(
+    "REGIOHUB_MAX_REQUEST_MB",
+    40,
+    help_text="Largest request body accepted (413 above), uploads included.",
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

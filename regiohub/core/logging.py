@@ -6,6 +6,8 @@ from typing import Any
 
 import structlog
 
+from regiohub.core.redact import redact_event
+
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
@@ -31,6 +33,7 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
+                    redact_event,
                     renderer,
                 ],
                 "foreign_pre_chain": SHARED_PROCESSORS,

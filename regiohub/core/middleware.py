@@ -10,6 +10,7 @@ from contextvars import ContextVar
 import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 _request_id: ContextVar[str] = ContextVar("regiohub_request_id", default="")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -53,3 +54,26 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse (413) a request body larger than ``REGIOHUB_MAX_REQUEST_MB`` before anything
+    reads it. Django limits form fields but not uploaded files; without this a stranger
+    can make the server stream gigabytes to disk."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_MB * 1024 * 1024:
+            return HttpResponse(
+                _("This is too much data to send at once (at most %(mb)d MB). Send fewer or "
+                  "smaller photos.") % {"mb": settings.MAX_REQUEST_MB},
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )  # fmt: skip
+        return self.get_response(request)

@@ -61,6 +61,7 @@ class Command(BaseCommand):
                     "threads": options["threads"],
                     "worker_class": "gthread",
                     "accesslog": "-",
+                    "logger_class": "regiohub.core.redact.GunicornLogger",
                     "timeout": 60,
                     "graceful_timeout": 20,
                 }
