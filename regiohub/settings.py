@@ -437,6 +437,16 @@ MELDPUNT_RETENTION_MONTHS = config(
     12,
     help_text="Months after closure after which the reporter's contact details are erased.",
 )
+MELDPUNT_FORM_RATE = config(
+    "MELDPUNT_FORM_RATE",
+    "20/hour",
+    help_text="Reports one client address may send through the public form.",
+)
+MELDPUNT_FOLLOWUP_RATE = config(
+    "MELDPUNT_FOLLOWUP_RATE",
+    "30/hour",
+    help_text="Answers, photos, ratings and reopen requests one client address may send.",
+)
 MELDPUNT_DIGEST_HOUR = config(
     "MELDPUNT_DIGEST_HOUR",
     7,

@@ -535,3 +535,19 @@ def test_a_report_of_another_municipality_works_the_same(client, categories):
     submitted = submit(latitude=MENEN_CENTRE[0], longitude=MENEN_CENTRE[1])
     assert submitted.report.organisation.code == "MEN"
     assert client.get(url("followup", submitted.token)).status_code == 200
+
+
+def test_too_many_posts_on_a_follow_up_page_are_asked_to_wait(client, categories):
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from regiohub.meldpunt.tests.factories import file_report as _file
+
+    report = _file()
+    token = services.followup_token(report)
+    cache.clear()
+    with override_settings(MELDPUNT_FOLLOWUP_RATE="1/hour"):
+        client.post(f"/melding/{token}/antwoord/", {"body": "eerste"})
+        second = client.post(f"/melding/{token}/antwoord/", {"body": "tweede"})
+    assert second.status_code == 429
+    assert report.messages.filter(body="tweede").count() == 0

@@ -200,3 +200,18 @@ def test_the_form_and_follow_up_work_in_french(client, categories):
     response = client.post(URL, form_data())
     assert Report.objects.get().reporter_language == "fr"
     assert response.status_code == 302
+
+
+def test_one_address_filing_too_many_reports_is_asked_to_wait(client, categories):
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    cache.clear()
+    with override_settings(MELDPUNT_FORM_RATE="2/hour"):
+        assert client.post(URL, form_data(client_key="a" * 30)).status_code == 302
+        assert client.post(URL, form_data(client_key="b" * 30)).status_code == 302
+        third = client.post(URL, form_data(client_key="c" * 30))
+    assert third.status_code == 429
+    assert int(third["Retry-After"]) > 0
+    assert Report.objects.count() == 2
+    assert client.get(URL).status_code == 200  # reading the form is never limited

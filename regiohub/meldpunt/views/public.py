@@ -17,7 +17,7 @@ from django.views.decorators.cache import cache_page, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regiohub.core import geo, history
-from regiohub.meldpunt import services
+from regiohub.meldpunt import services, throttling
 from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenForm, ReportForm
 from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
@@ -51,8 +51,24 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _too_many(request: HttpRequest, wait: int) -> HttpResponse:
+    minutes = max(1, wait // 60)
+    response = render(
+        request,
+        "meldpunt/too_many.html",
+        {"minutes": minutes},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def report_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ok, wait = throttling.allowed(throttling.ReportFormThrottle, request)
+        if not ok:
+            return _too_many(request, wait)
     form = ReportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -153,6 +169,9 @@ def _followup_action(
     request: HttpRequest, token: str, form_class: type, key: str, act: Any
 ) -> HttpResponse:
     report = _report_or_404(token)
+    ok, wait = throttling.allowed(throttling.FollowUpThrottle, request)
+    if not ok:
+        return _private(_too_many(request, wait))
     form = form_class(request.POST, request.FILES or None)
     if form.is_valid():
         try:

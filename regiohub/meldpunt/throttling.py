@@ -1,0 +1,39 @@
+"""Limits on what an anonymous visitor can make the contact point do: file reports (each
+one mails an acknowledgement to any address typed in) and post on a follow-up page (each
+answer mails the handler). Counted per client address in the shared cache, with Django
+REST framework's throttle (it knows the trusted proxy count, ``NUM_PROXIES``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class _PublicThrottle(SimpleRateThrottle):
+    setting = ""
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.setting)
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ReportFormThrottle(_PublicThrottle):
+    scope = "meldpunt_form"
+    setting = "MELDPUNT_FORM_RATE"
+
+
+class FollowUpThrottle(_PublicThrottle):
+    scope = "meldpunt_followup"
+    setting = "MELDPUNT_FOLLOWUP_RATE"
+
+
+def allowed(throttle_class: type[_PublicThrottle], request: Any) -> tuple[bool, int]:
+    """(allowed, seconds to wait) for one more request from this client."""
+    throttle = throttle_class()
+    if throttle.allow_request(request, None):
+        return True, 0
+    return False, int(throttle.wait() or 60)
