@@ -183,6 +183,11 @@ TASK_RETRY_BASE_SECONDS = config(
     help_text="First retry delay of a failing task; each next retry waits twice as long.",
 )
 
+TASK_RESULT_DAYS = config(
+    "REGIOHUB_TASK_RESULT_DAYS",
+    30,
+    help_text="Days finished background-task rows are kept before the daily prune.",
+)
 TASK_STUCK_MINUTES = config(
     "REGIOHUB_TASK_STUCK_MINUTES",
     60,

@@ -12,3 +12,8 @@ class CoreConfig(AppConfig):
         from regiohub.core.logging import configure_structlog
 
         configure_structlog()
+
+        from regiohub.core import schedule
+        from regiohub.core.tasks import prune_task_results
+
+        schedule.every_day("core.prune-task-results", prune_task_results, hour=4)

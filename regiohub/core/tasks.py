@@ -68,14 +68,14 @@ def task(
                         task=func.__qualname__,
                         attempt=attempt,
                         retry_in_s=round(delay.total_seconds()),
-                        error=repr(exc),
+                        error=type(exc).__name__,  # the message may hold an address
                     )
                 else:
                     log.error(
                         "task failed, giving up",
                         task=func.__qualname__,
                         attempt=attempt,
-                        error=repr(exc),
+                        error=type(exc).__name__,  # the message may hold an address
                     )
                 raise
 
@@ -135,3 +135,20 @@ def requeue_stuck(older_than: timedelta | None = None) -> int:
     if count:
         log.warning("requeued orphaned tasks", count=count)
     return count
+
+
+@task(queue_name="default")
+def prune_task_results() -> str:
+    """Delete finished task rows older than ``REGIOHUB_TASK_RESULT_DAYS``: their arguments
+    and tracebacks may mention people, and nobody reads them after a few weeks."""
+    from django.core.management import call_command
+
+    call_command(
+        "prune_db_task_results",
+        "--queue-name",
+        "*",
+        "--min-age-days",
+        str(settings.TASK_RESULT_DAYS),
+        verbosity=0,
+    )
+    return "pruned"

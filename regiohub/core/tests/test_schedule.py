@@ -198,3 +198,26 @@ def test_the_worker_ticks_in_a_background_thread_until_stopped(jobs):
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert queued() == 1
+
+
+@pytest.mark.django_db
+def test_finished_task_rows_are_pruned_after_the_configured_days(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from regiohub.core.tasks import prune_task_results
+
+    settings.TASK_RESULT_DAYS = 30
+    DBTaskResult.objects.all().delete()
+    old = timezone.now() - timedelta(days=31)
+    recent = timezone.now() - timedelta(days=2)
+    for finished in (old, recent):
+        DBTaskResult.objects.create(
+            status="SUCCESSFUL", finished_at=finished, args_kwargs={"args": [], "kwargs": {}},
+            task_path="x.y", backend_name="default", run_after=finished, queue_name="mail",
+        )  # fmt: skip
+    prune_task_results.call()
+    assert list(DBTaskResult.objects.values_list("finished_at", flat=True)) == [recent]
+    assert "core.prune-task-results" in {job.name for job in schedule.jobs()}

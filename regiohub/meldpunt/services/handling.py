@@ -10,7 +10,7 @@ import re
 import secrets
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
@@ -43,12 +43,17 @@ from regiohub.meldpunt.workflow import Status
 MAX_TEXT = 5000
 
 
-def _locked(report: Report) -> Report:
-    return (
+def _locked(report: Report, actor: Any = None) -> Report:
+    """The report, locked and read again. With a staff ``actor``, check again that they
+    handle its municipality: the view's check may predate a hand-over that just committed."""
+    locked = (
         Report.objects.select_for_update()
         .select_related("category", "organisation", "department")
         .get(pk=report.pk)
     )
+    if getattr(actor, "is_authenticated", False) and not _may_handle(actor, locked.organisation_id):
+        raise PermissionDenied
+    return locked
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
@@ -76,7 +81,7 @@ def change_status(
     "Merged" and "forwarded" need more than a status (the report merged into, the body
     handed to): only :func:`merge` and :func:`forward_to_external_body` set them.
     """
-    report = _locked(report)
+    report = _locked(report, actor)
     target = Status(target)
     if target in (Status.MERGED, Status.FORWARDED) and not _by_service:
         raise workflow.TransitionNotAllowed(
@@ -152,7 +157,7 @@ def assign(
 ) -> Report:
     """Give the report to a department of its municipality and/or a person who handles
     reports there."""
-    report = _locked(report)
+    report = _locked(report, actor)
     before = history.snapshot(report, TRACKED_FIELDS)
     if department is not None:
         if department.organisation_id != report.organisation_id:
@@ -192,7 +197,7 @@ def assign(
 @transaction.atomic
 def add_note(report: Report, body: str, *, actor: Any) -> Message:
     """An internal note: seen by staff only, never by the reporter."""
-    report = _locked(report)
+    report = _locked(report, actor)
     body = _text(body, "body")
     message = Message.objects.create(report=report, kind=MessageKind.NOTE, body=body, author=actor)
     history.record(
@@ -250,7 +255,7 @@ def templates_for(report: Report) -> list[MessageTemplate]:
 def send_message(report: Report, body: str, *, actor: Any, question: bool = False) -> Message:
     """A message to the reporter, shown on the follow-up page and mailed when we have an
     address. A question also waits for the reporter (the SLA clock pauses)."""
-    report = _locked(report)
+    report = _locked(report, actor)
     body = _text(body, "body")
     if report.anonymised_at:
         raise ValidationError(
@@ -298,7 +303,7 @@ def forward_to_municipality(
 ) -> Report:
     """Hand the report to another municipality of the region (the place was on the other
     side of the border, or it is theirs to handle). It keeps its reference."""
-    report = _locked(report)
+    report = _locked(report, actor)
     reason = _text(reason, "reason", limit=2000)
     if organisation.pk == report.organisation_id or organisation.kind != "municipality":
         raise ValidationError({"organisation": _("Choose another municipality of the region.")})
@@ -357,7 +362,7 @@ def forward_to_external_body(
 ) -> Handover:
     """Hand the report to the body that owns the asset; they get it by mail, with photos.
     The reporter is told who handles it now."""
-    report = _locked(report)
+    report = _locked(report, actor)
     reason = _text(reason, "reason", limit=2000)
     if not body.is_active:
         raise ValidationError({"external_body": _("This organisation takes no hand-overs.")})
@@ -392,7 +397,10 @@ def merge(report: Report, into: Report, *, actor: Any, reason: str = "") -> Repo
     reporter is told, and ``into``'s history shows what came in."""
     if report.pk == into.pk:
         raise ValidationError({"into": _("A report cannot be merged into itself.")})
-    into = _locked(into)
+    # Lock both in id order, so two opposite merges at once cannot deadlock.
+    list(Report.objects.select_for_update().filter(pk__in=[report.pk, into.pk]).order_by("pk"))
+    report = _locked(report, actor)
+    into = _locked(into, actor)
     if into.status == Status.MERGED or not into.is_open:
         raise ValidationError(
             {
@@ -423,7 +431,7 @@ def merge(report: Report, into: Report, *, actor: Any, reason: str = "") -> Repo
 def split(report: Report, *, category_code: str, description: str, actor: Any) -> Report:
     """A report that holds two problems: the second becomes a report of its own, with the
     same place and reporter, its own reference and follow-up link."""
-    original = _locked(report)
+    original = _locked(report, actor)
     if not original.is_open:
         raise ValidationError(
             {"category": _("Reopen the report first; a finished report cannot be split.")}
