@@ -133,6 +133,10 @@ def _open_and_decode(data: bytes, name: str) -> Image.Image:
         # verify() leaves the image unusable; open it again to decode the pixels. For
         # animated GIF and WebP this is the first frame.
         image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+        if image.format in ("JPEG", "MPO"):
+            # Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while decoding: a 40 MP
+            # photo then never sits in memory at full size.
+            image.draft("RGB", (MAX_SIDE, MAX_SIDE))
         image.load()
     except (OSError, SyntaxError, ValueError):
         raise _error("damaged", _damaged_reason(), name) from None
@@ -145,6 +149,10 @@ def _clean_copy(image: Image.Image) -> Image.Image:
     # cannot be read, keep the photo as it is rather than refuse it.
     with contextlib.suppress(OSError, SyntaxError, ValueError, KeyError, TypeError):
         image = ImageOps.exif_transpose(image)
+
+    # Scale down first: every step below copies the pixels once more.
+    if image.mode in ("RGB", "RGBA", "L", "LA"):
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
 
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
