@@ -452,6 +452,16 @@ MELDPUNT_FOLLOWUP_RATE = config(
     "30/hour",
     help_text="Answers, photos, ratings and reopen requests one client address may send.",
 )
+MELDPUNT_DUPLICATE_RADIUS_M = config(
+    "MELDPUNT_DUPLICATE_RADIUS_M",
+    150,
+    help_text="Distance in metres within which reports may be duplicates of each other.",
+)
+MELDPUNT_DUPLICATE_DAYS = config(
+    "MELDPUNT_DUPLICATE_DAYS",
+    30,
+    help_text="Days apart within which reports may be duplicates of each other.",
+)
 MELDPUNT_DIGEST_HOUR = config(
     "MELDPUNT_DIGEST_HOUR",
     7,

@@ -23,7 +23,7 @@ from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.models import Department, Membership, Organisation, User
 from regiohub.core.roles import Capability
-from regiohub.meldpunt import inbox, services, workflow
+from regiohub.meldpunt import duplicates, inbox, services, workflow
 from regiohub.meldpunt.forms import IntakeForm
 from regiohub.meldpunt.models import (
     Category,
@@ -444,9 +444,9 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
         ),
         "merged_reports": report.merged_reports.all(),
         "split_reports": report.split_reports.all(),
-        "nearby": inbox.nearby(
-            request.user, report.latitude, report.longitude, exclude=report.pk, limit=5
-        ),
+        "duplicates": duplicates.suggest(report, inbox.reports_for(request.user))
+        if report.is_open
+        else [],
         "templates": templates,
         "status_form": StatusForm(report),
         "assign_form": AssignForm(report),
