@@ -452,6 +452,11 @@ MELDPUNT_FOLLOWUP_RATE = config(
     "30/hour",
     help_text="Answers, photos, ratings and reopen requests one client address may send.",
 )
+MELDPUNT_OPEN311_RATE = config(
+    "MELDPUNT_OPEN311_RATE",
+    "1000/hour",
+    help_text="Reports one Open311 API client (API key) may file.",
+)
 MELDPUNT_DUPLICATE_RADIUS_M = config(
     "MELDPUNT_DUPLICATE_RADIUS_M",
     150,

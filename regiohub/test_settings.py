@@ -24,3 +24,4 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns 
 # Suites post the public forms many times from one address; the limits have their own test.
 MELDPUNT_FORM_RATE = "100000/hour"
 MELDPUNT_FOLLOWUP_RATE = "100000/hour"
+MELDPUNT_OPEN311_RATE = "100000/hour"

@@ -170,7 +170,11 @@ class ReportForm(LocationMixin, ContactMixin):
     description = forms.CharField(
         label=_("Describe the problem or your question"),
         max_length=5000,
-        help_text=_("What is wrong, since when, and anything that helps us find it."),
+        help_text=_(
+            "What is wrong, since when, and anything that helps us find it. Your description "
+            "and the place may be shown publicly (without your name or contact details): "
+            "leave personal details out of it."
+        ),
         widget=forms.Textarea(attrs={"rows": 5}),
     )
     photos = PhotosField(

@@ -37,3 +37,25 @@ def allowed(throttle_class: type[_PublicThrottle], request: Any) -> tuple[bool, 
     if throttle.allow_request(request, None):
         return True, 0
     return False, int(throttle.wait() or 60)
+
+
+class Open311ClientThrottle(_PublicThrottle):
+    """Reports one Open311 API client may file, counted per client (not per address: an
+    app's users come from everywhere)."""
+
+    scope = "meldpunt_open311"
+    setting = "MELDPUNT_OPEN311_RATE"
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__()
+        self.client_id = client_id
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.client_id}
+
+
+def client_allowed(client_id: int) -> tuple[bool, int]:
+    throttle = Open311ClientThrottle(client_id)
+    if throttle.allow_request(None, None):
+        return True, 0
+    return False, int(throttle.wait() or 60)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from regiohub.meldpunt.views import public, staff
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("melding/<str:token>/beoordeling/", public.followup_rate, name="followup-rate"),
     path("melding/<str:token>/heropenen/", public.followup_reopen, name="followup-reopen"),
     path("kaart/gemeenten.geojson", public.boundaries, name="boundaries"),
+    # Apps (Open311 GeoReport v2).
+    path("open311/v2/", include("regiohub.meldpunt.contrib.open311.urls")),
     # Staff.
     path("staff/reports/", staff.inbox_view, name="inbox"),
     path("staff/reports/new/", staff.intake, name="intake"),

@@ -1,3 +1,4 @@
+from .api_client import ApiClient
 from .category import Category, ClosingDay
 from .conversation import Message, MessageKind, MessageTemplate
 from .handover import ExternalBody, Handover
@@ -6,6 +7,7 @@ from .report import Channel, ReferenceSequence, Report, SlaPause, SlaState, sla_
 from .saved_filter import SavedFilter
 
 __all__ = [
+    "ApiClient",
     "Category",
     "Channel",
     "ClosingDay",

@@ -1,0 +1,1 @@
+"""Integrations of the contact point, one package each (see STYLE: integrations are plugins)."""

@@ -1,0 +1,9 @@
+"""The Open311 GeoReport v2 API of the contact point (http://wiki.open311.org/GeoReport_v2).
+
+``render``    XML and JSON output, including the spec's error format
+``resources`` what the API shows: services, service requests, status mapping, filters
+``filing``    a service request posted by an app becomes a report
+``views``     the endpoints (thin)
+
+Operators' documentation: docs/open311.md; decision: docs/decisions/0013-open311.md.
+"""

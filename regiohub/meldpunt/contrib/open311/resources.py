@@ -1,0 +1,259 @@
+"""What the Open311 API shows: jurisdictions, services, service requests and their filters.
+
+Nothing here returns personal data: a service request carries no name, e-mail, phone,
+account or device of the reporter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from regiohub.core.models import HistoryEntry, Organisation
+from regiohub.core.models.organisation import OrganisationKind
+from regiohub.meldpunt.models import Category, Report
+from regiohub.meldpunt.workflow import FINISHED, Status
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+#: Changes when what the API offers changes (the service discovery ``changeset``).
+CHANGESET = "2026-11-25T00:00:00Z"
+MAX_RESULTS = 1000
+MAX_IDS = 50
+DEFAULT_WINDOW = timedelta(days=90)
+#: Our statuses that are ``closed`` in Open311; every other status is ``open``.
+CLOSED_STATUSES: frozenset[Status] = FINISHED
+#: Statuses whose reason is shown as ``status_notes`` (the reporter is told it as well).
+NOTED_STATUSES: frozenset[Status] = frozenset({Status.CANCELLED, Status.REOPENED})
+
+_W3_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+class ApiError(Exception):
+    """An answer in the spec's error format: HTTP ``status`` and one description per
+    problem."""
+
+    def __init__(self, status: int, *descriptions: str) -> None:
+        self.status = status
+        self.descriptions = list(descriptions)
+        super().__init__("; ".join(self.descriptions))
+
+
+def open311_status(status: str) -> str:
+    return "closed" if status in CLOSED_STATUSES else "open"
+
+
+def w3(moment: datetime | None) -> str | None:
+    """A date-time in the W3C profile of ISO 8601, in local time with its UTC offset."""
+    if moment is None:
+        return None
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def parse_w3(value: str, field: str) -> datetime:
+    value = value.strip()
+    if _W3_DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ApiError(
+        400,
+        _(
+            "%(field)s must be a date and time with a time zone in ISO 8601, "
+            "e.g. 2026-01-31T00:00:00Z."
+        )
+        % {"field": field},
+    )
+
+
+def jurisdiction(jurisdiction_id: str | None) -> Organisation:
+    """The municipality whose NIS code is ``jurisdiction_id``; 400 or 404 otherwise."""
+    jurisdiction_id = (jurisdiction_id or "").strip()
+    if not jurisdiction_id:
+        raise ApiError(
+            400,
+            _(
+                "jurisdiction_id was not provided. This endpoint serves several "
+                "municipalities: give the NIS code of one, e.g. jurisdiction_id=34022."
+            ),
+        )
+    organisation = Organisation.objects.filter(
+        kind=OrganisationKind.MUNICIPALITY, nis_code=jurisdiction_id[:10]
+    ).first()
+    if organisation is None:
+        raise ApiError(
+            404, _("jurisdiction_id %(id)s was not found.") % {"id": jurisdiction_id[:10]}
+        )
+    return organisation
+
+
+def categories(organisation: Organisation) -> QuerySet[Category]:
+    return Category.objects.filter(organisation=organisation, is_active=True).select_related(
+        "department"
+    )
+
+
+def category(organisation: Organisation, service_code: str | None) -> Category:
+    """The active category of ``organisation`` with this code; 400 or 404 otherwise."""
+    service_code = (service_code or "").strip()
+    if not service_code:
+        raise ApiError(400, _("service_code was not provided."))
+    found = categories(organisation).filter(code=service_code[:50]).first()
+    if found is None:
+        raise ApiError(
+            404,
+            _("service_code %(code)s was not found in %(municipality)s.")
+            % {"code": service_code[:50], "municipality": organisation.display_name},
+        )
+    return found
+
+
+def _keywords(category: Category) -> str:
+    words: list[str] = []
+    for word in (category.name, category.name_fr, category.name_en, category.code):
+        word = word.replace(",", " ").strip()
+        if word and word not in words:
+            words.append(word)
+    return ", ".join(words)
+
+
+def service(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.code,
+        "service_name": category.display_name,
+        "description": category.display_help,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": _keywords(category),
+        "group": category.department.name,
+    }
+
+
+def service_definition(category: Category) -> dict[str, Any]:
+    """No service asks for more than the standard fields: no attributes."""
+    return {"service_code": category.code, "attributes": []}
+
+
+def _status_notes(reports: Sequence[Report]) -> dict[int, str]:
+    """The reason of the change into the current status, for cancelled and reopened
+    reports (the reporter was told it too); other reasons are internal."""
+    noted = {str(r.pk): r.status for r in reports if r.status in NOTED_STATUSES}
+    if not noted:
+        return {}
+    entries = HistoryEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Report),
+        object_id__in=list(noted),
+        action="report.status_changed",
+    ).order_by("at", "pk")
+    notes: dict[int, str] = {}
+    for entry in entries.only("object_id", "after", "reason"):
+        if (entry.after or {}).get("status") == noted[entry.object_id]:
+            notes[int(entry.object_id)] = entry.reason
+    return notes
+
+
+def service_request(report: Report, status_notes: str = "") -> dict[str, Any]:
+    closed = report.status in CLOSED_STATUSES
+    return {
+        "service_request_id": report.reference,
+        "status": "closed" if closed else "open",
+        "status_notes": status_notes or None,
+        "service_name": report.category.display_name,
+        "service_code": report.category.code,
+        "description": report.description,
+        "agency_responsible": report.department.name,
+        "service_notice": None,
+        "requested_datetime": w3(report.created_at),
+        "updated_datetime": w3(
+            (report.closed_at or report.resolved_at or report.updated_at)
+            if closed
+            else report.updated_at
+        ),
+        "expected_datetime": None if closed else w3(report.resolution_due_at),
+        "address": report.address or None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": report.latitude,
+        "long": report.longitude,
+        "media_url": None,
+    }
+
+
+def service_requests(reports: Iterable[Report]) -> list[dict[str, Any]]:
+    reports = list(reports)
+    notes = _status_notes(reports)
+    return [service_request(r, notes.get(r.pk, "")) for r in reports]
+
+
+def _list(params: Any, name: str) -> list[str]:
+    """A comma-separated parameter that may also be given several times."""
+    values = params.getlist(name) if hasattr(params, "getlist") else [params.get(name) or ""]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def reports_of(organisation: Organisation) -> QuerySet[Report]:
+    return Report.objects.filter(organisation=organisation).select_related("category", "department")
+
+
+def search(organisation: Organisation, params: Any, now: datetime | None = None) -> list[Report]:
+    """The reports of GET requests: by ids (which overrides the other arguments), or by
+    service codes, status and a window of at most 90 days (default: the last 90), newest
+    first, at most 1000."""
+    reports = reports_of(organisation)
+    ids = _list(params, "service_request_id")
+    if ids:
+        if len(ids) > MAX_IDS:
+            raise ApiError(
+                400,
+                _("Ask for at most %(count)d service_request_id at once.") % {"count": MAX_IDS},
+            )
+        return list(reports.filter(reference__in=ids).order_by("-created_at"))
+
+    errors: list[str] = []
+    codes = _list(params, "service_code")
+    if codes:
+        reports = reports.filter(category__code__in=codes)
+    statuses = set(_list(params, "status"))
+    if statuses - {"open", "closed"}:
+        errors.append(_("status must be open, closed or both (comma-separated)."))
+    elif statuses == {"open"}:
+        reports = reports.exclude(status__in=CLOSED_STATUSES)
+    elif statuses == {"closed"}:
+        reports = reports.filter(status__in=CLOSED_STATUSES)
+
+    start = end = None
+    for field in ("start_date", "end_date"):
+        if (params.get(field) or "").strip():
+            try:
+                value = parse_w3(params[field], field)
+            except ApiError as exc:
+                errors.extend(exc.descriptions)
+                continue
+            if field == "start_date":
+                start = value
+            else:
+                end = value
+    if errors:
+        raise ApiError(400, *errors)
+    now = now or timezone.now()
+    if start is None and end is None:
+        end = now
+    if start is None:
+        start = end - DEFAULT_WINDOW
+    if end is None:
+        end = start + DEFAULT_WINDOW
+    if end < start:
+        raise ApiError(400, _("end_date must not be before start_date."))
+    if end - start > DEFAULT_WINDOW:
+        raise ApiError(400, _("start_date and end_date may not span more than 90 days."))
+    reports = reports.filter(created_at__gte=start, created_at__lte=end)
+    return list(reports.order_by("-created_at")[:MAX_RESULTS])

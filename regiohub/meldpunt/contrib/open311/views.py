@@ -1,0 +1,185 @@
+"""The Open311 GeoReport v2 endpoints. Each answers in the format of its suffix (``.xml``
+or ``.json``) and reports problems in the spec's error format."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
+from django.views.decorators.csrf import csrf_exempt
+
+from regiohub.core.models import Organisation
+from regiohub.core.models.organisation import OrganisationKind
+from regiohub.meldpunt import throttling
+from regiohub.meldpunt.models import ApiClient
+
+from . import render, resources
+from .filing import file_request
+from .resources import ApiError
+
+LANGUAGES = ("nl", "fr", "en")
+
+
+def request_language(request: HttpRequest) -> str:
+    """The first of nl, fr, en in the Accept-Language header; Dutch by default."""
+    header = request.headers.get("Accept-Language", "")[:500]
+    for code, _quality in parse_accept_lang_header(header):
+        if code[:2].lower() in LANGUAGES:
+            return code[:2].lower()
+    return "nl"
+
+
+def endpoint(*methods: str) -> Callable:
+    """Check the format and method, speak the client's language, and turn an
+    :class:`ApiError` into the spec's error format."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
+            language = request_language(request)
+            with translation.override(language):
+                if fmt not in render.FORMATS:
+                    return render.errors(
+                        "xml",
+                        404,
+                        [_("Unknown format %(format)s: use xml or json.") % {"format": fmt[:10]}],
+                    )
+                if request.method not in methods:
+                    response = render.errors(
+                        fmt,
+                        405,
+                        [_("Method %(method)s is not allowed here.") % {"method": request.method}],
+                    )
+                    response["Allow"] = ", ".join(methods)
+                    return response
+                try:
+                    return view(request, *args, fmt=fmt, language=language, **kwargs)
+                except ApiError as exc:
+                    return render.errors(fmt, exc.status, exc.descriptions)
+
+        return wrapper
+
+    return decorate
+
+
+def _contact() -> str:
+    region = Organisation.objects.filter(kind=OrganisationKind.REGION).first()
+    ways = [w for w in (region.email, region.phone, region.website) if w] if region else []
+    name = region.display_name if region else settings.REGION_NAME
+    if ways:
+        return _("Contact point of %(region)s: %(ways)s") % {
+            "region": name,
+            "ways": ", ".join(ways),
+        }
+    return _("Contact point of %(region)s.") % {"region": name}
+
+
+@endpoint("GET")
+def discovery(request: HttpRequest, *, fmt: str, language: str) -> HttpResponse:
+    base = settings.SITE_URL.rstrip("/") + reverse(
+        "meldpunt:open311:discovery", kwargs={"fmt": "xml"}
+    )
+    return render.respond(
+        fmt,
+        "discovery",
+        {
+            "changeset": resources.CHANGESET,
+            "contact": _contact(),
+            "key_service": _(
+                "Apps get an API key from the administrators of the contact point; ask them "
+                "through the contact above. Reading needs no key."
+            ),
+            "endpoints": [
+                {
+                    "specification": resources.SPECIFICATION,
+                    "url": base.rsplit("/", 1)[0],
+                    "changeset": resources.CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
+
+
+@endpoint("GET")
+def services(request: HttpRequest, *, fmt: str, language: str) -> HttpResponse:
+    organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
+    items = [resources.service(c) for c in resources.categories(organisation).order_by("code")]
+    return render.respond(fmt, "services", items)
+
+
+@endpoint("GET")
+def service_definition(
+    request: HttpRequest, service_code: str, *, fmt: str, language: str
+) -> HttpResponse:
+    organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
+    found = resources.category(organisation, service_code)
+    return render.respond(fmt, "service_definition", resources.service_definition(found))
+
+
+def _post(request: HttpRequest, fmt: str, language: str) -> HttpResponse:
+    client = ApiClient.authenticate((request.POST.get("api_key") or "").strip())
+    if client is None:
+        raise ApiError(403, _("api_key was not provided or is invalid."))
+    ok, _wait = throttling.client_allowed(client.pk)
+    if not ok:
+        raise ApiError(429, _("Too many requests for this api_key. Try again later."))
+    organisation = resources.jurisdiction(request.POST.get("jurisdiction_id"))
+    report = file_request(client, organisation, request.POST, language=language)
+    notice = _(
+        "%(department)s of %(municipality)s handles this report; expected to be resolved "
+        "by %(date)s."
+    ) % {
+        "department": report.department.name,
+        "municipality": report.organisation.display_name,
+        "date": resources.w3(report.resolution_due_at),
+    }
+    item = {"service_request_id": report.reference, "service_notice": notice, "account_id": None}
+    return render.respond(fmt, "service_requests", [item])
+
+
+@csrf_exempt  # apps post with an api_key, not with a session cookie
+@endpoint("GET", "POST")
+def requests(request: HttpRequest, *, fmt: str, language: str) -> HttpResponse:
+    if request.method == "POST":
+        return _post(request, fmt, language)
+    organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
+    found = resources.search(organisation, request.GET)
+    return render.respond(fmt, "service_requests", resources.service_requests(found))
+
+
+@endpoint("GET")
+def service_request(
+    request: HttpRequest, service_request_id: str, *, fmt: str, language: str
+) -> HttpResponse:
+    organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
+    report = resources.reports_of(organisation).filter(reference=service_request_id).first()
+    if report is None:
+        raise ApiError(
+            404,
+            _("service_request_id %(id)s was not found in %(municipality)s.")
+            % {"id": service_request_id[:30], "municipality": organisation.display_name},
+        )
+    return render.respond(fmt, "service_requests", resources.service_requests([report]))
+
+
+@endpoint("GET")
+def token(request: HttpRequest, token: str, *, fmt: str, language: str) -> HttpResponse:
+    """Requests are filed at once and answered with their service_request_id: no token is
+    ever issued, so none is ever found."""
+    raise ApiError(
+        404,
+        _(
+            "token %(token)s was not found: this server files requests at once and returns "
+            "their service_request_id, it never issues tokens."
+        )
+        % {"token": token[:30]},
+    )
