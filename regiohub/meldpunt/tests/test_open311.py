@@ -188,7 +188,8 @@ def test_post_files_a_report_through_the_api_channel(client, region_key):
     assert report.reporter_language == "fr"
     assert report.consent_at is not None
     entry = HistoryEntry.objects.for_object(report).get(action="report.filed_through_api")
-    assert entry.actor_label == "API client Fiets-app"
+    # Labelled in the language the report was filed in (here French).
+    assert entry.actor_label == "Client API Fiets-app"
 
 
 def test_post_json_answers_a_list_with_one_request(client, region_key):
