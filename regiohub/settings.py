@@ -452,6 +452,11 @@ MELDPUNT_FOLLOWUP_RATE = config(
     "30/hour",
     help_text="Answers, photos, ratings and reopen requests one client address may send.",
 )
+MELDPUNT_NEARBY_RATE = config(
+    "MELDPUNT_NEARBY_RATE",
+    "300/hour",
+    help_text="Look-ups of open reports nearby one client address may make from the form.",
+)
 MELDPUNT_OPEN311_RATE = config(
     "MELDPUNT_OPEN311_RATE",
     "1000/hour",

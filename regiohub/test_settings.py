@@ -25,3 +25,4 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns 
 MELDPUNT_FORM_RATE = "100000/hour"
 MELDPUNT_FOLLOWUP_RATE = "100000/hour"
 MELDPUNT_OPEN311_RATE = "100000/hour"
+MELDPUNT_NEARBY_RATE = "100000/hour"

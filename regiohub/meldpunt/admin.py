@@ -54,3 +54,7 @@ class ApiClientAdmin(admin.ModelAdmin):
                 _("The API key of %(name)s is %(key)s. Copy it now: it is not shown again.")
                 % {"name": obj.name, "key": key},
             )
+
+
+# Back-office connectors: their admin lives with them (registers on import).
+from regiohub.meldpunt.contrib.connectors import admin as connectors_admin  # noqa: E402, F401

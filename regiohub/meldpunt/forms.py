@@ -187,6 +187,10 @@ class ReportForm(LocationMixin, ContactMixin):
         required=False,
     )  # fmt: skip
     client_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # "Me too": the reference of an open report nearby that the citizen says is theirs.
+    same_as = forms.RegexField(
+        regex=r"^[A-Z]{3}-[0-9]{4}-[0-9]{6}$", required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

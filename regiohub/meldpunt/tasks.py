@@ -52,7 +52,11 @@ def send_acknowledgement(report_id: int) -> str:
 
 @task(queue_name="mail")
 def send_status_update(report_id: int, history_entry_id: int) -> str:
-    """Tell the reporter about one status change (the history entry that recorded it)."""
+    """Tell the reporter about one status change (the history entry that recorded it).
+
+    The entry may be about the report this one was merged into: reporters of duplicates
+    ("me too") hear what happens to the report that is handled for them.
+    """
     report = Report.objects.select_related("organisation", "category").get(pk=report_id)
     if not report.reporter_email:
         return "no address"
@@ -60,8 +64,11 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
     status = entry.after["status"]
     # Only these reasons are written for the reporter; others (on hold...) are internal.
     reason = entry.reason if status in (Status.CANCELLED, Status.REOPENED) else ""
+    via = ""
+    if entry.object_id != str(report.pk):
+        via = Report.objects.filter(pk=entry.object_id).values_list("reference", flat=True).first()
     with (
-        once(f"meldpunt.status:{history_entry_id}") as first,
+        once(f"meldpunt.status:{history_entry_id}:{report_id}") as first,
         translation.override(report.reporter_language),
     ):
         if first:
@@ -70,7 +77,7 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
                 _("Your report %(reference)s: %(status)s")
                 % {"reference": report.reference, "status": Status(status).label},
                 "meldpunt/mail/status_update.txt",
-                {"status": Status(status), "reason": reason},
+                {"status": Status(status), "reason": reason, "via": via},
             )
             return "sent"
     return "already sent"

@@ -26,6 +26,11 @@ class ReportFormThrottle(_PublicThrottle):
     setting = "MELDPUNT_FORM_RATE"
 
 
+class NearbyThrottle(_PublicThrottle):
+    scope = "meldpunt_nearby"
+    setting = "MELDPUNT_NEARBY_RATE"
+
+
 class FollowUpThrottle(_PublicThrottle):
     scope = "meldpunt_followup"
     setting = "MELDPUNT_FOLLOWUP_RATE"

@@ -8,6 +8,7 @@ urlpatterns = [
     # Citizens (Dutch paths: they end up in mails and on paper).
     path("melden/", public.report_form, name="report"),
     path("melden/privacy/", public.privacy, name="privacy"),
+    path("melden/in-de-buurt/", public.nearby_open_reports, name="nearby"),
     path("melding/<str:token>/", public.followup, name="followup"),
     path("melding/<str:token>/antwoord/", public.followup_answer, name="followup-answer"),
     path("melding/<str:token>/fotos/", public.followup_photos, name="followup-photos"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("kaart/gemeenten.geojson", public.boundaries, name="boundaries"),
     # Apps (Open311 GeoReport v2).
     path("open311/v2/", include("regiohub.meldpunt.contrib.open311.urls")),
+    path("meldpunt/connectors/", include("regiohub.meldpunt.contrib.connectors.urls")),
     # Staff.
     path("staff/reports/", staff.inbox_view, name="inbox"),
     path("staff/reports/new/", staff.intake, name="intake"),

@@ -1,5 +1,6 @@
 from .api_client import ApiClient
 from .category import Category, ClosingDay
+from .connector import ConnectorConfig, Delivery
 from .conversation import Message, MessageKind, MessageTemplate
 from .handover import ExternalBody, Handover
 from .photo import Photo
@@ -11,6 +12,8 @@ __all__ = [
     "Category",
     "Channel",
     "ClosingDay",
+    "ConnectorConfig",
+    "Delivery",
     "ExternalBody",
     "Handover",
     "Message",

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from regiohub.core import geo, history
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import enqueue
+from regiohub.meldpunt import workflow
 from regiohub.meldpunt.models import Category, ClosingDay, Photo, ReferenceSequence, Report
 from regiohub.meldpunt.models.report import Channel
 from regiohub.meldpunt.sla import Calendar
@@ -181,6 +182,7 @@ def submit_report(
     photos: Sequence[PhotoContent] = (),
     client_key: str = "",
     municipality_code: str = "",
+    same_as: str = "",
     actor: Any = None,
 ) -> Submitted:
     """File a report: the location decides the municipality, the category its department.
@@ -295,4 +297,27 @@ def submit_report(
     except Exception:
         discard_files(stored)
         raise
+    if same_as:
+        _join(report, same_as, actor)
     return Submitted(report=report, token=token)
+
+
+def _join(report: Report, reference: str, actor: Any) -> None:
+    """ "Me too": the reporter said their problem is an open report nearby. File theirs
+    and merge it there, so they follow that report. A reference that does not qualify (gone,
+    finished, elsewhere, another subject) is ignored: the report stays on its own."""
+    from regiohub.meldpunt import duplicates
+    from regiohub.meldpunt.services.handling import merge
+
+    target = duplicates.candidates(report, Report.objects.all()).filter(reference=reference)
+    target = target.filter(status__in=[s for s in workflow.OPEN]).first()
+    if target is None:
+        return
+    merge(
+        report,
+        target,
+        actor=actor,
+        reason=_("The reporter said this is the same problem as %(reference)s.")
+        % {"reference": target.reference},
+        notify=False,  # they just got the acknowledgement; the follow-up page explains
+    )

@@ -135,10 +135,16 @@ def change_status(
         after=history.snapshot(report, TRACKED_FIELDS),
         reason=reason.strip(),
     )
-    if notify and report.reporter_email:
+    if notify:
         from regiohub.meldpunt.tasks import send_status_update
 
-        enqueue(send_status_update, report.pk, entry.pk)
+        if report.reporter_email:
+            enqueue(send_status_update, report.pk, entry.pk)
+        # Reporters of duplicates merged into this report hear the news too.
+        for merged_id in Report.objects.filter(
+            merged_into=report, reporter_email__gt="", anonymised_at__isnull=True
+        ).values_list("pk", flat=True):
+            enqueue(send_status_update, merged_id, entry.pk)
     return report
 
 
@@ -392,7 +398,9 @@ def forward_to_external_body(
 
 
 @transaction.atomic
-def merge(report: Report, into: Report, *, actor: Any, reason: str = "") -> Report:
+def merge(
+    report: Report, into: Report, *, actor: Any, reason: str = "", notify: bool = True
+) -> Report:
     """``report`` is a duplicate of ``into``: it becomes "merged" and points there; its
     reporter is told, and ``into``'s history shows what came in."""
     if report.pk == into.pk:
@@ -413,7 +421,9 @@ def merge(report: Report, into: Report, *, actor: Any, reason: str = "") -> Repo
             {"into": _("Both reports must belong to the same municipality. Hand one over first.")}
         )
     reason = reason.strip() or _("Same problem as %(reference)s") % {"reference": into.reference}
-    report = change_status(report, Status.MERGED, actor=actor, reason=reason, _by_service=True)
+    report = change_status(
+        report, Status.MERGED, actor=actor, reason=reason, notify=notify, _by_service=True
+    )
     Report.objects.filter(pk=report.pk).update(merged_into=into)
     report.merged_into = into
     history.record(

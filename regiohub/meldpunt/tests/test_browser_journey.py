@@ -123,3 +123,32 @@ def test_privacy_notice_is_accessible(live_server, categories):
     with chromium_page() as page:
         page.goto(live_server.url + "/melden/privacy/")
         assert axe_violations(page) == []
+
+
+def test_the_form_offers_me_too_for_an_open_report_at_the_same_place(live_server, categories):
+    from regiohub.meldpunt.tests.factories import file_report
+
+    with chromium_page() as page:
+        page.context.add_cookies(
+            [{"name": "regiohub_language", "value": "nl", "url": live_server.url}]
+        )
+        page.goto(live_server.url + "/melden/")
+        page.locator(".leaflet-overlay-pane path").nth(12).wait_for(state="attached")
+        canvas = page.locator("[data-location-map-canvas]")
+        canvas.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        box = canvas.bounding_box()
+        canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+        point = (float(page.input_value("#id_latitude")), float(page.input_value("#id_longitude")))
+        existing = file_report(code="street-light", where=point, description="Lamp kapot")
+        page.check("#subject-street-light")
+        option = page.locator(f"#same-as-{existing.reference}")
+        option.wait_for()
+        assert axe_violations(page) == []
+        option.check()
+        page.fill("#id_description", "De lamp aan de kerk brandt niet.")
+        page.click("button[type=submit] >> text=/./ >> nth=-1")
+        page.wait_for_url(re.compile(r"/melding/"))
+        assert existing.reference in page.content()
+    mine = Report.objects.exclude(pk=existing.pk).get()
+    assert mine.merged_into_id == existing.pk

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_page, never_cache
@@ -88,6 +90,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 consent=data["consent"],
                 photos=data["photos"],
                 client_key=data["client_key"],
+                same_as=data["same_as"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -259,4 +262,60 @@ def privacy(request: HttpRequest) -> HttpResponse:
         request,
         "meldpunt/privacy.html",
         {"retention_months": settings.MELDPUNT_RETENTION_MONTHS},
+    )
+
+
+@require_GET
+def nearby_open_reports(request: HttpRequest) -> JsonResponse:
+    """Open reports of the same or a related subject near a point, for the "me too" list of
+    the report form. Only what Open311 publishes anyway: no reporter data, no photos."""
+    ok, wait = throttling.allowed(throttling.NearbyThrottle, request)
+    if not ok:
+        response = JsonResponse({"error": "too many requests"}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        latitude = float(request.GET.get("lat", ""))
+        longitude = float(request.GET.get("lng", ""))
+    except ValueError:
+        return JsonResponse({"reports": []})
+    code = request.GET.get("category", "")[:50]
+    if not geo.valid_wgs84(latitude, longitude) or not code:
+        return JsonResponse({"reports": []})
+    location = geo.municipality_at(latitude, longitude)
+    if not location.inside:
+        return JsonResponse({"reports": []})
+    from regiohub.meldpunt import duplicates
+    from regiohub.meldpunt.models import Category
+
+    category = Category.objects.filter(organisation_id=location.organisation_id, code=code).first()
+    if category is None:
+        return JsonResponse({"reports": []})
+    probe = Report(
+        organisation_id=location.organisation_id,
+        category=category,
+        latitude=latitude,
+        longitude=longitude,
+        created_at=timezone.now(),
+    )
+    found = []
+    for other in duplicates.candidates(probe, Report.objects.open())[:50]:
+        distance = geo.distance_m(latitude, longitude, other.latitude, other.longitude)
+        if distance <= settings.MELDPUNT_DUPLICATE_RADIUS_M:
+            found.append((distance, other))
+    found.sort(key=lambda pair: pair[0])
+    return JsonResponse(
+        {
+            "reports": [
+                {
+                    "reference": other.reference,
+                    "subject": other.category.display_name,
+                    "status": str(other.get_status_display()),
+                    "distance_m": round(distance),
+                    "reported": date_format(timezone.localtime(other.created_at), "j F"),
+                    "description": other.description[:140],
+                }
+                for distance, other in found[:5]
+            ]
+        }
     )

@@ -1,0 +1,1 @@
+"""Back-office connectors: a small abstract base, a registry, one folder per connector."""

@@ -1,0 +1,110 @@
+"""Routing reports to back offices and applying the status updates they send back."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from regiohub.core.tasks import enqueue, once
+from regiohub.meldpunt.contrib.connectors.base import StatusUpdate
+from regiohub.meldpunt.models import ConnectorConfig, Delivery, Report
+from regiohub.meldpunt.models.connector import DeliveryState
+from regiohub.meldpunt.workflow import TransitionNotAllowed
+
+log = structlog.get_logger(__name__)
+
+
+def config_for(report: Report) -> ConnectorConfig | None:
+    """The active connector of the report's municipality for its category; one set for
+    the category wins over one for all categories."""
+    candidates = ConnectorConfig.objects.filter(
+        Q(category_code=report.category.code) | Q(category_code=""),
+        organisation=report.organisation_id,
+        is_active=True,
+    )
+    return min(candidates, key=lambda c: (c.category_code == "", c.pk), default=None)
+
+
+def deliver_if_connected(content_type: Any, object_id: str) -> Delivery | None:
+    """Enqueue a push when the report's connector has not had it yet (same transaction)."""
+    if content_type.model_class() is not Report:
+        return None
+    report = Report.objects.select_related("category").get(pk=object_id)
+    config = config_for(report)
+    if config is None:
+        return None
+    delivery, created = Delivery.objects.get_or_create(report=report, config=config)
+    if created:
+        from regiohub.meldpunt.contrib.connectors.tasks import push_report
+
+        enqueue(push_report, delivery.pk)
+    return delivery
+
+
+@transaction.atomic
+def replay(deliveries: Iterable[Delivery]) -> int:
+    """Try failed or dead deliveries again, from a fresh count of attempts."""
+    from regiohub.meldpunt.contrib.connectors.tasks import push_report
+
+    count = 0
+    for delivery in deliveries:
+        if delivery.state == DeliveryState.SENT:
+            continue
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=DeliveryState.PENDING, attempts=0, replayed_at=timezone.now()
+        )
+        enqueue(push_report, delivery.pk)
+        count += 1
+    return count
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    NOT_FOUND = "not_found"
+    REFUSED = "refused"
+
+
+def apply_update(config: ConnectorConfig, update: StatusUpdate) -> Outcome:
+    """Apply a back office's status update through the workflow, once per event id.
+
+    Only reports this connector received, of its own municipality, can be touched.
+    """
+    delivery = (
+        Delivery.objects.filter(
+            config=config,
+            external_id=update.external_id,
+            report__organisation=config.organisation_id,
+        )
+        .exclude(external_id="")
+        .select_related("report")
+        .first()
+    )
+    if delivery is None:
+        return Outcome.NOT_FOUND
+    from regiohub.meldpunt.services import change_status
+
+    with once(f"connector:{config.pk}:{update.event_id}") as first:
+        if not first or delivery.report.status == update.status:
+            return Outcome.DUPLICATE
+        try:
+            change_status(
+                delivery.report,
+                update.status,
+                actor=None,
+                actor_label=config.name,
+                reason=update.note or _("Status from %(name)s") % {"name": config.name},
+            )
+        except TransitionNotAllowed as exc:
+            error = f"{timezone.now():%Y-%m-%d %H:%M} status {exc.current} -> {exc.target} refused"
+            Delivery.objects.filter(pk=delivery.pk).update(last_error=error)
+            log.warning("connector status refused", config=config.pk, delivery=delivery.pk)
+            return Outcome.REFUSED
+    return Outcome.APPLIED

@@ -1,0 +1,49 @@
+"""Pushing a report to its back office, retried with back-off until it becomes dead."""
+
+from __future__ import annotations
+
+import structlog
+
+from regiohub.core.tasks import task
+from regiohub.meldpunt.contrib.connectors.base import ConnectorError
+from regiohub.meldpunt.contrib.connectors.registry import connector_for
+from regiohub.meldpunt.models import Delivery
+from regiohub.meldpunt.models.connector import DeliveryState
+
+log = structlog.get_logger(__name__)
+
+#: Tries before a delivery is given up ("dead") and waits for a replay in the admin.
+PUSH_MAX_ATTEMPTS = 5
+
+
+def event_id(delivery: Delivery) -> str:
+    """The same on every retry, so the back office can drop a push it already has."""
+    return f"regiohub-delivery-{delivery.pk}"
+
+
+@task(queue_name="default", max_attempts=PUSH_MAX_ATTEMPTS)
+def push_report(delivery_id: int) -> str:
+    delivery = Delivery.objects.select_related(
+        "config", "report__category", "report__organisation"
+    ).get(pk=delivery_id)
+    if delivery.state in (DeliveryState.SENT, DeliveryState.DEAD):
+        return delivery.state  # sent already, or waiting for a replay
+    delivery.attempts += 1
+    try:
+        delivery.external_id = connector_for(delivery.config).push(
+            delivery.report, event_id=event_id(delivery)
+        )
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
+        delivery.last_error = error[:500]
+        last = delivery.attempts >= PUSH_MAX_ATTEMPTS
+        delivery.state = DeliveryState.DEAD if last else DeliveryState.FAILED
+        delivery.save()
+        if last:
+            log.error("delivery dead", delivery=delivery.pk, attempts=delivery.attempts)
+            return delivery.state
+        raise  # core.tasks schedules the next try with back-off
+    delivery.state = DeliveryState.SENT
+    delivery.last_error = ""
+    delivery.save()
+    return delivery.state

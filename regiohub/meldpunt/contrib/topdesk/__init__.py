@@ -1,0 +1,1 @@
+"""TOPdesk: reports become incidents (``/tpapi/incidents``); their status is polled."""

@@ -1,0 +1,1 @@
+"""A generic signed webhook: JSON out, HMAC-signed status callbacks in."""
