@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from django.conf import settings
@@ -74,6 +74,23 @@ class Daily:
         return f"Daily(hour={self.hour!r})"
 
 
+class Every:
+    """Due once in every block of ``minutes`` minutes (counted from the Unix epoch, so all
+    workers agree on the blocks); the period is the block's start time in UTC."""
+
+    def __init__(self, minutes: int) -> None:
+        if minutes < 1:
+            raise ValueError("an interval job needs at least one minute")
+        self.minutes = minutes
+
+    def __call__(self, now: datetime) -> str | None:
+        block = int(now.timestamp()) // (self.minutes * 60) * self.minutes * 60
+        return datetime.fromtimestamp(block, tz=UTC).strftime("%Y-%m-%dT%H%M")
+
+    def __repr__(self) -> str:
+        return f"Every(minutes={self.minutes})"
+
+
 def register(name: str, task: Task, when: When) -> Job:
     """Add (or replace) the periodic job ``name``."""
     if ":" in name:
@@ -86,6 +103,11 @@ def register(name: str, task: Task, when: When) -> Job:
 def every_day(name: str, task: Task, *, hour: int | str) -> Job:
     """Register ``task`` to run daily from ``hour`` o'clock (an int or a setting's name)."""
     return register(name, task, Daily(hour))
+
+
+def every_minutes(name: str, task: Task, *, minutes: int) -> Job:
+    """Register ``task`` to run once in every block of ``minutes`` minutes."""
+    return register(name, task, Every(minutes))
 
 
 def unregister(name: str) -> None:

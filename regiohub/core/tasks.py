@@ -151,4 +151,10 @@ def prune_task_results() -> str:
         str(settings.TASK_RESULT_DAYS),
         verbosity=0,
     )
+    # Idempotency keys only need to outlive the retries of their task (hours); keep them a
+    # generous while longer than the task rows.
+    keep_days = max(90, settings.TASK_RESULT_DAYS)
+    IdempotencyKey.objects.filter(
+        created_at__lt=timezone.now() - timedelta(days=keep_days)
+    ).delete()
     return "pruned"

@@ -6,6 +6,7 @@ from regiohub.core import schedule
 
 #: Local hour at which reports past their retention period are anonymised.
 RETENTION_HOUR = 3
+TOPDESK_POLL_MINUTES = 5
 
 
 def register_jobs() -> None:
@@ -13,3 +14,8 @@ def register_jobs() -> None:
 
     schedule.every_day("meldpunt.daily-digest", send_daily_digests, hour="MELDPUNT_DIGEST_HOUR")
     schedule.every_day("meldpunt.retention", anonymise_expired_reports, hour=RETENTION_HOUR)
+
+    from regiohub.meldpunt.contrib.topdesk.tasks import poll_topdesk
+
+    # Status changes made in TOPdesk come back within this many minutes.
+    schedule.every_minutes("meldpunt.topdesk-poll", poll_topdesk, minutes=TOPDESK_POLL_MINUTES)

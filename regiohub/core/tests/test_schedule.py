@@ -221,3 +221,15 @@ def test_finished_task_rows_are_pruned_after_the_configured_days(settings):
     prune_task_results.call()
     assert list(DBTaskResult.objects.values_list("finished_at", flat=True)) == [recent]
     assert "core.prune-task-results" in {job.name for job in schedule.jobs()}
+
+
+def test_an_interval_job_runs_once_per_block_whatever_the_workers(db):
+    from datetime import timedelta
+
+    calls = schedule.Every(5)
+    start = datetime(2026, 11, 25, 10, 2, tzinfo=UTC)
+    assert calls(start) == calls(start + timedelta(minutes=2))  # same 10:00-10:05 block
+    assert calls(start) != calls(start + timedelta(minutes=4))  # 10:05 block
+    with pytest.raises(ValueError):
+        schedule.Every(0)
+    assert "meldpunt.topdesk-poll" in {job.name for job in schedule.jobs()}
