@@ -161,14 +161,14 @@ def service_request(
     request: HttpRequest, service_request_id: str, *, fmt: str, language: str
 ) -> HttpResponse:
     organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
-    report = resources.reports_of(organisation).filter(reference=service_request_id).first()
-    if report is None:
+    found = resources.reports_of(organisation).filter(reference=service_request_id)
+    if not found.exists():
         raise ApiError(
             404,
             _("service_request_id %(id)s was not found in %(municipality)s.")
             % {"id": service_request_id[:30], "municipality": organisation.display_name},
         )
-    return render.respond(fmt, "service_requests", resources.service_requests([report]))
+    return render.respond(fmt, "service_requests", resources.service_requests(found))
 
 
 @endpoint("GET")
