@@ -457,6 +457,11 @@ MELDPUNT_NEARBY_RATE = config(
     "300/hour",
     help_text="Look-ups of open reports nearby one client address may make from the form.",
 )
+MELDPUNT_INBOUND_MAIL_SECRET = config(
+    "MELDPUNT_INBOUND_MAIL_SECRET",
+    "",
+    help_text="Shared secret of the inbound-mail webhook; empty switches e-mail intake off.",
+)
 MELDPUNT_OPEN311_RATE = config(
     "MELDPUNT_OPEN311_RATE",
     "1000/hour",

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from regiohub.meldpunt.contrib.mail import views as mail
 from regiohub.meldpunt.views import public, staff
 
 app_name = "meldpunt"
@@ -20,6 +21,9 @@ urlpatterns = [
     path("open311/v2/", include("regiohub.meldpunt.contrib.open311.urls")),
     path("meldpunt/connectors/", include("regiohub.meldpunt.contrib.connectors.urls")),
     # Staff.
+    path("meldpunt/mail/inbound/", mail.inbound, name="mail-inbound"),
+    path("staff/reports/mail/", mail.mailbox, name="mailbox"),
+    path("staff/reports/mail/<int:pk>/discard/", mail.discard, name="mail-discard"),
     path("staff/reports/", staff.inbox_view, name="inbox"),
     path("staff/reports/new/", staff.intake, name="intake"),
     path("staff/reports/bulk/", staff.bulk, name="bulk"),

@@ -3,6 +3,7 @@ from .category import Category, ClosingDay
 from .connector import ConnectorConfig, Delivery
 from .conversation import Message, MessageKind, MessageTemplate
 from .handover import ExternalBody, Handover
+from .inbound_mail import InboundAttachment, InboundMail, InboundMailState
 from .photo import Photo
 from .report import Channel, ReferenceSequence, Report, SlaPause, SlaState, sla_state
 from .saved_filter import SavedFilter
@@ -16,6 +17,9 @@ __all__ = [
     "Delivery",
     "ExternalBody",
     "Handover",
+    "InboundAttachment",
+    "InboundMail",
+    "InboundMailState",
     "Message",
     "MessageKind",
     "MessageTemplate",

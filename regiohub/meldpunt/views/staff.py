@@ -24,11 +24,14 @@ from regiohub.core.auth.decorators import staff_required
 from regiohub.core.models import Department, Membership, Organisation, User
 from regiohub.core.roles import Capability
 from regiohub.meldpunt import duplicates, inbox, services, workflow
+from regiohub.meldpunt.contrib.mail.intake import _fresh_part
 from regiohub.meldpunt.forms import IntakeForm
 from regiohub.meldpunt.models import (
     Category,
     Channel,
     ExternalBody,
+    InboundMail,
+    InboundMailState,
     Report,
     SavedFilter,
     SlaState,
@@ -220,7 +223,18 @@ def intake(request: HttpRequest) -> HttpResponse:
     shows the open reports nearby, so a known problem is not filed twice."""
     if not access.organisation_ids(request.user, Capability.TAKE_REPORTS):
         raise PermissionDenied
-    form = IntakeForm(request.POST or None, request.FILES or None)
+    mail = _mail_to_take_in(request)
+    if request.method == "GET" and mail is not None:
+        form = IntakeForm(
+            initial={
+                "channel": Channel.EMAIL,
+                "description": _fresh_part(mail.body)[:5000] or mail.subject,
+                "reporter_email": mail.from_address,
+                "reporter_name": mail.from_name,
+            }
+        )
+    else:
+        form = IntakeForm(request.POST or None, request.FILES or None)
     nearby_reports: list[tuple[Report, float]] | None = None
     if request.method == "POST" and "check" in request.POST:
         # Check first, type later: only the place needs to be valid to look around it.
@@ -259,6 +273,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             report = submitted.report
+            if mail is not None:
+                _convert_mail(mail, report, request.user)
             messages.success(
                 request, _("Report %(reference)s filed.") % {"reference": report.reference}
             )
@@ -270,7 +286,34 @@ def intake(request: HttpRequest) -> HttpResponse:
                 % {"municipality": report.organisation.display_name},
             )
             return redirect("meldpunt:intake")
-    return render(request, "meldpunt/staff/intake.html", {"form": form, "nearby": nearby_reports})
+    return render(
+        request,
+        "meldpunt/staff/intake.html",
+        {"form": form, "nearby": nearby_reports, "mail": mail},
+    )
+
+
+def _mail_to_take_in(request: HttpRequest) -> InboundMail | None:
+    """The incoming mail this intake starts from (``?mail=`` or the form's ``mail``)."""
+    from regiohub.meldpunt.contrib.mail.views import may_take_in_mail
+
+    value = request.GET.get("mail") or request.POST.get("mail") or ""
+    if not inbox.InboxQuery.is_id(value) or not may_take_in_mail(request.user):
+        return None
+    return InboundMail.objects.filter(pk=int(value), state=InboundMailState.NEW).first()
+
+
+def _convert_mail(mail: InboundMail, report: Report, actor: Any) -> None:
+    """The mail became ``report``: its photos go along (as far as there is room)."""
+    from regiohub.meldpunt.contrib.mail.intake import _as_photos
+    from regiohub.meldpunt.services.citizen import photo_slots
+
+    photos = _as_photos(mail)[: photo_slots(report)]
+    if photos:
+        services.attach_photos(report, photos, by_reporter=True, actor=actor)
+    mail.state = InboundMailState.CONVERTED
+    mail.report = report
+    mail.save(update_fields=["state", "report"])
 
 
 # --- Report page ------------------------------------------------------------------------
