@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -196,3 +197,61 @@ def region_points(n: int, seed: int = 42) -> list[tuple[float, float, int]]:
             if where.organisation_id is not None:
                 found.append((lat, lon, where.organisation_id))
     return found[:n]
+
+
+# --- The production server, for benchmarks over HTTP ------------------------------------
+
+#: One client address (and one API key) sends everything: lift the per-client limits.
+UNLIMITED = {
+    "MELDPUNT_FORM_RATE": "100000000/hour",
+    "MELDPUNT_OPEN311_RATE": "100000000/hour",
+}
+
+
+def start_server(
+    url: str, port: int, log: Path, *, workers: int, threads: int = 4
+) -> subprocess.Popen[bytes]:
+    """``regiohub serve`` on ``url``'s database, in its own process group (gunicorn's
+    master, its workers and collectstatic), its output in ``log``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "REGIOHUB_SITE_URL": f"http://127.0.0.1:{port}",
+        **UNLIMITED,
+    }
+    command = [
+        sys.executable, "-m", "regiohub.cli", "serve", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        return subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def wait_until_up(server: subprocess.Popen[bytes], probe_url: str, log: Path) -> float:
+    """Seconds until ``probe_url`` answers 200; raises with the server's log otherwise."""
+    import requests
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < 120:
+        if server.poll() is not None:
+            raise RuntimeError(f"regiohub serve stopped:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(probe_url, timeout=5).status_code == 200:
+                return time.perf_counter() - started
+        time.sleep(0.25)
+    raise RuntimeError(f"regiohub serve did not answer in 120 s:\n{log.read_text()[-3000:]}")

@@ -20,8 +20,6 @@ import contextlib
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +39,10 @@ from _common import (
     region_points,
     run_per_database,
     setup_django,
+    start_server,
+    stop_server,
     table,
+    wait_until_up,
 )
 
 N = 20 if SMOKE else 2_000
@@ -168,54 +169,6 @@ def bench_raw(label: str) -> float:
 # --- HTTP ------------------------------------------------------------------------------
 
 
-def _start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REGIOHUB_SITE_URL": f"http://127.0.0.1:{port}",
-        # All posts come from one address: lift the per-address limit of the public form.
-        "MELDPUNT_FORM_RATE": "1000000/hour",
-    }
-    command = [
-        sys.executable, "-m", "regiohub.cli", "serve",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(SERVER_WORKERS),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        # Its own process group: gunicorn's master, its workers and collectstatic.
-        return subprocess.Popen(  # noqa: S603
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], base: str, log: Path) -> float:
-    import requests
-
-    started = time.perf_counter()
-    while time.perf_counter() - started < 120:
-        if server.poll() is not None:
-            raise RuntimeError(f"regiohub serve stopped:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{base}/melden/", timeout=5).status_code == 200:
-                return time.perf_counter() - started
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"regiohub serve did not answer in 120 s:\n{log.read_text()[-3000:]}")
-
-
 def _client(
     base: str,
     rows: list[dict[str, object]],
@@ -279,9 +232,9 @@ def bench_http(label: str, url: str, data_dir: Path) -> dict[str, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
-    server = _start_server(url, port, log)
+    server = start_server(url, port, log, workers=SERVER_WORKERS)
     try:
-        boot = _wait_until_up(server, base, log)
+        boot = wait_until_up(server, f"{base}/melden/", log)
         ready = threading.Barrier(CLIENT_THREADS + 1)
         latencies: list[float] = []
         failures: list[str] = []
@@ -301,7 +254,7 @@ def bench_http(label: str, url: str, data_dir: Path) -> dict[str, float]:
             thread.join()
         elapsed = time.perf_counter() - started
     finally:
-        _stop_server(server)
+        stop_server(server)
     if failures:
         raise RuntimeError(
             f"{len(failures)} of {len(inputs)} posts failed, first: {failures[0]}\n"

@@ -28,8 +28,6 @@ import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -53,7 +51,10 @@ from _common import (
     region_points,
     run_per_database,
     setup_django,
+    start_server,
+    stop_server,
     table,
+    wait_until_up,
 )
 
 ROWS = int(
@@ -194,53 +195,6 @@ def load_reports(label: str, n: int) -> list[str]:
 
 
 # --- The server --------------------------------------------------------------------------
-
-
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REGIOHUB_SITE_URL": f"http://127.0.0.1:{port}",
-        # Every post comes from one API key (and one address): lift the limits.
-        "MELDPUNT_OPEN311_RATE": "100000000/hour",
-        "MELDPUNT_FORM_RATE": "100000000/hour",
-    }
-    command = [
-        sys.executable, "-m", "regiohub.cli", "serve", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(SERVER_WORKERS), "--threads", str(SERVER_THREADS),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        # Its own process group: gunicorn's master, its workers and collectstatic.
-        return subprocess.Popen(  # noqa: S603
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-
-
-def wait_until_up(server: subprocess.Popen[bytes], base: str, log: Path) -> float:
-    import requests
-
-    started = time.perf_counter()
-    while time.perf_counter() - started < 120:
-        if server.poll() is not None:
-            raise RuntimeError(f"regiohub serve stopped:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{base}{API}/discovery.json", timeout=5).status_code == 200:
-                return time.perf_counter() - started
-        time.sleep(0.25)
-    raise RuntimeError(f"regiohub serve did not answer in 120 s:\n{log.read_text()[-3000:]}")
 
 
 # --- The clients -------------------------------------------------------------------------
@@ -423,10 +377,10 @@ def child(url: str, results_path: Path) -> None:
         "POST": [post(base, api_key, i, lat, lon) for i, (lat, lon) in enumerate(points)],
     }
     log = Path(os.environ["REGIOHUB_DATA_DIR"]) / "server.log"
-    server = start_server(url, port, log)
+    server = start_server(url, port, log, workers=SERVER_WORKERS, threads=SERVER_THREADS)
     results: dict[str, dict[str, Any]] = {}
     try:
-        boot = wait_until_up(server, base, log)
+        boot = wait_until_up(server, f"{base}{API}/discovery.json", log)
         print(
             f"[{label}] regiohub serve up in {boot:.1f} s ({SERVER_WORKERS} workers x "
             f"{SERVER_THREADS} threads; {CLIENT_THREADS} client threads)",

@@ -95,6 +95,14 @@ def invalidate() -> None:
         _index = None
 
 
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lat, max lat, min lon, max lon) of a square around the point that holds every
+    point within ``radius_m``: a cheap, indexable first filter before :func:`distance_m`."""
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(lat))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
 def representative_point(organisation_id: int) -> tuple[float, float]:
     """A point (lat, lon) surely inside the municipality, for reports placed by address
     only. Raises KeyError for an organisation without a boundary."""

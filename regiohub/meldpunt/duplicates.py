@@ -112,18 +112,18 @@ def score(distance_m: float, hours_apart: float, same_subject: bool, similarity:
 
 def candidates(report: Report, queryset: QuerySet[Report]) -> QuerySet[Report]:
     """Reports near ``report`` in space and time, of the same or a related subject."""
-    radius = settings.MELDPUNT_DUPLICATE_RADIUS_M
     period = timedelta(days=settings.MELDPUNT_DUPLICATE_DAYS)
-    dlat = radius / 111_320
-    dlon = radius / (111_320 * max(0.1, math.cos(math.radians(report.latitude))))
+    lat_min, lat_max, lon_min, lon_max = geo.bounding_box(
+        report.latitude, report.longitude, settings.MELDPUNT_DUPLICATE_RADIUS_M
+    )
     codes = {report.category.code, *RELATED.get(report.category.code, ())}
     return (
         queryset.filter(
             organisation_id=report.organisation_id,
             category__code__in=sorted(codes),
             status__in=TARGET_STATES,
-            latitude__range=(report.latitude - dlat, report.latitude + dlat),
-            longitude__range=(report.longitude - dlon, report.longitude + dlon),
+            latitude__range=(lat_min, lat_max),
+            longitude__range=(lon_min, lon_max),
             created_at__range=(report.created_at - period, report.created_at + period),
         )
         .exclude(pk=report.pk)
@@ -131,16 +131,25 @@ def candidates(report: Report, queryset: QuerySet[Report]) -> QuerySet[Report]:
     )
 
 
-def suggest(report: Report, queryset: QuerySet[Report], limit: int = 5) -> list[Suggestion]:
-    """The likely duplicates of ``report`` among ``queryset`` (scope it to what the user
-    may see), best first."""
+def within_radius(report: Report, queryset: QuerySet[Report]) -> list[tuple[float, Report]]:
+    """The candidates that really lie within the radius, nearest first, with their
+    distance in metres."""
     found = []
     for other in candidates(report, queryset)[:200]:
         distance = geo.distance_m(
             report.latitude, report.longitude, other.latitude, other.longitude
         )
-        if distance > settings.MELDPUNT_DUPLICATE_RADIUS_M:
-            continue
+        if distance <= settings.MELDPUNT_DUPLICATE_RADIUS_M:
+            found.append((distance, other))
+    found.sort(key=lambda pair: pair[0])
+    return found
+
+
+def suggest(report: Report, queryset: QuerySet[Report], limit: int = 5) -> list[Suggestion]:
+    """The likely duplicates of ``report`` among ``queryset`` (scope it to what the user
+    may see), best first."""
+    found = []
+    for distance, other in within_radius(report, queryset):
         hours = abs((report.created_at - other.created_at).total_seconds()) / 3600
         same = other.category.code == report.category.code
         similarity = text_similarity(report.description, other.description)

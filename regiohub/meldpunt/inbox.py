@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -274,14 +273,13 @@ def nearby(
     """Open reports the user may see within ``radius_m`` of the point in the last ``days``
     days, nearest first, with their distance in metres. A bounding box on the indexed
     coordinates keeps it fast; the exact distance is computed on the few candidates."""
-    dlat = radius_m / 111_320
-    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(latitude))))
+    lat_min, lat_max, lon_min, lon_max = geo.bounding_box(latitude, longitude, radius_m)
     candidates = (
         reports_for(user)
         .open()
         .filter(
-            latitude__range=(latitude - dlat, latitude + dlat),
-            longitude__range=(longitude - dlon, longitude + dlon),
+            latitude__range=(lat_min, lat_max),
+            longitude__range=(lon_min, lon_max),
             created_at__gte=timezone.now() - timedelta(days=days),
         )
         .select_related("category", "organisation")

@@ -163,7 +163,7 @@ HOSTILE = [
     ("reporter_phone", "<script>alert(1)</script>", "reporter_phone"),
     ("reporter_name", "n" * 201, "reporter_name"),
     ("address", "a" * 301, "address"),
-    ("municipality", "XXX", "municipality"),
+    ("municipality", "NOT-A-MUNICIPALITY", "municipality"),
     ("client_key", "k" * 65, "client_key"),
 ]
 

@@ -150,11 +150,9 @@ def public_timeline(report: Report) -> list[dict[str, Any]]:
     return items
 
 
-@never_cache
-@require_GET
-def followup(request: HttpRequest, token: str) -> HttpResponse:
-    report = _report_or_404(token)
-    context = {
+def _followup_context(report: Report, token: str) -> dict[str, Any]:
+    """The follow-up page: the report, what happened, and the forms the reporter may use now."""
+    return {
         "report": report,
         "token": token,
         "timeline": public_timeline(report),
@@ -165,6 +163,13 @@ def followup(request: HttpRequest, token: str) -> HttpResponse:
         "rating_form": RatingForm() if citizen.can_rate(report) else None,
         "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
     }
+
+
+@never_cache
+@require_GET
+def followup(request: HttpRequest, token: str) -> HttpResponse:
+    report = _report_or_404(token)
+    context = _followup_context(report, token)
     return _private(render(request, "meldpunt/followup.html", context))
 
 
@@ -183,18 +188,7 @@ def _followup_action(
             apply_service_errors(form, error)
         else:
             return redirect("meldpunt:followup", token)
-    context = {
-        "report": report,
-        "token": token,
-        "timeline": public_timeline(report),
-        "photos": report.photos.all(),
-        "waiting": report.status == Status.WAITING_FOR_REPORTER,
-        "answer_form": AnswerForm() if report.is_open else None,
-        "photo_form": PhotoForm() if report.is_open and citizen.photo_slots(report) else None,
-        "rating_form": RatingForm() if citizen.can_rate(report) else None,
-        "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
-        key: form,
-    }
+    context = {**_followup_context(report, token), key: form}
     return _private(render(request, "meldpunt/followup.html", context, status=400))
 
 
@@ -298,12 +292,7 @@ def nearby_open_reports(request: HttpRequest) -> JsonResponse:
         longitude=longitude,
         created_at=timezone.now(),
     )
-    found = []
-    for other in duplicates.candidates(probe, Report.objects.open())[:50]:
-        distance = geo.distance_m(latitude, longitude, other.latitude, other.longitude)
-        if distance <= settings.MELDPUNT_DUPLICATE_RADIUS_M:
-            found.append((distance, other))
-    found.sort(key=lambda pair: pair[0])
+    found = duplicates.within_radius(probe, Report.objects.open())
     return JsonResponse(
         {
             "reports": [

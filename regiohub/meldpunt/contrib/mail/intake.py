@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
 from regiohub.meldpunt.models import InboundAttachment, InboundMail, InboundMailState, Report
-from regiohub.meldpunt.photos import process_photo
+from regiohub.meldpunt.photos import ProcessedPhoto, process_photo
 from regiohub.meldpunt.services import citizen
 
 REFERENCE = re.compile(r"\b([A-Z]{3}-[0-9]{4}-[0-9]{6})\b")
@@ -110,23 +110,25 @@ def _thread(mail: InboundMail) -> None:
     if mail.attachments.exists() and report.is_open and citizen.photo_slots(report):
         from regiohub.meldpunt.services import attach_photos
 
-        attach_photos(
-            report, list(_as_photos(mail))[: citizen.photo_slots(report)], by_reporter=True
-        )
+        attach_photos(report, _as_photos(mail)[: citizen.photo_slots(report)], by_reporter=True)
     mail.report = report
     mail.state = InboundMailState.THREADED
     mail.save(update_fields=["report", "state"])
 
 
-class _Stored:
-    def __init__(self, attachment: InboundAttachment) -> None:
+def _as_photos(mail: InboundMail) -> list[ProcessedPhoto]:
+    """The mail's stored photos, in the shape ``attach_photos`` takes."""
+    photos = []
+    for attachment in mail.attachments.all():
         with attachment.file.open("rb") as handle:
-            self.content = handle.read()
-        self.content_type = "image/jpeg"
-        self.width = attachment.width
-        self.height = attachment.height
-        self.sha256 = attachment.sha256
-
-
-def _as_photos(mail: InboundMail) -> list[_Stored]:
-    return [_Stored(a) for a in mail.attachments.all()]
+            content = handle.read()
+        photos.append(
+            ProcessedPhoto(
+                content=content,
+                content_type="image/jpeg",
+                width=attachment.width,
+                height=attachment.height,
+                sha256=attachment.sha256,
+            )
+        )
+    return photos
