@@ -205,6 +205,7 @@ def region_points(n: int, seed: int = 42) -> list[tuple[float, float, int]]:
 UNLIMITED = {
     "MELDPUNT_FORM_RATE": "100000000/hour",
     "MELDPUNT_OPEN311_RATE": "100000000/hour",
+    "MELDPUNT_NEARBY_RATE": "100000000/hour",
 }
 
 

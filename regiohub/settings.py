@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "regiohub.core",
     "regiohub.meldpunt",
+    "regiohub.datasets",
 ]
 
 MIDDLEWARE = [
@@ -466,6 +467,11 @@ MELDPUNT_OPEN311_RATE = config(
     "MELDPUNT_OPEN311_RATE",
     "1000/hour",
     help_text="Reports one Open311 API client (API key) may file.",
+)
+MELDPUNT_CALLBACK_RATE = config(
+    "MELDPUNT_CALLBACK_RATE",
+    "6000/hour",
+    help_text="Status callbacks one back-office connector may send.",
 )
 MELDPUNT_DUPLICATE_RADIUS_M = config(
     "MELDPUNT_DUPLICATE_RADIUS_M",

@@ -64,3 +64,18 @@ def client_allowed(client_id: int) -> tuple[bool, int]:
     if throttle.allow_request(None, None):
         return True, 0
     return False, int(throttle.wait() or 60)
+
+
+class ConnectorCallbackThrottle(Open311ClientThrottle):
+    """Status callbacks one back-office connector may send (counted per connector, signed
+    or not: a flood of forged callbacks cannot make the contact point verify forever)."""
+
+    scope = "meldpunt_callback"
+    setting = "MELDPUNT_CALLBACK_RATE"
+
+
+def callback_allowed(config_id: int) -> tuple[bool, int]:
+    throttle = ConnectorCallbackThrottle(config_id)
+    if throttle.allow_request(None, None):
+        return True, 0
+    return False, int(throttle.wait() or 60)

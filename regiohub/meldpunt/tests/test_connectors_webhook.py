@@ -6,6 +6,8 @@ import json
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
+from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -190,6 +192,19 @@ def test_a_bad_signature_is_refused(client, sent):
     assert callback(client, config, body, secret="wrong").status_code == 401
     report.refresh_from_db()
     assert report.status == Status.NEW
+
+
+def test_a_flood_of_callbacks_is_cut_off_per_connector(client, sent):
+    config, report = sent
+    body = {"external_id": "BO-9", "status": "in_progress"}
+    cache.clear()
+    with override_settings(MELDPUNT_CALLBACK_RATE="2/hour"):
+        assert callback(client, config, body, secret="forged").status_code == 401
+        assert callback(client, config, body, event_id="evt-2").status_code == 200
+        refused = callback(client, config, body, event_id="evt-3")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    changes = HistoryEntry.objects.for_object(report).filter(action="report.status_changed")
+    assert changes.count() == 1
 
 
 def test_an_illegal_transition_is_recorded_not_a_500(client, sent):

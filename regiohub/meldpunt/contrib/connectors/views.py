@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from regiohub.meldpunt import throttling
 from regiohub.meldpunt.contrib.connectors.base import BadCallback, InvalidSignature
 from regiohub.meldpunt.contrib.connectors.registry import connector_for
 from regiohub.meldpunt.contrib.connectors.services import Outcome, apply_update
@@ -25,6 +26,11 @@ HTTP_STATUS = {
 @require_POST
 def callback(request: HttpRequest, pk: int) -> JsonResponse:
     config = get_object_or_404(ConnectorConfig, pk=pk, is_active=True)
+    ok, wait = throttling.callback_allowed(config.pk)
+    if not ok:
+        response = JsonResponse({"error": "too many requests"}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if len(request.body) > MAX_BODY:
         return JsonResponse({"error": "body too large"}, status=413)
     try:
