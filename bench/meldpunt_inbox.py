@@ -426,6 +426,7 @@ def child(url: str, results_path: Path) -> None:
     time_page("default (open, newest), region agent", region, "")
     time_page("default (open, newest), Kortrijk agent", kortrijk, "")
     time_page("sla=overdue", region, "sla=overdue")
+    time_page("sla=due_soon", region, "sla=due_soon")
     time_page("status=all&sort=due", region, "status=all&sort=due")
     time_page("category=pothole&municipality=KOR", region, "category=pothole&municipality=KOR")
     time_page("assignee=me", region, "assignee=me")
