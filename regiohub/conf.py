@@ -7,6 +7,7 @@ Only ``settings.py`` calls it; modules read ``django.conf.settings`` at run time
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,14 @@ def _to_list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-CASTS: dict[type, Callable[[str], Any]] = {bool: _to_bool, list: _to_list}
+def _to_dict(raw: str) -> dict[str, Any]:
+    value = json.loads(raw) if raw.strip() else {}
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+CASTS: dict[type, Callable[[str], Any]] = {bool: _to_bool, list: _to_list, dict: _to_dict}
 
 
 class ConfigurationError(Exception):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("oidc/callback/", OIDCCallbackView.as_view(), name="oidc_authentication_callback"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("regiohub.core.api.urls")),
+    path("api/v1/", include("regiohub.datasets.api.urls")),
     path("", include("regiohub.meldpunt.urls")),
     path("", include("regiohub.core.urls")),
 ]

@@ -56,6 +56,10 @@ class SecurityHeadersMiddleware:
         return response
 
 
+#: A data steward's upload of a dataset file: the one place larger bodies are allowed.
+_DATASET_UPLOAD = re.compile(r"^/staff/data/[a-z0-9-]+/upload/$")
+
+
 class RequestSizeLimitMiddleware:
     """Refuse (413) a request body larger than ``REGIOHUB_MAX_REQUEST_MB`` before anything
     reads it. Django limits form fields but not uploaded files; without this a stranger
@@ -69,10 +73,14 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.MAX_REQUEST_MB * 1024 * 1024:
+        limit_mb = settings.MAX_REQUEST_MB
+        if _DATASET_UPLOAD.match(request.path_info):
+            # The view checks who sends before it reads the body.
+            limit_mb = max(limit_mb, settings.DATASETS_UPLOAD_MB + 1)
+        if length > limit_mb * 1024 * 1024:
             return HttpResponse(
                 _("This is too much data to send at once (at most %(mb)d MB). Send fewer or "
-                  "smaller photos.") % {"mb": settings.MAX_REQUEST_MB},
+                  "smaller photos.") % {"mb": limit_mb},
                 status=413,
                 content_type="text/plain; charset=utf-8",
             )  # fmt: skip

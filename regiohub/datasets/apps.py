@@ -6,3 +6,8 @@ class DatasetsConfig(AppConfig):
     name = "regiohub.datasets"
     label = "datasets"
     verbose_name = _("Datasets")
+
+    def ready(self) -> None:
+        from regiohub.datasets.schedule import register_jobs
+
+        register_jobs()

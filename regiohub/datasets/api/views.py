@@ -1,0 +1,209 @@
+"""The query API: the datasets a caller may see, and questions asked of their rows.
+
+``GET /api/v1/datasets/{slug}/rows`` takes Datasette-style filters (``column=value``,
+``column__gte=...``, ``column__in=a,b``, ``column__contains=...``), ``select``,
+``group_by``, ``agg=sum:car,p95:v85``, ``bucket=hour:day``, ``order=-car``, ``limit``,
+``after`` (keyset paging), ``version`` and ``format`` (json, csv, ndjson).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+
+from regiohub.datasets import query, storage
+from regiohub.datasets.api.serializers import DatasetDetailSerializer, DatasetSerializer
+from regiohub.datasets.models import Dataset, DatasetVersion
+
+FORMATS = {
+    "json": "application/json; charset=utf-8",
+    "ndjson": "application/x-ndjson; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def version_of(dataset: Dataset, number: str | None) -> DatasetVersion:
+    """The version asked for (default: the current one); 404 when there is none."""
+    versions = dataset.versions.all()
+    if number:
+        try:
+            return versions.get(number=int(number))
+        except (ValueError, DatasetVersion.DoesNotExist):
+            raise Http404(_("This dataset has no version %(n)s.") % {"n": number[:20]}) from None
+    current = versions.order_by("-number").first()
+    if current is None:
+        raise Http404(_("This dataset has no rows yet."))
+    return current
+
+
+def errors_response(status: int, parameter: str, message: str) -> JsonResponse:
+    return JsonResponse({"errors": [{"parameter": parameter, "message": message}]}, status=status)
+
+
+def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
+    """Run the query in ``params`` on ``dataset`` and answer in the format asked for."""
+    fmt = str(params.get("format") or "json")
+    if fmt not in FORMATS:
+        return errors_response(
+            400, "format", _("The format must be one of %(f)s.") % {"f": ", ".join(FORMATS)}
+        )
+    version = version_of(dataset, params.get("version"))
+    try:
+        parsed = query.parse(params, version.schema)
+    except query.QueryError as exc:
+        return errors_response(400, exc.parameter, exc.message)
+    files = storage.files(dataset.storage_key, version.delta_version)
+    try:
+        if fmt == "json":
+            result = query.run(files, version.schema, parsed)
+        else:
+            batches = query.stream(files, version.schema, parsed)
+            first = next(batches, None)  # errors and time-outs before the first byte
+    except query.QueryTimeout:
+        return errors_response(
+            503,
+            "",
+            _("The question took longer than %(s)s seconds. Filter more or ask for fewer rows.")
+            % {"s": int(float(_seconds()))},
+        )
+    headers = {"X-Dataset-Version": str(version.number)}
+    if fmt == "json":
+        next_url = ""
+        if result.next_cursor:
+            following = params.copy() if hasattr(params, "copy") else dict(params)
+            following["after"] = result.next_cursor
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
+        body = {
+            "dataset": dataset.slug,
+            "version": version.number,
+            "columns": result.columns,
+            "rows": [[_plain(v) for v in row.values()] for row in result.table.to_pylist()],
+            "next_cursor": result.next_cursor or None,
+            "next_url": next_url or None,
+        }
+        return JsonResponse(body, headers=headers, json_dumps_params={"ensure_ascii": False})
+    columns = [c for c in query.output_columns(parsed, version.schema)]
+    stream = _csv(columns, first, batches) if fmt == "csv" else _ndjson(columns, first, batches)
+    response = StreamingHttpResponse(stream, content_type=FORMATS[fmt], headers=headers)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{dataset.slug}-v{version.number}.{fmt}"'
+    )
+    return response
+
+
+def _seconds() -> float:
+    from django.conf import settings
+
+    return settings.DATASETS_QUERY_SECONDS
+
+
+def _batches(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _csv(columns: list[str], first: Any, rest: Iterator[Any]) -> Iterator[bytes]:
+    from regiohub.datasets.ingest import safe_for_spreadsheet
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    yield out.getvalue().encode()
+    for batch in _batches(first, rest):
+        out.seek(0)
+        out.truncate()
+        for row in batch.to_pylist():
+            writer.writerow(
+                [safe_for_spreadsheet(v) if isinstance(v, str) else _plain(v) for v in row.values()]
+            )
+        yield out.getvalue().encode()
+
+
+def _ndjson(columns: list[str], first: Any, rest: Iterator[Any]) -> Iterator[bytes]:
+    for batch in _batches(first, rest):
+        yield "".join(
+            json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n"
+            for row in batch.to_pylist()
+        ).encode()
+
+
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Datasets the caller may see: open ones for everybody, region-wide and internal ones
+    for people with the right to query data."""
+
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "slug"
+    lookup_value_regex = "[a-z0-9-]+"
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return (
+            Dataset.objects.visible_to(self.request.user)
+            .select_related("owner")
+            .prefetch_related("versions")
+        )
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # ``format`` picks csv/ndjson/json for rows, not one of DRF's renderers.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get_serializer_class(self) -> type[DatasetSerializer]:
+        return DatasetDetailSerializer if self.action == "retrieve" else DatasetSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("select", OpenApiTypes.STR, description="Columns, comma-separated."),
+            OpenApiParameter(
+                "{column}__{op}",
+                OpenApiTypes.STR,
+                description="A filter; op is eq (default), ne, lt, lte, gt, gte, in "
+                "(comma-separated), contains or isnull.",
+            ),
+            OpenApiParameter("group_by", OpenApiTypes.STR, description="Columns to group by."),
+            OpenApiParameter(
+                "agg",
+                OpenApiTypes.STR,
+                description="Aggregates function:column, comma-separated: count, "
+                "count_distinct, sum, avg, min, max, median, p90, p95, p99.",
+            ),
+            OpenApiParameter(
+                "bucket",
+                OpenApiTypes.STR,
+                description="column:unit (hour, day, week, month, year), in Belgian time.",
+            ),
+            OpenApiParameter("order", OpenApiTypes.STR, description="Columns; -column descends."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Rows per page."),
+            OpenApiParameter("after", OpenApiTypes.STR, description="next_cursor of a page."),
+            OpenApiParameter("version", OpenApiTypes.INT, description="Default: the current."),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS)),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def rows(self, request: Request, slug: str | None = None) -> HttpResponse:
+        """Rows of a dataset version, filtered, grouped and paged."""
+        dataset = self.get_object()
+        params = request.query_params.copy()
+        return answer(request._request, dataset, params)

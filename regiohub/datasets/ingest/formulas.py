@@ -1,0 +1,38 @@
+"""Formula injection: text that a spreadsheet would run as a formula.
+
+A cell starting with `=`, `@`, a tab or a carriage return is run (or may be run) as a
+formula when the data is opened in Excel or LibreOffice: `=cmd|' /C calc'!A0` starts a
+program. `+` and `-` start a formula too, but followed only by digits, spaces and
+`. , / ( ) + -` they are numbers, phone numbers (`+32 470 12 34 56`), ranges or a dash
+for "none", which cannot call anything, so those are let through. We refuse the rest at
+load time, and exporters prefix text with a quote (safe_for_spreadsheet).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow.compute as pc
+
+from . import values as v
+
+# RE2 syntax, for pyarrow's vectorised matching.
+ALWAYS_FORMULA = r"^[=@\t\r]"
+SIGNED = r"^[+-]"
+HARMLESS_SIGNED = r"^[+-][0-9 .,/()+\-]*$"
+
+_STARTS_FORMULA = re.compile(r"^[=+\-@\t\r]")
+
+
+def formula_mask(values):
+    """True where a text value would be run as a formula."""
+    signed = v.matches(values, SIGNED)
+    harmless = v.matches(values, HARMLESS_SIGNED)
+    return pc.or_(v.matches(values, ALWAYS_FORMULA), pc.and_(signed, pc.invert(harmless)))
+
+
+def safe_for_spreadsheet(text: str) -> str:
+    """Text that a spreadsheet shows as it is: a quote before a would-be formula."""
+    if _STARTS_FORMULA.match(text):
+        return "'" + text
+    return text

@@ -1,0 +1,70 @@
+"""read_raw: any supported upload to a RawTable of text columns."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from .archives import MAX_UNPACKED_BYTES, gunzip, unzip_single
+from .errors import IngestError
+from .read_csv import read_csv
+from .read_excel import read_excel
+from .read_json import read_json, read_ndjson
+from .sniff import detect_format
+from .types import RawTable, ReadOptions
+
+
+def read_raw(path: Path, *, filename: str, options: ReadOptions | None = None) -> RawTable:
+    """Read the file at `path` as text columns, detecting format, encoding and delimiter.
+
+    `filename` is the name the user uploaded (the path may be a temporary file); its
+    extension is used only where the content does not say what the file is. Raises
+    IngestError with a translated message when the file cannot be read as a table.
+    """
+    options = options or ReadOptions()
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(_("The file is empty (0 bytes). Choose the file again."))
+    if size > MAX_UNPACKED_BYTES:
+        raise IngestError(
+            _("The file is larger than %(gigabytes)s GB; that is more than we accept.")
+            % {"gigabytes": MAX_UNPACKED_BYTES // 1024**3}
+        )
+    with path.open("rb") as file:
+        head = file.read(16)
+    kind = detect_format(head, filename)
+    if kind == "xlsx":
+        return read_excel(path, options)
+    if kind == "zip":
+        inner_name, content = unzip_single(path)
+        return _read_bytes(content, inner_name, options, packed=True)
+    if kind == "gzip":
+        inner_name = filename[:-3] if filename.lower().endswith(".gz") else filename
+        return _read_bytes(gunzip(path), inner_name, options, packed=True)
+    return _read_text(path.read_bytes(), kind, options)
+
+
+def _read_bytes(data: bytes, filename: str, options: ReadOptions, packed: bool) -> RawTable:
+    if not data:
+        raise IngestError(_("The file inside the archive is empty (0 bytes)."))
+    kind = detect_format(data[:16], filename)
+    if kind in ("zip", "gzip") and packed:
+        raise IngestError(_("The archive holds another archive; upload the data file itself."))
+    if kind == "xlsx":
+        # openpyxl reads from a file; the archive checks run again on the inner workbook.
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as file:
+            file.write(data)
+            file.flush()
+            return read_excel(Path(file.name), options)
+    return _read_text(data, kind, options)
+
+
+def _read_text(data: bytes, kind: str, options: ReadOptions) -> RawTable:
+    if kind == "json":
+        return read_json(data, options)
+    if kind == "ndjson":
+        return read_ndjson(data, options)
+    return read_csv(data, options)

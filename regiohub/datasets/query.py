@@ -1,0 +1,567 @@
+"""Questions asked of one dataset version: filters, columns, groups with aggregates, time
+buckets, order, keyset paging and a time limit, answered by DuckDB over the version's
+Parquet files.
+
+A query is parsed from request parameters (Datasette's ``column__op=value`` style) into a
+:class:`Query` that names only columns of the version's schema and operators and functions
+from the lists below; the SQL is built from those names (quoted) with every value bound as
+a parameter. Nothing the user typed becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+#: Operators a filter may use: ``column__op=value`` (``column=value`` is ``eq``).
+OPERATORS = {
+    "eq": "=",
+    "ne": "<>",
+    "lt": "<",
+    "lte": "<=",
+    "gt": ">",
+    "gte": ">=",
+    "in": "IN",
+    "contains": "ILIKE",
+    "isnull": "IS NULL",
+}
+AGGREGATES = {
+    "count": "count({})",
+    "count_distinct": "count(DISTINCT {})",
+    "sum": "sum({})",
+    "avg": "avg({})",
+    "min": "min({})",
+    "max": "max({})",
+    "median": "quantile_cont({}, 0.5)",
+    "p90": "quantile_cont({}, 0.9)",
+    "p95": "quantile_cont({}, 0.95)",
+    "p99": "quantile_cont({}, 0.99)",
+}
+NUMERIC_ONLY = {"sum", "avg", "median", "p90", "p95", "p99"}
+BUCKETS = ("hour", "day", "week", "month", "year")
+TIME_ZONE = "Europe/Brussels"
+#: Parameters that are not filters.
+RESERVED = {"select", "group_by", "agg", "bucket", "order", "limit", "after", "format", "version"}
+MAX_IN = 1000
+DEFAULT_LIMIT = 100
+
+
+class QueryError(Exception):
+    """A parameter that cannot be answered: which one and why (translated)."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        self.message = message
+        super().__init__(f"{parameter}: {message}")
+
+
+class QueryTimeout(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    function: str
+    column: str | None  # None: count(*)
+
+    @property
+    def alias(self) -> str:
+        return self.function if self.column is None else f"{self.function}_{self.column}"
+
+
+@dataclass
+class Query:
+    select: list[str] = field(default_factory=list)
+    filters: list[Filter] = field(default_factory=list)
+    group_by: list[str] = field(default_factory=list)
+    bucket: tuple[str, str] | None = None  # (time column, unit)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (output column, descending)
+    limit: int = DEFAULT_LIMIT
+    after: tuple[Any, ...] | None = None
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.aggregates or self.group_by or self.bucket)
+
+
+# --- Parsing -------------------------------------------------------------------------------
+
+
+def _columns(schema: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {column["key"]: column for column in schema}
+
+
+def _names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _known(columns: Mapping[str, Any], name: str, parameter: str) -> str:
+    if name not in columns:
+        raise QueryError(
+            parameter,
+            _("There is no column “%(column)s”. Columns: %(columns)s.")
+            % {"column": name[:80], "columns": ", ".join(columns)},
+        )
+    return name
+
+
+def coerce(value: str, column: dict[str, Any], parameter: str) -> Any:
+    """``value`` as the column's type, or a QueryError naming the parameter."""
+    kind = column["type"]
+    text = value.strip()
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "decimal":
+            number = float(Decimal(text.replace(",", ".")))
+            if not math.isfinite(number):
+                raise ValueError(text)
+            return number
+        if kind == "boolean":
+            lowered = text.lower()
+            if lowered in {"true", "1", "ja", "yes", "oui"}:
+                return True
+            if lowered in {"false", "0", "nee", "no", "non"}:
+                return False
+            raise ValueError(text)
+        if kind == "date":
+            return date.fromisoformat(text)
+        if kind == "timestamp":
+            moment = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
+            if moment.tzinfo is None:
+                from zoneinfo import ZoneInfo
+
+                moment = moment.replace(tzinfo=ZoneInfo(TIME_ZONE))
+            return moment
+    except (ValueError, InvalidOperation, OverflowError):
+        expected = {
+            "integer": _("a whole number"),
+            "decimal": _("a number"),
+            "boolean": _("true or false"),
+            "date": _("a date such as 2025-12-31"),
+            "timestamp": _("a date and time such as 2025-12-31T14:00"),
+        }[kind]
+        raise QueryError(
+            parameter,
+            _("“%(value)s” is not %(expected)s.") % {"value": text[:80], "expected": expected},
+        ) from None
+    return value
+
+
+def parse(params: Mapping[str, Any], schema: list[dict[str, Any]]) -> Query:
+    """A :class:`Query` from request parameters (a QueryDict or a plain dict)."""
+    columns = _columns(schema)
+    query = Query()
+
+    def get(name: str) -> str:
+        value = params.get(name, "")
+        return str(value).strip() if value is not None else ""
+
+    for name in _names(get("select")):
+        query.select.append(_known(columns, name, "select"))
+    for name in _names(get("group_by")):
+        query.group_by.append(_known(columns, name, "group_by"))
+    if bucket := get("bucket"):
+        column, _sep, unit = bucket.partition(":")
+        _known(columns, column, "bucket")
+        if columns[column]["type"] not in ("timestamp", "date"):
+            raise QueryError(
+                "bucket", _("“%(column)s” is not a date or time.") % {"column": column}
+            )
+        if unit not in BUCKETS:
+            raise QueryError(
+                "bucket",
+                _("The bucket must be one of %(units)s, e.g. bucket=%(column)s:day.")
+                % {"units": ", ".join(BUCKETS), "column": column},
+            )
+        query.bucket = (column, unit)
+    for spec in _names(get("agg")):
+        function, _sep, column = spec.partition(":")
+        if function not in AGGREGATES:
+            raise QueryError(
+                "agg",
+                _("Unknown aggregate “%(name)s”; use one of %(names)s.")
+                % {"name": function[:40], "names": ", ".join(AGGREGATES)},
+            )
+        if column:
+            _known(columns, column, "agg")
+            if function in NUMERIC_ONLY and columns[column]["type"] not in ("integer", "decimal"):
+                raise QueryError(
+                    "agg",
+                    _("%(function)s needs a number column; “%(column)s” is not one.")
+                    % {"function": function, "column": column},
+                )
+        elif function != "count":
+            raise QueryError(
+                "agg",
+                _("%(function)s needs a column, e.g. %(function)s:car.") % {"function": function},
+            )
+        query.aggregates.append(Aggregate(function, column or None))
+    if query.bucket and not query.aggregates:
+        query.aggregates.append(Aggregate("count", None))
+    if query.group_by and not query.aggregates:
+        query.aggregates.append(Aggregate("count", None))
+
+    for key in params:
+        if key in RESERVED or key.startswith("_"):
+            continue
+        column, _sep, op = key.partition("__")
+        op = op or "eq"
+        _known(columns, column, key)
+        if op not in OPERATORS:
+            raise QueryError(
+                key,
+                _("Unknown operator “%(op)s”; use one of %(ops)s.")
+                % {"op": op[:20], "ops": ", ".join(OPERATORS)},
+            )
+        values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
+        for raw in values:
+            raw = str(raw)
+            if op == "in":
+                parts = [p for p in raw.split(",") if p.strip()]
+                if not parts or len(parts) > MAX_IN:
+                    raise QueryError(
+                        key,
+                        _("Give between 1 and %(max)d values, comma-separated.") % {"max": MAX_IN},
+                    )
+                value: Any = [coerce(p, columns[column], key) for p in parts]
+            elif op == "contains":
+                value = raw.strip()[:200]
+            elif op == "isnull":
+                value = coerce(raw, {"type": "boolean"}, key)
+            else:
+                value = coerce(raw, columns[column], key)
+            query.filters.append(Filter(column, op, value))
+
+    outputs = output_columns(query, schema)
+    for spec in _names(get("order")):
+        descending = spec.startswith("-")
+        name = spec.lstrip("-")
+        if name not in outputs:
+            raise QueryError(
+                "order",
+                _("Cannot sort on “%(column)s”; the answer has %(columns)s.")
+                % {"column": name[:80], "columns": ", ".join(outputs)},
+            )
+        query.order.append((name, descending))
+
+    if limit := get("limit"):
+        try:
+            query.limit = int(limit)
+        except ValueError:
+            raise QueryError("limit", _("The limit must be a whole number.")) from None
+        if not 1 <= query.limit <= settings.DATASETS_QUERY_MAX_ROWS:
+            raise QueryError(
+                "limit",
+                _("The limit must be between 1 and %(max)d.")
+                % {"max": settings.DATASETS_QUERY_MAX_ROWS},
+            )
+    if after := get("after"):
+        query.after = decode_cursor(after)
+    return query
+
+
+def output_columns(query: Query, schema: list[dict[str, Any]]) -> list[str]:
+    if query.is_aggregate:
+        groups = list(query.group_by)
+        if query.bucket:
+            groups = [query.bucket[0], *[g for g in groups if g != query.bucket[0]]]
+        return groups + [a.alias for a in query.aggregates]
+    return query.select or [c["key"] for c in schema]
+
+
+# --- Cursors ---------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return {"t": value.isoformat()}
+    return value
+
+
+def _unplain(value: Any) -> Any:
+    if isinstance(value, dict) and "t" in value:
+        text = value["t"]
+        return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+    return value
+
+
+def encode_cursor(values: tuple[Any, ...]) -> str:
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(text[:2000] + "=" * (-len(text[:2000]) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list):
+            raise ValueError
+        return tuple(_unplain(v) for v in values)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise QueryError("after", _("This page link is not valid (any more).")) from None
+
+
+# --- SQL -------------------------------------------------------------------------------
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _bucket_expression(column: str, unit: str, kind: str) -> str:
+    expression = f"date_trunc('{unit}', {quote(column)})"  # unit is one of BUCKETS
+    return expression if kind == "timestamp" else f"CAST({expression} AS DATE)"
+
+
+@dataclass
+class Plan:
+    sql: str
+    parameters: list[Any]
+    columns: list[str]
+    order_keys: list[str]  # the output columns the keyset cursor holds, in order
+
+
+def plan(query: Query, schema: list[dict[str, Any]], source: str = "data") -> Plan:
+    """The SQL of ``query`` over the relation ``source``, with its parameters."""
+    columns = _columns(schema)
+    parameters: list[Any] = []
+    where: list[str] = []
+    for item in query.filters:
+        name = quote(item.column)
+        if item.op == "in":
+            where.append(f"{name} IN ({', '.join('?' * len(item.value))})")
+            parameters.extend(item.value)
+        elif item.op == "contains":
+            where.append(f"CAST({name} AS VARCHAR) ILIKE ? ESCAPE '\\'")
+            escaped = item.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            parameters.append(f"%{escaped}%")
+        elif item.op == "isnull":
+            where.append(f"{name} IS {'' if item.value else 'NOT '}NULL")
+        else:
+            where.append(f"{name} {OPERATORS[item.op]} ?")
+            parameters.append(item.value)
+
+    if query.is_aggregate:
+        select: list[str] = []
+        groups: list[str] = []
+        outputs: list[str] = []
+        if query.bucket:
+            column, unit = query.bucket
+            expression = _bucket_expression(column, unit, columns[column]["type"])
+            select.append(f"{expression} AS {quote(column)}")
+            groups.append(expression)
+            outputs.append(column)
+        for column in query.group_by:
+            if query.bucket and column == query.bucket[0]:
+                continue
+            select.append(quote(column))
+            groups.append(quote(column))
+            outputs.append(column)
+        for aggregate in query.aggregates:
+            target = "*" if aggregate.column is None else quote(aggregate.column)
+            select.append(
+                f"{AGGREGATES[aggregate.function].format(target)} AS {quote(aggregate.alias)}"
+            )
+            outputs.append(aggregate.alias)
+        keys = outputs[: len(groups)]
+        inner = f"SELECT {', '.join(select)} FROM {source}"  # noqa: S608 - names checked, quoted
+        if where:
+            inner += f" WHERE {' AND '.join(where)}"
+        if groups:
+            inner += f" GROUP BY {', '.join(groups)}"
+        order = list(query.order) or [(k, False) for k in keys]
+        for key in keys:  # groups are unique: they make the order (and cursor) total
+            if key not in {name for name, _d in order}:
+                order.append((key, False))
+        return _paged(inner, parameters, outputs, order, query)
+
+    outputs = query.select or [c["key"] for c in schema]
+    # Every row has a stable identity within a version: its file and row number.
+    # Names checked against the schema and quoted; values are bound.
+    columns = ", ".join(quote(c) for c in outputs)
+    inner = f"SELECT {columns}, parse_filename(__file) AS __file, file_row_number AS __row "
+    inner += f"FROM {source}"
+    if where:
+        inner += f" WHERE {' AND '.join(where)}"
+    order = [*query.order, ("__file", False), ("__row", False)]
+    return _paged(inner, parameters, outputs, order, query)
+
+
+def _paged(
+    inner: str,
+    parameters: list[Any],
+    outputs: list[str],
+    order: list[tuple[str, bool]],
+    query: Query,
+) -> Plan:
+    keys = [name for name, _d in order]
+    sql = f"SELECT * FROM ({inner}) AS q"  # noqa: S608 - built above from checked names
+    if query.after is not None:
+        if len(query.after) != len(order):
+            raise QueryError("after", _("This page link belongs to another question."))
+        # (a, b) after (x, y) in mixed directions: a > x OR (a = x AND b > y) ...
+        clauses = []
+        for i, (name, descending) in enumerate(order):
+            equal = [f"{quote(n)} IS NOT DISTINCT FROM ?" for n, _d in order[:i]]
+            compare = f"{quote(name)} {'<' if descending else '>'} ?"
+            clauses.append("(" + " AND ".join([*equal, compare]) + ")")
+            parameters = [*parameters, *query.after[:i], query.after[i]]
+        sql += " WHERE " + " OR ".join(clauses)
+    sql += " ORDER BY " + ", ".join(
+        f"{quote(name)} {'DESC' if descending else 'ASC'} NULLS LAST" for name, descending in order
+    )
+    sql += f" LIMIT {int(query.limit) + 1}"
+    return Plan(sql=sql, parameters=parameters, columns=outputs, order_keys=keys)
+
+
+# --- Running ---------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection (in memory; it only ever reads Parquet files)."""
+    con = getattr(_local, "connection", None)
+    if con is None:
+        con = duckdb.connect(
+            config={
+                "threads": int(settings.DATASETS_DUCKDB_THREADS),
+                "memory_limit": str(settings.DATASETS_DUCKDB_MEMORY),
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
+        )
+        con.execute(f"SET TimeZone = '{TIME_ZONE}'")
+        _local.connection = con
+    return con
+
+
+@dataclass
+class Answer:
+    table: pa.Table
+    columns: list[str]
+    next_cursor: str = ""
+
+
+#: Column names the engine adds to a row (its identity within a version); no dataset
+#: column may take them.
+RESERVED_COLUMNS = frozenset({"__file", "file_row_number"})
+
+
+def _source(files: list[str], query: Query) -> tuple[str, list[Any]]:
+    if query.is_aggregate:
+        return "read_parquet(?)", [files]
+    return "read_parquet(?, filename = '__file', file_row_number = true)", [files]
+
+
+class _Deadline:
+    """Interrupts the connection's running query after ``seconds``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, seconds: float) -> None:
+        self.fired = False
+        self.timer = threading.Timer(seconds, self._fire, args=(con,))
+
+    def _fire(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.fired = True
+        con.interrupt()
+
+    def __enter__(self) -> _Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.timer.cancel()
+
+
+def run(
+    files: list[str],
+    schema: list[dict[str, Any]],
+    query: Query,
+    *,
+    seconds: float | None = None,
+) -> Answer:
+    """One page of the answer to ``query`` over the version made of ``files``."""
+    if not files:
+        empty = pa.table({name: pa.array([], pa.null()) for name in output_columns(query, schema)})
+        return Answer(table=empty, columns=empty.column_names)
+    source, source_parameters = _source(files, query)
+    built = plan(query, schema, source="data")
+    con = connection()
+    sql = f"WITH data AS (SELECT * FROM {source}) {built.sql}"  # noqa: S608 - see plan()
+    limit = seconds or float(settings.DATASETS_QUERY_SECONDS)
+    with _Deadline(con, limit) as deadline:
+        try:
+            table = con.sql(sql, params=[*source_parameters, *built.parameters]).to_arrow_table()
+        except duckdb.InterruptException:
+            raise QueryTimeout from None
+        except duckdb.Error:
+            if deadline.fired:
+                raise QueryTimeout from None
+            raise
+    next_cursor = ""
+    if table.num_rows > query.limit:
+        table = table.slice(0, query.limit)
+        last = table.slice(query.limit - 1, 1).to_pylist()[0]
+        next_cursor = encode_cursor(tuple(last[key] for key in built.order_keys))
+    table = table.select(built.columns)
+    return Answer(table=table, columns=built.columns, next_cursor=next_cursor)
+
+
+def stream(
+    files: list[str],
+    schema: list[dict[str, Any]],
+    query: Query,
+    *,
+    seconds: float | None = None,
+    batch_rows: int = 50_000,
+) -> Iterator[pa.RecordBatch]:
+    """The whole answer (up to ``query.limit`` rows) in record batches, for downloads."""
+    if not files:
+        return
+    source, source_parameters = _source(files, query)
+    built = plan(query, schema, source="data")
+    con = connection().cursor()  # its own cursor: a long download does not block others
+    sql = f"WITH data AS (SELECT * FROM {source}) {built.sql}"  # noqa: S608 - see plan()
+    remaining = query.limit
+    with _Deadline(con, seconds or float(settings.DATASETS_QUERY_SECONDS) * 6) as deadline:
+        try:
+            reader = con.sql(sql, params=[*source_parameters, *built.parameters]).to_arrow_reader(
+                batch_rows
+            )
+            for batch in reader:
+                if remaining <= 0:
+                    break
+                batch = batch.slice(0, remaining)
+                remaining -= batch.num_rows
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(name) for name in built.columns], names=built.columns
+                )
+        except duckdb.InterruptException:
+            raise QueryTimeout from None
+        except duckdb.Error:
+            if deadline.fired:
+                raise QueryTimeout from None
+            raise
+        finally:
+            con.close()

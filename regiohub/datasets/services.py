@@ -1,0 +1,510 @@
+"""What data stewards and feeds do to datasets: create, upload, review, load; each a typed
+function that checks the actor's rights, records history and starts its tasks in the same
+transaction.
+
+A load never touches the published rows until it has been read and converted completely:
+a bad file ends as a refused load with its error report, and the current version stays.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from regiohub.core import access, history
+from regiohub.core.roles import Capability
+from regiohub.core.tasks import enqueue
+from regiohub.datasets import storage
+from regiohub.datasets.models import (
+    Dataset,
+    DatasetVersion,
+    Feed,
+    Load,
+    LoadMode,
+    LoadSource,
+    LoadState,
+)
+from regiohub.datasets.query import RESERVED_COLUMNS
+
+PREVIEW_ROWS = 20
+COLUMN_TYPES = ("integer", "decimal", "boolean", "date", "timestamp", "text")
+COLUMN_ROLES = ("", "time", "latitude", "longitude", "id")
+_ARROW_TYPES = {
+    "integer": pa.int64(),
+    "decimal": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "text": pa.string(),
+}
+
+
+def require_manage(user: Any, dataset: Dataset) -> None:
+    if dataset.owner_id not in access.organisation_ids(user, Capability.MANAGE_DATA):
+        raise PermissionDenied
+
+
+# --- Schemas ---------------------------------------------------------------------------
+
+
+def schema_from_arrow(
+    arrow: pa.Schema, *, time_column: str = "", primary_key: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Column descriptions of a table written by a feed."""
+    columns = []
+    for item in arrow:
+        kind = "text"
+        if pa.types.is_integer(item.type):
+            kind = "integer"
+        elif pa.types.is_floating(item.type) or pa.types.is_decimal(item.type):
+            kind = "decimal"
+        elif pa.types.is_boolean(item.type):
+            kind = "boolean"
+        elif pa.types.is_date(item.type):
+            kind = "date"
+        elif pa.types.is_timestamp(item.type):
+            kind = "timestamp"
+        role = "time" if item.name == time_column else ("id" if item.name in primary_key else "")
+        columns.append(
+            {
+                "name": item.name,
+                "key": item.name,
+                "type": kind,
+                "unit": "",
+                "role": role,
+                "nullable": item.nullable,
+                "decimal": "",
+            }
+        )
+    return columns
+
+
+def check_schema(columns: list[dict[str, Any]], primary_key: list[str]) -> list[str]:
+    """What is wrong with a schema a data steward edited (empty when it is fine)."""
+    problems: list[str] = []
+    keys = [str(c.get("key", "")) for c in columns]
+    for column in columns:
+        key = str(column.get("key", ""))
+        if not key or not key.replace("_", "a").isalnum() or not key.isascii() or key[0].isdigit():
+            problems.append(
+                _("“%(key)s” is not a valid column name: use letters, digits and _.")
+                % {"key": key[:80]}
+            )
+        elif key in RESERVED_COLUMNS or key.startswith("__"):
+            problems.append(_("The column name “%(key)s” is reserved.") % {"key": key})
+        if column.get("type") not in COLUMN_TYPES:
+            problems.append(_("“%(key)s” has an unknown type.") % {"key": key[:80]})
+        if column.get("role", "") not in COLUMN_ROLES:
+            problems.append(_("“%(key)s” has an unknown role.") % {"key": key[:80]})
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        problems.append(
+            _("Column names must be unique: %(names)s.") % {"names": ", ".join(duplicates)}
+        )
+    for key in primary_key:
+        if key not in keys:
+            problems.append(_("The primary key column “%(key)s” does not exist.") % {"key": key})
+    if sum(1 for c in columns if c.get("role") == "time") > 1:
+        problems.append(_("Only one column can be the time."))
+    return problems
+
+
+def compatible(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Why rows of schema ``new`` cannot be added to a version of schema ``current``."""
+    problems = []
+    old = {c["key"]: c["type"] for c in current}
+    fresh = {c["key"]: c["type"] for c in new}
+    missing = [k for k in old if k not in fresh]
+    extra = [k for k in fresh if k not in old]
+    if missing:
+        problems.append(
+            _("These columns of the current version are missing: %(names)s.")
+            % {"names": ", ".join(missing)}
+        )
+    if extra:
+        problems.append(
+            _("These columns are not in the current version: %(names)s.")
+            % {"names": ", ".join(extra)}
+        )
+    for key, kind in fresh.items():
+        if key in old and old[key] != kind:
+            problems.append(
+                _("“%(key)s” is %(old)s in the current version but %(new)s here.")
+                % {"key": key, "old": old[key], "new": kind}
+            )
+    return problems
+
+
+# --- Datasets --------------------------------------------------------------------------
+
+
+def create_dataset(actor: Any, **fields: Any) -> Dataset:
+    """A new, empty dataset of an organisation the actor manages data for."""
+    dataset = Dataset(created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    for name, value in fields.items():
+        setattr(dataset, name, value)
+    if actor is not None:
+        require_manage(actor, dataset)
+    dataset.full_clean()
+    with transaction.atomic():
+        dataset.save()
+        history.record(
+            dataset,
+            "dataset.created",
+            actor=actor,
+            organisation=dataset.owner_id,
+            after={"title": dataset.title, "access": dataset.access},
+        )
+    return dataset
+
+
+# --- Uploads ---------------------------------------------------------------------------
+
+
+def uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "uploads" / "datasets"
+
+
+def start_upload(
+    dataset: Dataset, actor: Any, upload: UploadedFile, *, options: dict[str, str] | None = None
+) -> Load:
+    """Keep the file and start reading it; the load waits for review after that."""
+    require_manage(actor, dataset)
+    if upload.size == 0:
+        raise ValidationError(_("The file is empty (0 bytes)."))
+    if upload.size > settings.DATASETS_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError(
+            _("The file is larger than %(mb)d MB.") % {"mb": settings.DATASETS_UPLOAD_MB}
+        )
+    name = Path(upload.name or "upload").name[-200:]
+    relative = f"{uuid.uuid4().hex}/{name}"
+    target = uploads_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        with transaction.atomic():
+            load = Load.objects.create(
+                dataset=dataset,
+                source=LoadSource.UPLOAD,
+                file=relative,
+                filename=name,
+                size=upload.size,
+                options=options or {},
+                created_by=actor,
+            )
+            history.record(
+                load,
+                "load.started",
+                actor=actor,
+                organisation=dataset.owner_id,
+                after={"file": name, "size": upload.size},
+            )
+            from regiohub.datasets.tasks import inspect_load
+
+            enqueue(inspect_load, load.pk)
+    except Exception:
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise
+    return load
+
+
+def _read(load: Load) -> Any:
+    from regiohub.datasets.ingest import ReadOptions, read_raw
+
+    options = ReadOptions(**{k: v for k, v in load.options.items() if v})
+    return read_raw(uploads_dir() / load.file, filename=load.filename, options=options)
+
+
+def _finish(load: Load, state: LoadState, message: str = "", **changes: Any) -> None:
+    load.state = state
+    load.message = message[:500]
+    load.finished_at = timezone.now()
+    for name, value in changes.items():
+        setattr(load, name, value)
+    load.save()
+    history.record(
+        load,
+        f"load.{state}",
+        organisation=load.dataset.owner_id,
+        after={"state": state, "errors": load.error_count},
+        reason=message[:500],
+    )
+    if load.file:
+        folder = (uploads_dir() / load.file).parent
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def inspect(load: Load) -> None:
+    """Read the file, guess its columns and show them for review."""
+    from regiohub.datasets.ingest import IngestError, infer_schema
+
+    if load.state != LoadState.INSPECTING:
+        return
+    try:
+        raw = _read(load)
+        schema = infer_schema(raw)
+    except IngestError as exc:
+        with transaction.atomic():
+            _finish(load, LoadState.FAILED, str(exc))
+        return
+    columns = [_column_dict(c) for c in schema]
+    current = load.dataset.current_version
+    if current is not None:  # keep the names and types the steward already chose
+        columns = _align(columns, current.schema)
+    preview = raw.table.slice(0, PREVIEW_ROWS).to_pylist()
+    with transaction.atomic():
+        load.detected = {
+            "format": raw.format,
+            "encoding": raw.encoding,
+            "delimiter": raw.delimiter,
+            "sheet": raw.sheet,
+            "header_row": raw.header_row,
+        }
+        load.schema = columns
+        load.primary_key = list(current.primary_key) if current else []
+        load.preview = [[row[name] for name in raw.columns] for row in preview]
+        load.rows_total = raw.num_rows
+        load.state = LoadState.REVIEW
+        load.save()
+
+
+def _column_dict(spec: Any) -> dict[str, Any]:
+    data = asdict(spec)
+    data["type"] = str(data["type"])
+    data["role"] = str(data["role"])
+    return data
+
+
+def _align(columns: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_name = {c["name"]: c for c in current}
+    aligned = []
+    for column in columns:
+        known = by_name.get(column["name"])
+        if known is not None:
+            column = {**column, **{k: known[k] for k in ("key", "type", "unit", "role")}}
+        aligned.append(column)
+    return aligned
+
+
+def confirm(
+    load: Load,
+    actor: Any,
+    *,
+    columns: list[dict[str, Any]],
+    primary_key: list[str],
+    mode: str,
+) -> Load:
+    """The steward checked the columns: validate them and queue the load."""
+    require_manage(actor, load.dataset)
+    if load.state != LoadState.REVIEW:
+        raise ValidationError(_("This load is not waiting for review."))
+    if mode not in LoadMode.values:
+        raise ValidationError(_("Choose how to load the rows."))
+    problems = check_schema(columns, primary_key)
+    if mode == LoadMode.UPSERT and not primary_key:
+        problems.append(_("Adding and updating rows needs a primary key."))
+    current = load.dataset.current_version
+    if current is not None and mode != LoadMode.REPLACE:
+        problems += compatible(current.schema, columns)
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        load = Load.objects.select_for_update().get(pk=load.pk)
+        if load.state != LoadState.REVIEW:
+            raise ValidationError(_("This load is not waiting for review."))
+        load.schema = columns
+        load.primary_key = primary_key
+        load.mode = mode
+        load.state = LoadState.QUEUED
+        load.save()
+        history.record(
+            load,
+            "load.confirmed",
+            actor=actor,
+            organisation=load.dataset.owner_id,
+            after={"mode": mode, "primary_key": primary_key},
+        )
+        from regiohub.datasets.tasks import run_load
+
+        enqueue(run_load, load.pk)
+    return load
+
+
+def cancel(load: Load, actor: Any) -> None:
+    require_manage(actor, load.dataset)
+    with transaction.atomic():
+        load = Load.objects.select_for_update().get(pk=load.pk)
+        if load.is_final or load.state == LoadState.LOADING:
+            raise ValidationError(_("This load can no longer be cancelled."))
+        _finish(load, LoadState.CANCELLED, _("Cancelled by %(name)s.") % {"name": actor})
+
+
+def execute(load: Load) -> None:
+    """Convert the whole file; refuse it with its errors, or publish a new version."""
+    from regiohub.datasets.ingest import IngestError, convert
+    from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
+
+    if load.state not in (LoadState.QUEUED, LoadState.LOADING):
+        return  # already done (a retried task) or cancelled
+    Load.objects.filter(pk=load.pk).update(state=LoadState.LOADING)
+    try:
+        raw = _read(load)
+        specs = [
+            ColumnSpec(
+                name=c["name"],
+                key=c["key"],
+                type=ColumnType(c["type"]),
+                unit=c.get("unit", ""),
+                role=Role(c.get("role", "")),
+                nullable=c.get("nullable", True),
+                decimal=c.get("decimal", ""),
+            )
+            for c in load.schema
+        ]
+        result = convert(raw, specs)
+    except IngestError as exc:
+        with transaction.atomic():
+            _finish(load, LoadState.FAILED, str(exc))
+        return
+    if not result.ok:
+        with transaction.atomic():
+            _finish(
+                load,
+                LoadState.FAILED,
+                _("%(count)d errors: nothing was loaded.") % {"count": result.total_errors},
+                errors=[asdict(e) for e in result.errors],
+                error_count=result.total_errors,
+            )
+        return
+    Load.objects.filter(pk=load.pk).update(rows_done=result.table.num_rows // 2)
+    with transaction.atomic():
+        version = publish(
+            load.dataset,
+            result.table,
+            mode=load.mode,
+            schema=load.schema,
+            primary_key=load.primary_key,
+            actor=load.created_by,
+            summary=_("%(rows)d rows from %(file)s")
+            % {"rows": result.table.num_rows, "file": load.filename},
+        )
+        _finish(load, LoadState.DONE, version=version, rows_done=result.table.num_rows)
+
+
+def publish(
+    dataset: Dataset,
+    rows: pa.Table,
+    *,
+    mode: str,
+    schema: list[dict[str, Any]],
+    primary_key: list[str],
+    actor: Any = None,
+    actor_label: str = "",
+    summary: str = "",
+) -> DatasetVersion:
+    """Write ``rows`` and record the new version; call inside a transaction.
+
+    The dataset row is locked, so two loads of one dataset publish one after the other.
+    A table version left by an earlier attempt that never got published is rolled back
+    first, so a retried load cannot count its rows twice.
+    """
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    current = dataset.versions.order_by("-number").first()
+    rows = rows.cast(pa.schema([(c["key"], _ARROW_TYPES[c["type"]]) for c in schema]))
+    written = storage.write(
+        dataset.storage_key,
+        rows,
+        mode=mode,
+        primary_key=primary_key,
+        published=current.delta_version if current else None,
+    )
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    version = DatasetVersion.objects.create(
+        dataset=dataset,
+        number=(current.number + 1) if current else 1,
+        delta_version=written.delta_version,
+        schema=schema,
+        primary_key=list(primary_key),
+        row_count=written.row_count,
+        rows_added=written.rows_added,
+        rows_updated=written.rows_updated,
+        summary=summary[:300],
+        created_by=user,
+        created_by_label=(str(user) if user else actor_label or "system")[:200],
+    )
+    history.record(
+        dataset,
+        "dataset.version_published",
+        actor=user,
+        actor_label=actor_label or None,
+        organisation=dataset.owner_id,
+        after={
+            "version": version.number,
+            "rows": version.row_count,
+            "added": version.rows_added,
+            "updated": version.rows_updated,
+            "mode": mode,
+        },
+    )
+    return version
+
+
+# --- Feeds -----------------------------------------------------------------------------
+
+
+def run_feed(feed: Feed, until: datetime | None = None) -> int:
+    """Fetch what is new since the feed's cursor and publish it; returns the rows written.
+
+    Each batch is published together with its cursor, so a failure part-way keeps what was
+    written and the next run resumes after it.
+    """
+    from regiohub.datasets.feeds import registry
+    from regiohub.datasets.feeds.base import FeedCursor, FeedError
+
+    until = until or timezone.now()
+    written = 0
+    cursor = FeedCursor.from_json(feed.cursor) if feed.cursor else None
+    try:
+        source = registry.get(feed.kind)(feed.settings)
+        schema = schema_from_arrow(
+            source.schema, time_column=source.time_column, primary_key=source.primary_key
+        )
+        for batch in source.fetch(cursor, until):
+            with transaction.atomic():
+                locked = Feed.objects.select_for_update().get(pk=feed.pk)
+                if batch.table.num_rows:
+                    publish(
+                        feed.dataset,
+                        batch.table,
+                        mode=LoadMode.UPSERT,
+                        schema=schema,
+                        primary_key=list(source.primary_key),
+                        actor_label=_("feed %(kind)s") % {"kind": feed.kind},
+                        summary=_("%(rows)d rows from the %(kind)s feed")
+                        % {"rows": batch.table.num_rows, "kind": feed.kind},
+                    )
+                    written += batch.table.num_rows
+                locked.cursor = batch.cursor.to_json()
+                locked.save(update_fields=["cursor"])
+    except FeedError as exc:
+        Feed.objects.filter(pk=feed.pk).update(
+            last_run_at=timezone.now(), last_error=str(exc)[:500]
+        )
+        raise
+    Feed.objects.filter(pk=feed.pk).update(last_run_at=timezone.now(), last_error="")
+    feed.refresh_from_db()
+    return written

@@ -1,0 +1,122 @@
+"""Where a dataset's rows live: one Delta Lake table per dataset (``deltalake``), on local
+disk or S3-compatible storage (``REGIOHUB_DATASETS_URI``).
+
+The database says which table versions are published (``DatasetVersion.delta_version``);
+a table version written by a load whose database transaction then failed is never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Written:
+    delta_version: int
+    rows_added: int
+    rows_updated: int
+    row_count: int
+
+
+def table_uri(storage_key: str) -> str:
+    base = str(settings.DATASETS_URI).rstrip("/")
+    if "://" not in base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    return f"{base}/{storage_key}"
+
+
+def _options() -> dict[str, str] | None:
+    return dict(settings.DATASETS_STORAGE_OPTIONS) or None
+
+
+def open_table(storage_key: str, delta_version: int | None = None) -> DeltaTable:
+    return DeltaTable(table_uri(storage_key), version=delta_version, storage_options=_options())
+
+
+def exists(storage_key: str) -> bool:
+    try:
+        open_table(storage_key)
+    except TableNotFoundError:
+        return False
+    return True
+
+
+def write(
+    storage_key: str,
+    rows: pa.Table,
+    *,
+    mode: str,
+    primary_key: list[str] | tuple[str, ...] = (),
+    published: int | None = None,
+) -> Written:
+    """Write ``rows`` as a new table version: ``append``, ``replace`` (all rows) or
+    ``upsert`` (rows whose primary key is known replace those; the others are added).
+
+    ``published`` is the table version the database knows as current (None: none yet).
+    Table versions after it were written by an attempt whose database transaction failed;
+    the new version is built on ``published``, never on them, so nothing counts twice.
+    """
+    uri = table_uri(storage_key)
+    options = _options()
+    if mode == "upsert" and not primary_key:
+        raise ValueError("an upsert needs a primary key")
+    present = exists(storage_key)
+    if present and published is None:
+        mode = "replace"  # only an unpublished attempt is there: start afresh
+    elif present and open_table(storage_key).version() != published:
+        open_table(storage_key).restore(published)
+    if mode == "upsert" and present:
+        table = open_table(storage_key)
+        predicate = " AND ".join(f'target."{k}" = source."{k}"' for k in primary_key)
+        metrics = (
+            table.merge(rows, predicate=predicate, source_alias="source", target_alias="target")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        table.update_incremental()
+        return Written(
+            delta_version=table.version(),
+            rows_added=int(metrics.get("num_target_rows_inserted", 0)),
+            rows_updated=int(metrics.get("num_target_rows_updated", 0)),
+            row_count=count_rows(storage_key, table.version()),
+        )
+    write_mode = "overwrite" if mode == "replace" else "append"
+    write_deltalake(
+        uri,
+        rows,
+        mode=write_mode,
+        schema_mode="overwrite" if write_mode == "overwrite" else None,
+        storage_options=options,
+    )
+    table = open_table(storage_key)
+    return Written(
+        delta_version=table.version(),
+        rows_added=rows.num_rows,
+        rows_updated=0,
+        row_count=count_rows(storage_key, table.version()),
+    )
+
+
+def files(storage_key: str, delta_version: int) -> list[str]:
+    """The Parquet files making up one table version (what DuckDB reads)."""
+    return list(open_table(storage_key, delta_version).file_uris())
+
+
+def count_rows(storage_key: str, delta_version: int) -> int:
+    actions = pa.table(open_table(storage_key, delta_version).get_add_actions(flatten=True))
+    if actions.num_rows == 0:
+        return 0
+    return int(pa.compute.sum(actions["num_records"]).as_py() or 0)
+
+
+def arrow_schema(storage_key: str, delta_version: int) -> Any:
+    return pa.schema(open_table(storage_key, delta_version).schema().to_arrow())

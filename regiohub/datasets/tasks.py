@@ -1,0 +1,51 @@
+"""Background work of the datasets module: reading and loading uploads, running feeds.
+Each task takes primary keys and does nothing when its work is already done."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from regiohub.core.tasks import enqueue, task
+from regiohub.datasets import services
+from regiohub.datasets.models import Feed, Load
+
+
+@task(queue_name="default")
+def inspect_load(load_id: int) -> str:
+    load = Load.objects.select_related("dataset").get(pk=load_id)
+    services.inspect(load)
+    return load.state
+
+
+@task(queue_name="default")
+def run_load(load_id: int) -> str:
+    load = Load.objects.select_related("dataset").get(pk=load_id)
+    services.execute(load)
+    load.refresh_from_db()
+    return load.state
+
+
+@task(queue_name="default")
+def run_feed(feed_id: int) -> str:
+    """Temporary failures (timeouts, 5xx, 429) raise, so the task is retried with back-off;
+    bad settings or a refused key wait for a person (``Feed.last_error``)."""
+    from regiohub.datasets.feeds.base import FeedAuthError, FeedRequestError, FeedSettingsError
+
+    feed = Feed.objects.select_related("dataset").get(pk=feed_id)
+    try:
+        return f"{services.run_feed(feed)} rows"
+    except (FeedAuthError, FeedRequestError, FeedSettingsError) as exc:
+        return f"stopped: {exc}"
+
+
+@task(queue_name="default")
+def run_due_feeds() -> int:
+    """Start every active feed whose interval has passed (the scheduler calls this)."""
+    now = timezone.now()
+    started = 0
+    for feed in Feed.objects.filter(is_active=True):
+        if feed.is_due(now):
+            Feed.objects.filter(pk=feed.pk).update(last_run_at=now)
+            enqueue(run_feed, feed.pk)
+            started += 1
+    return started

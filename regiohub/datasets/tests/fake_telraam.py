@@ -1,0 +1,204 @@
+"""A local fake Telraam API serving the real hourly files, over real HTTP on 127.0.0.1.
+
+``POST /v1/reports/traffic`` is validated like the real API (``telraam-openapi.yaml``) and
+answers the rows of the segment in ``[time_start, time_end)``. Failure modes are switched
+on for the next N requests with :meth:`FakeTelraam.fail_next`; every request is recorded.
+
+    with fake_telraam() as telraam:
+        telraam.fail_next(2, "500")
+        ... TelraamClient(telraam.url, telraam.api_key) ...
+        assert telraam.received[0].headers["X-Api-Key"] == telraam.api_key
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import json
+import re
+import threading
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+TELRAAM_DIR = SHARED / "data" / "telraam"
+
+requires_telraam_data = pytest.mark.skipif(
+    not TELRAAM_DIR.is_dir(), reason=f"the real Telraam files are not in {TELRAAM_DIR}"
+)
+
+Failure = Literal["500", "429", "hang", "garbled"]
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def device_files(device_id: str | int) -> list[Path]:
+    """The monthly hourly files of one device, in order."""
+    return sorted((TELRAAM_DIR / f"device_{device_id}" / "hourly").glob("*.json"))
+
+
+@functools.cache
+def _rows_by_segment() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
+    rows: dict[int, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+    for path in sorted(TELRAAM_DIR.glob("device_*/hourly/*.json")):
+        for row in json.loads(path.read_bytes())["data"]:
+            rows[int(row["segment_id"])].append((datetime.fromisoformat(row["date"]), row))
+    for segment_rows in rows.values():
+        segment_rows.sort(key=lambda pair: pair[0])
+    return dict(rows)
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeTelraam:
+    url: str
+    api_key: str
+    hang_seconds: float
+    received: list[Received] = field(default_factory=list)
+    failures: list[tuple[Failure, float | None]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def fail_next(self, count: int, mode: Failure, *, retry_after: float | None = 2) -> None:
+        """Answer the next ``count`` requests with ``mode``: ``500``, ``429`` (with
+        ``Retry-After``), ``hang`` (no answer for ``hang_seconds``) or ``garbled`` (200 with
+        a cut-off body)."""
+        self.failures.extend([(mode, retry_after)] * count)
+
+    @property
+    def windows(self) -> list[tuple[str, str, str]]:
+        """``(id, time_start, time_end)`` of every traffic request received."""
+        return [
+            (body["id"], body["time_start"], body["time_end"])
+            for body in (r.json() for r in self.received if r.path == "/v1/reports/traffic")
+        ]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not _TIME.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace(" ", "T")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _add_months(when: datetime, months: int) -> datetime:
+    index = when.month - 1 + months
+    year, month = when.year + index // 12, index % 12 + 1
+    return when.replace(
+        year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def traffic_answer(body: Any) -> tuple[int, dict[str, Any]]:
+    """What the real API answers to a ``/v1/reports/traffic`` body (key already checked)."""
+
+    def bad(message: str) -> tuple[int, dict[str, Any]]:
+        return 400, {"status_code": 400, "message": message}
+
+    if not isinstance(body, dict):
+        return bad("The request body must be a JSON object.")
+    if body.get("level") not in ("segments", "instances"):
+        return bad("'level' must be 'segments' or 'instances'.")
+    if body.get("format") != "per-hour":
+        return bad("'format' must be 'per-hour'.")
+    identifier = body.get("id")
+    if not isinstance(identifier, str) or not identifier.isdigit():
+        return bad("'id' must be a segment or instance identifier.")
+    start, end = _parse_time(body.get("time_start")), _parse_time(body.get("time_end"))
+    if start is None or end is None:
+        return bad("'time_start' and 'time_end' must be UTC times like '2024-06-12 11:00:00Z'.")
+    if end <= start:
+        return bad("'time_end' must be after 'time_start'.")
+    if end > _add_months(start, 3):
+        return bad("The requested time interval can be maximum 3 months.")
+    if body["level"] == "instances":
+        return 200, {"status_code": 200, "message": "ok", "report": []}
+    rows = [row for when, row in _rows_by_segment().get(int(identifier), []) if start <= when < end]
+    return 200, {"status_code": 200, "message": "ok", "report": rows}
+
+
+@contextmanager
+def fake_telraam(*, api_key: str = "fake-telraam-key", hang_seconds: float = 3.0):
+    """Run the fake on a free port of 127.0.0.1 for the duration of the block."""
+    state: FakeTelraam
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            state.received.append(Received("POST", self.path, dict(self.headers), raw))
+            if state.failures:
+                mode, retry_after = state.failures.pop(0)
+                return self._fail(mode, retry_after)
+            key = self.headers.get("X-Api-Key")
+            if not key:
+                return self._send(401, {"message": "Unauthorized"})
+            if key != state.api_key:
+                return self._send(403, {"message": "Forbidden"})
+            if self.path != "/v1/reports/traffic":
+                return self._send(404, {"message": "Not Found"})
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self._send(400, {"status_code": 400, "message": "Invalid JSON body."})
+            self._send(*traffic_answer(body))
+
+        def _fail(self, mode: Failure, retry_after: float | None) -> None:
+            if mode == "500":
+                self._send(500, {"message": "Internal server error"})
+            elif mode == "429":
+                headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+                self._send(429, {"message": "Too Many Requests"}, headers)
+            elif mode == "hang":
+                state._stop.wait(state.hang_seconds)
+                self._send(200, {"status_code": 200, "message": "ok", "report": []})
+            else:
+                self._send_bytes(200, b'{"status_code": 200, "message": "ok", "report": [{"seg')
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            self._send_bytes(status, json.dumps(body).encode(), headers)
+
+        def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None):
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up (timeout)
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    _rows_by_segment()  # read the files before the clock of a client timeout starts
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state = FakeTelraam(f"http://127.0.0.1:{server.server_port}", api_key, hang_seconds)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state._stop.set()
+        server.shutdown()
+        server.server_close()

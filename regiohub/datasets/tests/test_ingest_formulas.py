@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from regiohub.datasets.ingest import (
+    ConvertResult,
+    convert,
+    infer_schema,
+    read_raw,
+    safe_for_spreadsheet,
+)
+
+
+def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
+    return path
+
+
+def load(path: Path, **kwargs) -> ConvertResult:
+    raw = read_raw(path, filename=path.name, **kwargs)
+    return convert(raw, infer_schema(raw))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=cmd|' /C calc'!A0", "@SUM(A1)", "+A1", "-2+3+cmd|' /C calc'!A0", "=1+1", "\tx"],
+)
+def test_formula_injection_is_refused(tmp_path, value):
+    path = write(tmp_path, "f.csv", f'naam;n\n"{value}";1\nok;2\n')
+    result = load(path)
+    assert result.table is None
+    [error] = result.errors
+    assert (error.row, error.column, error.value) == (2, "naam", value)
+    assert "would be run as a formula in Excel" in error.reason
+    assert error.reason.startswith(f"“{value}” starts with ")
+
+
+@pytest.mark.parametrize("value", ["+32 470 12 34 56", "-", "-5 - 10", "+1", "gewoon"])
+def test_numbers_phone_numbers_and_dashes_are_not_formulas(tmp_path, value):
+    path = write(tmp_path, "f.csv", f"naam;n\n{value};1\nok;2\n")
+    assert load(path).ok
+
+
+def test_safe_for_spreadsheet():
+    assert safe_for_spreadsheet("=1+1") == "'=1+1"
+    assert safe_for_spreadsheet("@x") == "'@x"
+    assert safe_for_spreadsheet("-x") == "'-x"
+    assert safe_for_spreadsheet("Kortrijk") == "Kortrijk"
