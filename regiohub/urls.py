@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/v1/", include("regiohub.core.api.urls")),
     path("api/v1/", include("regiohub.datasets.api.urls")),
     path("", include("regiohub.meldpunt.urls")),
+    path("", include("regiohub.datasets.urls")),
     path("", include("regiohub.core.urls")),
 ]

@@ -329,6 +329,12 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def files_literal(files: list[str]) -> str:
+    """The version's file list as a SQL list literal, for the statements DuckDB cannot
+    prepare (views, SUMMARIZE). The paths come from the table log, never from a user."""
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
 def _bucket_expression(column: str, unit: str, kind: str) -> str:
     expression = f"date_trunc('{unit}', {quote(column)})"  # unit is one of BUCKETS
     return expression if kind == "timestamp" else f"CAST({expression} AS DATE)"
@@ -380,9 +386,10 @@ def plan(query: Query, schema: list[dict[str, Any]], source: str = "data") -> Pl
             outputs.append(column)
         for aggregate in query.aggregates:
             target = "*" if aggregate.column is None else quote(aggregate.column)
-            select.append(
-                f"{AGGREGATES[aggregate.function].format(target)} AS {quote(aggregate.alias)}"
-            )
+            expression = AGGREGATES[aggregate.function].format(target)
+            if aggregate.function == "sum" and columns[aggregate.column]["type"] == "integer":
+                expression = f"CAST({expression} AS BIGINT)"  # not a 128-bit decimal
+            select.append(f"{expression} AS {quote(aggregate.alias)}")
             outputs.append(aggregate.alias)
         keys = outputs[: len(groups)]
         inner = f"SELECT {', '.join(select)} FROM {source}"  # noqa: S608 - names checked, quoted

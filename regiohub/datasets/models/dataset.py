@@ -136,6 +136,8 @@ class DatasetVersion(models.Model):
     rows_added = models.PositiveBigIntegerField(_("rows added"), default=0)
     rows_updated = models.PositiveBigIntegerField(_("rows updated"), default=0)
     summary = models.CharField(_("what changed"), max_length=300, blank=True)
+    #: Column statistics, computed the first time someone looks (``datasets.stats``).
+    stats = models.JSONField(default=dict, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from regiohub.datasets.views import browse, steward
+
+app_name = "datasets"
+
+urlpatterns = [
+    path("data/", browse.dataset_list, name="list"),
+    path("data/<slug:slug>/", browse.dataset_detail, name="detail"),
+    path("data/<slug:slug>/download/", browse.download, name="download"),
+    path("staff/data/new/", steward.dataset_create, name="create"),
+    path("staff/data/<slug:slug>/upload/", steward.upload, name="upload"),
+    path("staff/data/<slug:slug>/loads/<int:pk>/", steward.load_detail, name="load"),
+    path("staff/data/<slug:slug>/loads/<int:pk>/confirm/", steward.load_confirm, name="confirm"),
+    path("staff/data/<slug:slug>/loads/<int:pk>/cancel/", steward.load_cancel, name="cancel"),
+]

@@ -1,0 +1,398 @@
+"""Browsing datasets: the list and a dataset's page (versions, columns with statistics, a
+quick chart, a filterable preview) and downloads of any version. Open datasets are for
+everyone; every other dataset answers 404 to whoever may not see it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from regiohub.core import access
+from regiohub.core.roles import Capability
+from regiohub.datasets import charts, query, stats, storage
+from regiohub.datasets.api.views import version_of
+from regiohub.datasets.models import Dataset, DatasetVersion
+
+PREVIEW_ROWS = 50
+EXCEL_MAX_ROWS = 1_048_575
+DOWNLOAD_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "CSV"),
+    "json": ("application/json; charset=utf-8", "JSON"),
+    "ndjson": ("application/x-ndjson; charset=utf-8", "NDJSON"),
+    "parquet": ("application/vnd.apache.parquet", "Parquet"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel"),
+}
+#: The operators of the preview's filter form, with their labels.
+FILTER_OPERATORS = [
+    ("eq", "="),
+    ("ne", "≠"),
+    ("gt", ">"),
+    ("gte", "≥"),
+    ("lt", "<"),
+    ("lte", "≤"),
+    ("contains", gettext_lazy("contains")),
+]
+
+
+def visible_dataset(request: HttpRequest, slug: str) -> Dataset:
+    return get_object_or_404(
+        Dataset.objects.visible_to(request.user).select_related("owner"), slug=slug[:80]
+    )
+
+
+@require_GET
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    datasets = (
+        Dataset.objects.visible_to(request.user)
+        .select_related("owner")
+        .prefetch_related("versions")
+        .order_by("title")
+    )
+    return render(
+        request,
+        "datasets/list.html",
+        {
+            "datasets": datasets,
+            "can_create": bool(access.organisation_ids(request.user, Capability.MANAGE_DATA)),
+        },
+    )
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", " ").replace(".", ",").rstrip("0").rstrip(",")
+    return str(value)
+
+
+def _preview_params(request: HttpRequest, schema: list[dict[str, Any]]) -> tuple[QueryDict, dict]:
+    """Query-API parameters from the page's simple form (column, operator, value, sort)."""
+    params = QueryDict(mutable=True)
+    keys = {c["key"] for c in schema}
+    form = {
+        "column": request.GET.get("column", ""),
+        "op": request.GET.get("op", "eq"),
+        "value": request.GET.get("value", "")[:200],
+        "order": request.GET.get("order", "")[:80],
+    }
+    if form["column"] in keys and form["value"] and form["op"] in dict(FILTER_OPERATORS):
+        params[f"{form['column']}__{form['op']}"] = form["value"]
+    if form["order"].lstrip("-") in keys:
+        params["order"] = form["order"]
+    if after := request.GET.get("after"):
+        params["after"] = after[:2000]
+    params["limit"] = str(PREVIEW_ROWS)
+    return params, form
+
+
+def _chart(
+    version: DatasetVersion, files: list[str], request: HttpRequest
+) -> tuple[charts.Chart | None, list[dict[str, Any]]]:
+    """A time series of a number column when there is a time column, else the largest
+    totals of a number column per value of a text column."""
+    schema = version.schema
+    keys = set(version.primary_key)
+    numbers = [
+        c
+        for c in schema
+        if c["type"] in ("integer", "decimal") and c["role"] != "id" and c["key"] not in keys
+    ]
+    # Measurements (decimals) before counts and codes, which are often whole numbers.
+    numbers.sort(key=lambda c: c["type"] != "decimal")
+    if not numbers:
+        return None, numbers
+    chosen = request.GET.get("chart", "")
+    measure = next((c for c in numbers if c["key"] == chosen), numbers[0])
+    time = next((c for c in schema if c["role"] == "time"), None)
+    column_stats = stats.column_stats(version)
+    if time is not None:
+        info = column_stats.get(time["key"], {})
+        try:
+            first = datetime.fromisoformat(str(info.get("min"))[:19])
+            last = datetime.fromisoformat(str(info.get("max"))[:19])
+            span = (last - first).total_seconds() / 86_400
+        except ValueError:
+            span = 365
+        unit = charts.bucket_for(span)
+        params = QueryDict(mutable=True)
+        params["bucket"] = f"{time['key']}:{unit}"
+        params["agg"] = f"sum:{measure['key']}"
+        params["limit"] = "2000"
+        answer = query.run(files, schema, query.parse(params, schema))
+        points = [
+            (charts.label(row[time["key"]], unit), row[f"sum_{measure['key']}"])
+            for row in answer.table.to_pylist()
+        ]
+        title = _("%(measure)s per %(unit)s (total)") % {
+            "measure": measure["name"],
+            "unit": _unit_name(unit),
+        }
+        return charts.Chart("line", title, time["name"], measure["name"], points), numbers
+    texts = [c for c in schema if c["type"] == "text"]
+    if not texts:
+        return None, numbers
+    group = texts[0]
+    params = QueryDict(mutable=True)
+    params["group_by"] = group["key"]
+    params["agg"] = f"sum:{measure['key']}"
+    params["order"] = f"-sum_{measure['key']}"
+    params["limit"] = "15"
+    answer = query.run(files, schema, query.parse(params, schema))
+    points = [
+        (_plain(row[group["key"]]), row[f"sum_{measure['key']}"])
+        for row in answer.table.to_pylist()
+    ]
+    title = _("%(measure)s per %(group)s (total, largest 15)") % {
+        "measure": measure["name"],
+        "group": group["name"],
+    }
+    return charts.Chart("bar", title, group["name"], measure["name"], points), numbers
+
+
+def _unit_name(unit: str) -> str:
+    return {
+        "hour": _("hour"),
+        "day": _("day"),
+        "week": _("week"),
+        "month": _("month"),
+        "year": _("year"),
+    }[unit]
+
+
+@require_GET
+def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = visible_dataset(request, slug)
+    versions = list(dataset.versions.order_by("-number"))
+    can_manage = dataset.owner_id in access.organisation_ids(request.user, Capability.MANAGE_DATA)
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "versions": versions,
+        "can_manage": can_manage,
+        "loads": dataset.loads.order_by("-created_at")[:5] if can_manage else [],
+        "operators": FILTER_OPERATORS,
+        "formats": [(key, label) for key, (_type, label) in DOWNLOAD_FORMATS.items()],
+    }
+    if not versions:
+        return render(request, "datasets/detail.html", context)
+    try:
+        version = version_of(dataset, request.GET.get("version"))
+    except Http404:
+        version = versions[0]
+    files = storage.files(dataset.storage_key, version.delta_version)
+    params, form = _preview_params(request, version.schema)
+    error = ""
+    rows: list[list[str]] = []
+    next_url = ""
+    try:
+        answer = query.run(files, version.schema, query.parse(params, version.schema))
+        rows = [[_plain(v) for v in row.values()] for row in answer.table.to_pylist()]
+        if answer.next_cursor:
+            following = request.GET.copy()
+            following["after"] = answer.next_cursor
+            next_url = "?" + urlencode(following)
+    except query.QueryError as exc:
+        error = exc.message
+    except query.QueryTimeout:
+        error = _("This took too long; filter more.")
+    chart, numbers = _chart(version, files, request)
+    column_stats = stats.column_stats(version)
+    context.update(
+        {
+            "version": version,
+            "columns": [
+                {**column, "stats": _shown_stats(column, column_stats.get(column["key"], {}))}
+                for column in version.schema
+            ],
+            "rows": rows,
+            "form": form,
+            "error": error,
+            "next_url": next_url,
+            "chart": chart,
+            "chart_options": numbers,
+            "chart_table": [(label, _plain(value)) for label, value in chart.points]
+            if chart
+            else [],
+            "api_url": f"/api/v1/datasets/{dataset.slug}/rows/?version={version.number}",
+        }
+    )
+    return render(request, "datasets/detail.html", context)
+
+
+def _shown_stats(column: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """Statistics as the page shows them: numbers and times the Belgian way."""
+    shown = dict(found)
+    for name in ("min", "max"):
+        value = found.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            if column["type"] in ("integer", "decimal"):
+                shown[name] = _plain(float(value))
+            elif column["type"] == "timestamp":
+                shown[name] = _plain(datetime.fromisoformat(str(value).replace(" ", "T")))
+            elif column["type"] == "date":
+                shown[name] = _plain(date.fromisoformat(str(value)))
+        except ValueError:
+            pass
+    if found.get("avg") is not None:
+        shown["avg"] = _plain(float(found["avg"]))
+    return shown
+
+
+def _batches(files: list[str], version: DatasetVersion) -> Iterator[Any]:
+    schema = version.schema
+    everything = query.Query(limit=max(1, version.row_count))
+    yield from query.stream(files, schema, everything, seconds=600)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+@require_GET
+def download(request: HttpRequest, slug: str) -> HttpResponse:
+    """A whole version in the format asked for."""
+    dataset = visible_dataset(request, slug)
+    version = version_of(dataset, request.GET.get("version"))
+    fmt = request.GET.get("format", "csv")
+    if fmt not in DOWNLOAD_FORMATS:
+        raise Http404
+    files = storage.files(dataset.storage_key, version.delta_version)
+    name = f"{dataset.slug}-v{version.number}.{fmt}"
+    content_type = DOWNLOAD_FORMATS[fmt][0]
+    keys = [c["key"] for c in version.schema]
+    if fmt == "parquet":
+        return _file_response(_parquet(files, keys), name, content_type)
+    if fmt == "xlsx":
+        if version.row_count > EXCEL_MAX_ROWS:
+            return HttpResponse(
+                _("Excel holds at most %(max)s rows; download CSV or Parquet instead.")
+                % {"max": f"{EXCEL_MAX_ROWS:,}"},
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        return _file_response(_excel(files, version), name, content_type)
+    from regiohub.datasets.ingest import safe_for_spreadsheet
+
+    def csv_rows() -> Iterator[bytes]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(keys)
+        for batch in _batches(files, version):
+            for row in batch.to_pylist():
+                writer.writerow(
+                    [
+                        safe_for_spreadsheet(v) if isinstance(v, str) else _json_value(v)
+                        for v in row.values()
+                    ]
+                )
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+        yield out.getvalue().encode()
+
+    def json_rows(lines: bool) -> Iterator[bytes]:
+        if not lines:
+            yield b"["
+        first = True
+        for batch in _batches(files, version):
+            parts = []
+            for row in batch.to_pylist():
+                text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
+                if lines:
+                    parts.append(text + "\n")
+                else:
+                    parts.append(text if first else "," + text)
+                    first = False
+            yield "".join(parts).encode()
+        if not lines:
+            yield b"]"
+
+    stream = csv_rows() if fmt == "csv" else json_rows(fmt == "ndjson")
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _temporary(suffix: str) -> Path:
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False, dir=_download_dir()) as handle:
+        return Path(handle.name)
+
+
+def _download_dir() -> Path:
+    folder = Path(settings.DATA_DIR) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _parquet(files: list[str], keys: list[str]) -> Path:
+    target = _temporary(".parquet")
+    con = query.connection().cursor()
+    try:
+        columns = ", ".join(query.quote(k) for k in keys)
+        con.execute(
+            f"COPY (SELECT {columns} FROM read_parquet(?)) TO '{target}' (FORMAT parquet)",  # noqa: S608
+            [files],
+        )
+    finally:
+        con.close()
+    return target
+
+
+def _excel(files: list[str], version: DatasetVersion) -> Path:
+    from openpyxl import Workbook
+
+    from regiohub.datasets.ingest import safe_for_spreadsheet
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=version.dataset.slug[:31])
+    sheet.append([c["name"] for c in version.schema])
+    for batch in _batches(files, version):
+        for row in batch.to_pylist():
+            sheet.append(
+                [
+                    safe_for_spreadsheet(v)
+                    if isinstance(v, str)
+                    else (v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+                    for v in row.values()
+                ]
+            )
+    target = _temporary(".xlsx")
+    book.save(target)
+    return target
+
+
+def _file_response(path: Path, name: str, content_type: str) -> FileResponse:
+    handle = path.open("rb")
+    path.unlink()  # the open handle keeps it readable; nothing stays behind
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
