@@ -12,7 +12,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
 
-.PHONY: venv system system-test run test test-postgres lint format messages bench bench-smoke clean ci
+.PHONY: venv system system-test run test test-postgres lint format messages bench-deps bench bench-smoke clean ci
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -64,12 +64,21 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# What the benchmarks compare against (the `bench` extra, e.g. Datasette), installed once
+# per pyproject.toml like the venv (the venv's rule removes this stamp too).
+BENCH_STAMP := $(STAMP)-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench-deps: $(BENCH_STAMP)
+
 ## make bench: every benchmark under bench/, full size (not run in CI)
-bench: venv system messages
+bench: venv bench-deps system messages
 	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 ## make bench-smoke: the benchmarks at tiny sizes, to prove they run
-bench-smoke: venv system messages
+bench-smoke: venv bench-deps system messages
 	@for f in bench/[!_]*.py; do echo "== $$f"; BENCH_SMOKE=1 $(BIN)/python $$f || exit 1; done
 
 ci: test test-postgres bench-smoke

@@ -7,6 +7,7 @@ a table version written by a load whose database transaction then failed is neve
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,13 @@ def write(
 
 def files(storage_key: str, delta_version: int) -> list[str]:
     """The Parquet files making up one table version (what DuckDB reads)."""
-    return list(open_table(storage_key, delta_version).file_uris())
+    return list(_files(storage_key, delta_version))
+
+
+@functools.lru_cache(maxsize=512)
+def _files(storage_key: str, delta_version: int) -> tuple[str, ...]:
+    # A table version never changes: read its log once per process, not per query.
+    return tuple(open_table(storage_key, delta_version).file_uris())
 
 
 def count_rows(storage_key: str, delta_version: int) -> int:

@@ -159,11 +159,10 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[a-z0-9-]+"
 
     def get_queryset(self) -> QuerySet[Dataset]:
-        return (
-            Dataset.objects.visible_to(self.request.user)
-            .select_related("owner")
-            .prefetch_related("versions")
-        )
+        datasets = Dataset.objects.visible_to(self.request.user).select_related("owner")
+        if self.action == "retrieve":  # only the detail lists every version (a feed makes
+            datasets = datasets.prefetch_related("versions")  # thousands)
+        return datasets
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # ``format`` picks csv/ndjson/json for rows, not one of DRF's renderers.
