@@ -28,7 +28,7 @@ _BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
 def read_csv(data: bytes, options: ReadOptions) -> RawTable:
     encoding = options.encoding or detect_encoding(data)
     utf8 = _as_utf8(data, encoding)
-    if encoding in ("utf-8", "utf-8-sig") and b"\x00" in utf8:
+    if b"\x00" in utf8:
         raise IngestError(
             _(
                 "This file is not a text file we can read: it contains binary data or uses "

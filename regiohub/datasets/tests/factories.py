@@ -38,10 +38,11 @@ def upload(
     mode: str = "append",
     primary_key: list[str] | None = None,
     confirm: bool = True,
+    options: dict[str, str] | None = None,
 ) -> Load:
     """Upload, read, confirm the guessed columns and load; the load as it ended."""
     data = content.encode() if isinstance(content, str) else content
-    load = services.start_upload(dataset, actor, SimpleUploadedFile(name, data))
+    load = services.start_upload(dataset, actor, SimpleUploadedFile(name, data), options=options)
     run_tasks()
     load.refresh_from_db()
     if confirm and load.state == "review":
