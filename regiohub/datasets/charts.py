@@ -115,3 +115,57 @@ def label(value: Any, unit: str) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y %H:%M" if unit == "hour" else "%d/%m/%Y")
     return "" if value is None else str(value)
+
+
+def map_svg(points: list[tuple[float, float]], boundaries: dict[str, Any], title: str) -> str:
+    """Points (lat, lon) over the municipal boundaries, in an equirectangular projection
+    corrected for latitude: enough to see where the rows are, with no tiles needed."""
+    import math
+
+    shapes: list[list[tuple[float, float]]] = []
+    for feature in boundaries.get("features", []):
+        geometry = feature.get("geometry") or {}
+        polygons = geometry.get("coordinates", [])
+        if geometry.get("type") == "Polygon":
+            polygons = [polygons]
+        for polygon in polygons:
+            if polygon:
+                shapes.append([(lat, lon) for lon, lat in polygon[0]])
+    inside = [p for p in points if -90 <= p[0] <= 90 and -180 <= p[1] <= 180]
+    if not inside:
+        return ""
+    lats = [lat for lat, _lon in inside]
+    lons = [lon for _lat, lon in inside]
+    south, north, west, east = min(lats), max(lats), min(lons), max(lons)
+    if shapes:  # the region as the frame when the points lie in it
+        all_lats = [lat for shape in shapes for lat, _ in shape]
+        all_lons = [lon for shape in shapes for _, lon in shape]
+        if min(all_lats) <= south and north <= max(all_lats):
+            south, north = min(all_lats), max(all_lats)
+            west, east = min(*all_lons, west), max(*all_lons, east)
+    margin = max(north - south, east - west, 0.002) * 0.05
+    south, north, west, east = south - margin, north + margin, west - margin, east + margin
+    squeeze = math.cos(math.radians((south + north) / 2))
+    span_x = (east - west) * squeeze
+    span_y = north - south
+    height = max(120, min(640, round(WIDTH * span_y / span_x)))
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (
+            (lon - west) * squeeze / span_x * WIDTH,
+            (north - lat) / span_y * height,
+        )
+
+    parts = [
+        f'<svg class="chart map" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="map-title" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="map-title">{escape(title)}</title>'
+    ]
+    for shape in shapes:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(lat, lon) for lat, lon in shape))
+        parts.append(f'<polygon points="{path}" class="area"/>')
+    for lat, lon in inside:
+        x, y = xy(lat, lon)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="point"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -124,3 +124,18 @@ def test_internal_data_pages_and_downloads_are_out_of_reach(region, steward, men
     anonymous = Client().get(f"/staff/data/{dataset.slug}/upload/")
     assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
     assert Dataset.objects.count() == 1
+
+
+def test_rows_with_a_place_are_drawn_on_a_map_of_the_region(region, steward):
+    dataset = make_dataset(region["KOR"], steward, access="open")
+    upload(
+        dataset,
+        steward,
+        "Naam;Breedtegraad;Lengtegraad\nGrote Markt;50,8275;3,2649\nStation Menen;50,7949;3,1236\n",
+    )
+    version = dataset.current_version
+    assert {c["role"] for c in version.schema} >= {"latitude", "longitude"}
+    page = Client().get(f"/data/{dataset.slug}/").content.decode()
+    section = page.split('id="map-heading"')[1].split("</section>")[0]
+    assert section.count('class="point"') == 2
+    assert section.count('class="area"') >= 13  # the municipalities

@@ -175,6 +175,32 @@ def _chart(
     return charts.Chart("bar", title, group["name"], measure["name"], points), numbers
 
 
+MAP_POINTS = 2000
+
+
+def _map(version: DatasetVersion, files: list[str]) -> dict[str, Any] | None:
+    """The rows with a place, on a map of the region (the first MAP_POINTS of them)."""
+    from regiohub.core import geo
+
+    latitude = next((c for c in version.schema if c["role"] == "latitude"), None)
+    longitude = next((c for c in version.schema if c["role"] == "longitude"), None)
+    if latitude is None or longitude is None:
+        return None
+    params = QueryDict(mutable=True)
+    params["select"] = f"{latitude['key']},{longitude['key']}"
+    params[f"{latitude['key']}__isnull"] = "false"
+    params[f"{longitude['key']}__isnull"] = "false"
+    params["limit"] = str(MAP_POINTS)
+    answer = query.run(files, version.schema, query.parse(params, version.schema))
+    points = [
+        (float(row[latitude["key"]]), float(row[longitude["key"]]))
+        for row in answer.table.to_pylist()
+    ]
+    title = _("%(count)d places of the rows") % {"count": len(points)}
+    svg = charts.map_svg(points, geo.boundaries_geojson(), title)
+    return {"svg": svg, "title": title, "more": bool(answer.next_cursor)} if svg else None
+
+
 def _unit_name(unit: str) -> str:
     return {
         "hour": _("hour"),
@@ -221,6 +247,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except query.QueryTimeout:
         error = _("This took too long; filter more.")
     chart, numbers = _chart(version, files, request)
+    point_map = _map(version, files)
     column_stats = stats.column_stats(version)
     context.update(
         {
@@ -239,6 +266,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             if chart
             else [],
             "api_url": f"/api/v1/datasets/{dataset.slug}/rows/?version={version.number}",
+            "point_map": point_map,
         }
     )
     return render(request, "datasets/detail.html", context)
