@@ -139,3 +139,59 @@ def test_rows_with_a_place_are_drawn_on_a_map_of_the_region(region, steward):
     section = page.split('id="map-heading"')[1].split("</section>")[0]
     assert section.count('class="point"') == 2
     assert section.count('class="area"') >= 13  # the municipalities
+
+
+def test_upload_size_limits(region, steward, settings):
+    dataset = make_dataset(region["KOR"], steward)
+    client = staff_client(steward)
+    settings.DATASETS_UPLOAD_MB = 1
+    big = SimpleUploadedFile("groot.csv", b"a;b\n" + b"1;2\n" * 300_000)
+    answer = client.post(f"/staff/data/{dataset.slug}/upload/", {"file": big})
+    assert answer.status_code == 200 and "larger than 1 MB" in answer.content.decode()
+    assert Load.objects.count() == 0
+    # A dataset upload may be larger than other requests (REGIOHUB_MAX_REQUEST_MB), but
+    # not larger than its own limit.
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from regiohub.core.middleware import RequestSizeLimitMiddleware
+
+    settings.MAX_REQUEST_MB = 1
+    settings.DATASETS_UPLOAD_MB = 5
+    middleware = RequestSizeLimitMiddleware(lambda request: HttpResponse("read"))
+
+    def status(path: str, mb: int) -> int:
+        request = RequestFactory().post(path, CONTENT_LENGTH=str(mb * 1024 * 1024))
+        return middleware(request).status_code
+
+    assert status(f"/staff/data/{dataset.slug}/upload/", 3) == 200
+    assert status("/staff/data/new/", 3) == 413
+    assert status(f"/staff/data/{dataset.slug}/upload/", 7) == 413
+
+
+def test_hostile_review_input_is_refused_by_name(region, steward):
+    dataset = make_dataset(region["KOR"], steward)
+    load = upload(dataset, steward, COUNTS_CSV, confirm=False)
+    client = staff_client(steward)
+    answer = client.post(
+        f"/staff/data/{dataset.slug}/loads/{load.pk}/confirm/",
+        {
+            "mode": "append",
+            "key_0": 'a"; DROP TABLE x; --',
+            "type_1": "geometry",
+            "role_2": "owner",
+            "key_3": "file_row_number",
+        },
+    )
+    assert answer.status_code == 400
+    text = answer.content.decode()
+    assert "not a valid column name" in text and "unknown type" in text
+    assert "unknown role" in text and "reserved" in text
+    assert (
+        client.post(
+            f"/staff/data/{dataset.slug}/loads/{load.pk}/confirm/", {"mode": "explode"}
+        ).status_code
+        == 400
+    )
+    load.refresh_from_db()
+    assert load.state == "review"
