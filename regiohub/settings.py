@@ -516,6 +516,11 @@ DATASETS_QUERY_MAX_ROWS = config(
     100_000,
     help_text="Most rows one query answer may hold (downloads of a whole version excepted).",
 )
+DATASETS_QUERY_CACHE = config(
+    "REGIOHUB_DATASETS_QUERY_CACHE",
+    256,
+    help_text="Answers (up to 10,000 rows each) each server process keeps; 0 switches off.",
+)
 DATASETS_DUCKDB_THREADS = config(
     "REGIOHUB_DATASETS_DUCKDB_THREADS",
     2,

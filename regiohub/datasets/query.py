@@ -14,6 +14,7 @@ import base64
 import json
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -446,6 +447,42 @@ def _paged(
 
 _local = threading.local()
 
+#: Answers up to this many rows are kept for the next identical question.
+CACHE_MAX_ROWS = 10_000
+
+
+class _AnswerCache:
+    """A small LRU of answers, per process, shared by its threads; sized by
+    ``REGIOHUB_DATASETS_QUERY_CACHE`` (0 switches it off)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> Answer | None:
+        with self.lock:
+            answer = self.entries.get(key)
+            if answer is not None:
+                self.entries.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple[str, str], answer: Answer) -> None:
+        size = int(settings.DATASETS_QUERY_CACHE)
+        if size <= 0:
+            return
+        with self.lock:
+            self.entries[key] = answer
+            self.entries.move_to_end(key)
+            while len(self.entries) > size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_answers = _AnswerCache()
+
 
 def connection() -> duckdb.DuckDBPyConnection:
     """This thread's DuckDB connection (in memory; it only ever reads Parquet files)."""
@@ -464,7 +501,7 @@ def connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     table: pa.Table
     columns: list[str]
@@ -514,12 +551,28 @@ def run(
         return Answer(table=empty, columns=empty.column_names)
     source, source_parameters = _source(files, query)
     built = plan(query, schema, source="data")
-    con = connection()
     sql = f"WITH data AS (SELECT * FROM {source}) {built.sql}"  # noqa: S608 - see plan()
+    parameters = [*source_parameters, *built.parameters]
+    # A version never changes, and its files name it: the same question over the same
+    # files has the same answer (dashboards ask the same questions all day).
+    key = (sql, repr(parameters))
+    cached = _answers.get(key)
+    if cached is not None:
+        return cached
+    answer = _execute(sql, parameters, built, query, seconds)
+    if answer.table.num_rows <= CACHE_MAX_ROWS:
+        _answers.put(key, answer)
+    return answer
+
+
+def _execute(
+    sql: str, parameters: list[Any], built: Plan, query: Query, seconds: float | None
+) -> Answer:
+    con = connection()
     limit = seconds or float(settings.DATASETS_QUERY_SECONDS)
     with _Deadline(con, limit) as deadline:
         try:
-            table = con.sql(sql, params=[*source_parameters, *built.parameters]).to_arrow_table()
+            table = con.sql(sql, params=parameters).to_arrow_table()
         except duckdb.InterruptException:
             raise QueryTimeout from None
         except duckdb.Error:

@@ -123,3 +123,25 @@ def test_older_versions_stay_queryable(counts, steward, kortrijk_analyst):
     assert client.get(f"{API}{counts.slug}/rows/?version=x").status_code == 404
     detail = client.get(f"{API}{counts.slug}/").json()
     assert [v["number"] for v in detail["versions"]] == [2, 1]
+
+
+def test_a_repeated_question_is_answered_from_the_cache_and_a_new_version_is_not(
+    counts, steward, kortrijk_analyst, settings
+):
+    from regiohub.datasets import query
+
+    query._answers.clear()
+    client = staff_client(kortrijk_analyst)
+    url = f"{API}{counts.slug}/rows/?group_by=segment&agg=count"
+    first = client.get(url).json()
+    assert len(query._answers.entries) == 1
+    assert client.get(url).json() == first
+    assert len(query._answers.entries) == 1
+    upload(counts, steward, COUNTS_CSV)  # version 2: other files, another question
+    second = client.get(url).json()
+    assert second["version"] == 2 and second["rows"] != first["rows"]
+    assert len(query._answers.entries) == 2
+    settings.DATASETS_QUERY_CACHE = 0
+    query._answers.clear()
+    client.get(url)
+    assert len(query._answers.entries) == 0
