@@ -15,6 +15,16 @@ def _dataset_storage(settings: Any, tmp_path: Any) -> None:
     settings.DATA_DIR = tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> Any:
+    """Tests read the English messages; test_dutch_error_report.py checks the Dutch ones."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def member(organisation: Any, role: str) -> Any:
     return MembershipFactory(organisation=organisation, role=role).user
 
