@@ -432,8 +432,7 @@ def main() -> None:
     log = folder / "server.log"
     dlog = folder / "datasette.log"
     server = start_server(url, port, log, workers=2, threads=2)
-    os.environ["REGIOHUB_DATASETS_QUERY_CACHE"] = "256"  # the default
-    cached_server = start_server(url, cport, folder / "cached.log", workers=2, threads=2)
+    cached_server = None
     command = [
         sys.executable, "-m", "datasette", "serve", str(sqlite_path),
         "--host", "127.0.0.1", "--port", str(dport),
@@ -447,6 +446,9 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, float]]] = {}
     try:
         boot = wait_until_up(server, f"{base}/api/v1/datasets/{SLUG}/", log)
+        # The second server only once the first has collected the static files.
+        os.environ["REGIOHUB_DATASETS_QUERY_CACHE"] = "256"  # the default
+        cached_server = start_server(url, cport, folder / "cached.log", workers=2, threads=2)
         dboot = wait_until_up(dserver, f"{dbase}/-/versions.json", dlog)
         wait_until_up(cached_server, f"{cbase}/api/v1/datasets/{SLUG}/", folder / "cached.log")
         print(f"regiohub serve up in {boot:.1f} s, datasette in {dboot:.1f} s", flush=True)
@@ -479,7 +481,8 @@ def main() -> None:
         )
     finally:
         stop_server(server)
-        stop_server(cached_server)
+        if cached_server is not None:
+            stop_server(cached_server)
         stop_server(dserver)
 
     print()
