@@ -377,8 +377,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "regiohub.core.api.throttling.AnonymousRateThrottle",
+        "regiohub.core.api.throttling.AccountRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": config(
