@@ -145,3 +145,10 @@ def test_a_repeated_question_is_answered_from_the_cache_and_a_new_version_is_not
     query._answers.clear()
     client.get(url)
     assert len(query._answers.entries) == 0
+
+
+def test_the_query_api_is_described_in_the_openapi_schema(db):
+    schema = Client().get("/api/schema/").content.decode()
+    assert "/api/v1/datasets/{slug}/rows/" in schema
+    for parameter in ("bucket", "group_by", "agg", "after", "format"):
+        assert f"name: {parameter}" in schema
