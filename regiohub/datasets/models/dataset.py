@@ -117,6 +117,12 @@ class Dataset(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def feed_or_none(self) -> Any:
+        from regiohub.datasets.models.feed import Feed
+
+        return Feed.objects.filter(dataset=self).first()
+
+    @property
     def current_version(self) -> DatasetVersion | None:
         return self.versions.order_by("-number").first()
 

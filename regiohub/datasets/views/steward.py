@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from regiohub.core import access
+from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.roles import Capability
 from regiohub.datasets import services
 from regiohub.datasets.forms import DatasetForm, ModeForm, UploadForm
-from regiohub.datasets.models import Dataset, Load, LoadMode, LoadState
+from regiohub.datasets.models import Dataset, Feed, Load, LoadMode, LoadState
 from regiohub.datasets.services import COLUMN_ROLES, COLUMN_TYPES
 
 TYPE_LABELS = {
@@ -161,4 +163,105 @@ def load_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("The load was cancelled; nothing was changed."))
+    return redirect("datasets:detail", slug=dataset.slug)
+
+
+class FeedScheduleForm(forms.Form):
+    interval_minutes = forms.IntegerField(
+        label=gettext_lazy("Fetch every (minutes)"), min_value=5, max_value=7 * 24 * 60
+    )
+    is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
+
+
+def _feed_class(request: HttpRequest, feed: Feed | None) -> Any:
+    from regiohub.datasets.feeds import registry
+
+    kind = request.POST.get("kind") or request.GET.get("kind") or (feed.kind if feed else "")
+    try:
+        return registry.get(kind or registry.all_feeds()[0].kind)
+    except KeyError:
+        raise Http404 from None
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def feed_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """Point a dataset at a feed: its kind, its settings and how often to fetch."""
+    from regiohub.datasets.feeds import registry
+
+    dataset = _managed(request, slug)
+    feed = Feed.objects.filter(dataset=dataset).first()
+    source = _feed_class(request, feed)
+    stored = dict(feed.settings) if feed and feed.kind == source.kind else {}
+    secret_fields = [
+        name
+        for name, field in source.settings_form.base_fields.items()
+        if isinstance(field.widget, forms.PasswordInput)
+    ]
+    if request.method == "POST":
+        data = {name: request.POST.get(name, "") for name in source.settings_form.base_fields}
+        for name in secret_fields:  # a secret left empty keeps the one stored
+            if not data[name] and stored.get(name):
+                data[name] = stored[name]
+        settings_form = source.settings_form(data=data)
+        schedule = FeedScheduleForm(request.POST)
+        if settings_form.is_valid() and schedule.is_valid():
+            with transaction.atomic():
+                feed, _created = Feed.objects.update_or_create(
+                    dataset=dataset,
+                    defaults={
+                        "kind": source.kind,
+                        "settings": {k: v for k, v in data.items() if v != ""},
+                        **schedule.cleaned_data,
+                    },
+                )
+                history.record(
+                    dataset,
+                    "dataset.feed_configured",
+                    actor=request.user,
+                    organisation=dataset.owner_id,
+                    after={"kind": source.kind, **schedule.cleaned_data},
+                )
+            messages.success(request, _("The feed is saved; it fetches on its schedule."))
+            return redirect("datasets:detail", slug=dataset.slug)
+    else:
+        initial = {k: v for k, v in stored.items() if k not in secret_fields}
+        if isinstance(initial.get("segment_ids"), list):
+            initial["segment_ids"] = ", ".join(str(s) for s in initial["segment_ids"])
+        settings_form = source.settings_form(initial=initial)
+        schedule = FeedScheduleForm(
+            initial={
+                "interval_minutes": feed.interval_minutes if feed else 60,
+                "is_active": feed.is_active if feed else True,
+            }
+        )
+    for name in secret_fields:
+        if stored.get(name):
+            settings_form.fields[name].required = False
+            settings_form.fields[name].help_text = _("A key is stored; leave empty to keep it.")
+    return render(
+        request,
+        "datasets/feed.html",
+        {
+            "dataset": dataset,
+            "feed": feed,
+            "kind": source.kind,
+            "kinds": registry.choices(),
+            "settings_form": settings_form,
+            "schedule": schedule,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def feed_run(request: HttpRequest, slug: str) -> HttpResponse:
+    from regiohub.core.tasks import enqueue
+    from regiohub.datasets.tasks import run_feed
+
+    dataset = _managed(request, slug)
+    feed = get_object_or_404(Feed, dataset=dataset)
+    with transaction.atomic():
+        enqueue(run_feed, feed.pk)
+    messages.success(request, _("The feed is fetching now; new rows become a new version."))
     return redirect("datasets:detail", slug=dataset.slug)

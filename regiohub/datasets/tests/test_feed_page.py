@@ -1,0 +1,67 @@
+"""A data steward points a dataset at a Telraam feed from the dataset's pages; the key is
+never shown again, and a wrong setting is named."""
+
+from __future__ import annotations
+
+import pytest
+
+from regiohub.core.testing import run_tasks, staff_client
+from regiohub.datasets.models import Feed
+from regiohub.datasets.tests.factories import make_dataset
+from regiohub.datasets.tests.fake_telraam import fake_telraam, requires_telraam_data
+
+pytestmark = pytest.mark.django_db
+
+
+@requires_telraam_data
+def test_a_steward_sets_up_a_telraam_feed_and_fetches_now(region, steward, menen_analyst):
+    dataset = make_dataset(region["KOR"], steward, slug="telraam")
+    client = staff_client(steward)
+    url = f"/staff/data/{dataset.slug}/feed/"
+    page = client.get(url).content.decode()
+    assert 'name="api_key"' in page and 'type="password"' in page
+    bad = client.post(url, {"kind": "telraam", "segment_ids": "abc", "interval_minutes": 60})
+    assert bad.status_code == 200
+    text = bad.content.decode()
+    assert "“abc” is not a segment id" in text and "This field is required" in text
+    with fake_telraam() as telraam:
+        saved = client.post(
+            url,
+            {
+                "kind": "telraam",
+                "api_key": telraam.api_key,
+                "segment_ids": "9000008311",
+                "start": "2025-12-01 00:00",
+                "base_url": telraam.url,
+                "timeout": "2",
+                "interval_minutes": "60",
+                "is_active": "on",
+            },
+        )
+        assert saved.status_code == 302
+        feed = Feed.objects.get()
+        assert feed.settings["api_key"] == telraam.api_key
+        edit = client.get(url).content.decode()
+        assert telraam.api_key not in edit and "leave empty to keep it" in edit
+        kept = client.post(
+            url,
+            {
+                "kind": "telraam",
+                "api_key": "",
+                "segment_ids": "9000008311",
+                "start": "2025-12-01 00:00",
+                "base_url": telraam.url,
+                "timeout": "2",
+                "interval_minutes": "120",
+                "is_active": "on",
+            },
+        )
+        assert kept.status_code == 302
+        feed.refresh_from_db()
+        assert feed.settings["api_key"] == telraam.api_key and feed.interval_minutes == 120
+        assert client.post(f"{url}run/").status_code == 302
+        run_tasks()
+    assert dataset.versions.count() >= 1
+    other = staff_client(menen_analyst)
+    assert other.get(url).status_code == 404
+    assert other.post(f"{url}run/").status_code == 404
