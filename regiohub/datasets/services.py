@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regiohub.core import access, history
@@ -199,6 +199,7 @@ def start_upload(
         with transaction.atomic():
             load = Load.objects.create(
                 dataset=dataset,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
                 source=LoadSource.UPLOAD,
                 file=relative,
                 filename=name,

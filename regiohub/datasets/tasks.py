@@ -3,24 +3,31 @@ Each task takes primary keys and does nothing when its work is already done."""
 
 from __future__ import annotations
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from regiohub.core.tasks import enqueue, task
 from regiohub.datasets import services
 from regiohub.datasets.models import Feed, Load
 
 
+def _language(load: Load) -> str:
+    return load.language or settings.LANGUAGE_CODE
+
+
 @task(queue_name="default")
 def inspect_load(load_id: int) -> str:
     load = Load.objects.select_related("dataset").get(pk=load_id)
-    services.inspect(load)
+    with translation.override(_language(load)):
+        services.inspect(load)
     return load.state
 
 
 @task(queue_name="default")
 def run_load(load_id: int) -> str:
     load = Load.objects.select_related("dataset").get(pk=load_id)
-    services.execute(load)
+    with translation.override(_language(load)):
+        services.execute(load)
     load.refresh_from_db()
     return load.state
 

@@ -61,6 +61,9 @@ class Load(models.Model):
     errors = models.JSONField(_("errors"), default=list, blank=True)
     error_count = models.PositiveIntegerField(_("number of errors"), default=0)
     message = models.CharField(_("message"), max_length=500, blank=True)
+    #: The language of the person who started the load: its messages and error report are
+    #: written in it (the work runs in the background, without their request).
+    language = models.CharField(max_length=10, blank=True)
     version = models.OneToOneField(
         DatasetVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="load"
     )

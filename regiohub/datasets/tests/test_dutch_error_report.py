@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
 from regiohub.core.testing import run_tasks, staff_client
@@ -32,3 +33,18 @@ def test_the_error_report_is_in_dutch(region, steward, settings):
     text = page.content.decode()
     assert "Er werd niets geladen" in text or "niets" in text
     assert "veel" in text and "Auto&#x27;s" in text
+
+
+def test_the_background_load_writes_in_the_language_of_the_uploader(region, steward):
+    """The worker has no request: the load remembers who started it in which language."""
+    dataset = make_dataset(region["KOR"], steward)
+    with translation.override("fr"):
+        load = services.start_upload(
+            dataset, steward, SimpleUploadedFile("t.csv", b"a;b\n1;2\n4;x;5\n")
+        )
+    assert load.language == "fr"
+    with translation.override("en"):  # whatever the worker's own language
+        run_tasks()
+    load.refresh_from_db()
+    assert load.state == "failed"
+    assert "ligne 3" in load.message.lower(), load.message
