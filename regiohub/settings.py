@@ -48,6 +48,12 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+SECRETS_KEY = config(
+    "REGIOHUB_SECRETS_KEY",
+    "",
+    help_text="Key (Fernet) that seals integration secrets stored in the database; when "
+    "empty, one is generated once in REGIOHUB_DATA_DIR/secrets_key.",
+)
 ALLOWED_HOSTS = config(
     "ALLOWED_HOSTS",
     ["127.0.0.1", "localhost", "[::1]"],

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from regiohub.core.secrets import unseal_fields
 from regiohub.core.tasks import enqueue
 from regiohub.datasets.feeds import registry
 from regiohub.datasets.feeds.base import FeedSettingsError
@@ -61,8 +62,10 @@ class FeedForm(forms.ModelForm):
         data = super().clean()
         kind = data.get("kind")
         if kind:
+            source = registry.get(kind)
+            opened = unseal_fields(data.get("settings") or {}, source.secret_settings())
             try:
-                registry.get(kind).clean_settings(data.get("settings") or {})
+                source.clean_settings(opened)
             except FeedSettingsError as exc:
                 for name, problems in exc.errors.items():
                     self.add_error("settings", f"{name}: {' '.join(problems)}")

@@ -136,7 +136,19 @@ class Feed(abc.ABC):
     settings_form: ClassVar[type[forms.Form]]
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
-        self.settings: dict[str, Any] = self.clean_settings(settings)
+        from regiohub.core.secrets import unseal_fields
+
+        opened = unseal_fields(settings, self.secret_settings())
+        self.settings: dict[str, Any] = self.clean_settings(opened)
+
+    @classmethod
+    def secret_settings(cls) -> tuple[str, ...]:
+        """The settings entered as passwords: stored sealed (``core.secrets``)."""
+        return tuple(
+            name
+            for name, field in cls.settings_form.base_fields.items()
+            if isinstance(field.widget, forms.PasswordInput)
+        )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -29,6 +30,18 @@ class Feed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.dataset}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Secrets in the settings (an API key) are stored sealed (``core.secrets``)."""
+        from regiohub.core.secrets import seal_fields
+        from regiohub.datasets.feeds import registry
+
+        try:
+            names = registry.get(self.kind).secret_settings()
+        except KeyError:
+            names = ()
+        self.settings = seal_fields(self.settings or {}, names)
+        super().save(*args, **kwargs)
 
     def is_due(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()

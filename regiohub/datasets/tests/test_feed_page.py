@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from regiohub.core.secrets import unseal
 from regiohub.core.testing import run_tasks, staff_client
 from regiohub.datasets.models import Feed
 from regiohub.datasets.tests.factories import make_dataset
@@ -40,7 +41,8 @@ def test_a_steward_sets_up_a_telraam_feed_and_fetches_now(region, steward, menen
         )
         assert saved.status_code == 302
         feed = Feed.objects.get()
-        assert feed.settings["api_key"] == telraam.api_key
+        assert feed.settings["api_key"].startswith("sealed:")  # never stored as typed
+        assert unseal(feed.settings["api_key"]) == telraam.api_key
         edit = client.get(url).content.decode()
         assert telraam.api_key not in edit and "leave empty to keep it" in edit
         kept = client.post(
@@ -58,7 +60,8 @@ def test_a_steward_sets_up_a_telraam_feed_and_fetches_now(region, steward, menen
         )
         assert kept.status_code == 302
         feed.refresh_from_db()
-        assert feed.settings["api_key"] == telraam.api_key and feed.interval_minutes == 120
+        assert unseal(feed.settings["api_key"]) == telraam.api_key
+        assert feed.interval_minutes == 120
         assert client.post(f"{url}run/").status_code == 302
         run_tasks()
     assert dataset.versions.count() >= 1

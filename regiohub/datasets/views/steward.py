@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.roles import Capability
+from regiohub.core.secrets import unseal_fields
 from regiohub.datasets import services
 from regiohub.datasets.forms import DatasetForm, ModeForm, UploadForm
 from regiohub.datasets.models import Dataset, Feed, Load, LoadMode, LoadState
@@ -192,12 +193,10 @@ def feed_settings(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = _managed(request, slug)
     feed = Feed.objects.filter(dataset=dataset).first()
     source = _feed_class(request, feed)
-    stored = dict(feed.settings) if feed and feed.kind == source.kind else {}
-    secret_fields = [
-        name
-        for name, field in source.settings_form.base_fields.items()
-        if isinstance(field.widget, forms.PasswordInput)
-    ]
+    secret_fields = list(source.secret_settings())
+    stored = (
+        unseal_fields(feed.settings, secret_fields) if feed and feed.kind == source.kind else {}
+    )
     if request.method == "POST":
         data = {name: request.POST.get(name, "") for name in source.settings_form.base_fields}
         for name in secret_fields:  # a secret left empty keeps the one stored

@@ -50,6 +50,18 @@ class ConnectorConfig(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Secrets in the settings are stored sealed (``core.secrets``)."""
+        from regiohub.core.secrets import seal_fields
+        from regiohub.meldpunt.contrib.connectors import registry
+
+        try:
+            names = registry.get(self.connector).secret_settings
+        except KeyError:
+            names = ()
+        self.settings = seal_fields(self.settings or {}, names)
+        super().save(*args, **kwargs)
+
 
 class DeliveryState(models.TextChoices):
     PENDING = "pending", _("Pending")

@@ -43,10 +43,14 @@ class Connector(abc.ABC):
     """One back-office tool. Subclasses register themselves with ``registry.register``."""
 
     name: str = ""
+    #: Settings stored sealed (``core.secrets``): opened only here, to talk to the tool.
+    secret_settings: tuple[str, ...] = ()
 
     def __init__(self, config: ConnectorConfig) -> None:
+        from regiohub.core.secrets import unseal_fields
+
         self.config = config
-        self.settings: dict[str, Any] = config.settings or {}
+        self.settings: dict[str, Any] = unseal_fields(config.settings or {}, self.secret_settings)
 
     @property
     def timeout(self) -> float:

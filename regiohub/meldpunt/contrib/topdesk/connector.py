@@ -42,6 +42,7 @@ class TopdeskConnector(Connector):
     ``include_contact``, ``status_map``, ``timeout``."""
 
     name = "topdesk"
+    secret_settings = ("application_password",)
 
     @property
     def _auth(self) -> tuple[str, str]:

@@ -58,6 +58,7 @@ class WebhookConnector(Connector):
     (bool) and ``status_map`` (their status -> ours; ours are accepted as they are)."""
 
     name = "webhook"
+    secret_settings = ("secret",)
 
     def push(self, report: Report, *, event_id: str) -> str:
         if not self.settings.get("secret") or not self.settings.get("url"):
