@@ -522,6 +522,11 @@ DATASETS_QUERY_MAX_ROWS = config(
     100_000,
     help_text="Most rows one query answer may hold (downloads of a whole version excepted).",
 )
+DATASETS_DOWNLOAD_RATE = config(
+    "REGIOHUB_DATASETS_DOWNLOAD_RATE",
+    "120/hour",
+    help_text="Whole-version downloads one client address may start.",
+)
 DATASETS_QUERY_CACHE = config(
     "REGIOHUB_DATASETS_QUERY_CACHE",
     256,

@@ -7,44 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from regiohub.core.throttling import PublicThrottle, allowed  # noqa: F401 - views use allowed
 
 
-class _PublicThrottle(SimpleRateThrottle):
-    setting = ""
-
-    def get_rate(self) -> str:
-        return getattr(settings, self.setting)
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class ReportFormThrottle(_PublicThrottle):
+class ReportFormThrottle(PublicThrottle):
     scope = "meldpunt_form"
     setting = "MELDPUNT_FORM_RATE"
 
 
-class NearbyThrottle(_PublicThrottle):
+class NearbyThrottle(PublicThrottle):
     scope = "meldpunt_nearby"
     setting = "MELDPUNT_NEARBY_RATE"
 
 
-class FollowUpThrottle(_PublicThrottle):
+class FollowUpThrottle(PublicThrottle):
     scope = "meldpunt_followup"
     setting = "MELDPUNT_FOLLOWUP_RATE"
 
 
-def allowed(throttle_class: type[_PublicThrottle], request: Any) -> tuple[bool, int]:
-    """(allowed, seconds to wait) for one more request from this client."""
-    throttle = throttle_class()
-    if throttle.allow_request(request, None):
-        return True, 0
-    return False, int(throttle.wait() or 60)
-
-
-class Open311ClientThrottle(_PublicThrottle):
+class Open311ClientThrottle(PublicThrottle):
     """Reports one Open311 API client may file, counted per client (not per address: an
     app's users come from everywhere)."""
 

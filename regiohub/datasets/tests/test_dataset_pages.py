@@ -195,3 +195,23 @@ def test_hostile_review_input_is_refused_by_name(region, steward):
     )
     load.refresh_from_db()
     assert load.state == "review"
+
+
+def test_downloads_refuse_bad_parameters_and_floods(region, steward, settings):
+    from django.core.cache import cache
+
+    dataset = make_dataset(region["KOR"], steward, access="open")
+    upload(dataset, steward, COUNTS_CSV)
+    client = Client()
+    base = f"/data/{dataset.slug}/download/"
+    for query in ("format=exe", "version=abc", "version=99", "version=" + "9" * 400,
+                  "format=%00", "version=-1"):  # fmt: skip
+        assert client.get(f"{base}?{query}").status_code == 404, query
+    assert client.get(f"/data/{'x' * 300}/download/").status_code == 404
+    cache.clear()
+    settings.DATASETS_DOWNLOAD_RATE = "2/hour"
+    assert client.get(f"{base}?format=csv").status_code == 200
+    assert client.get(f"{base}?format=json").status_code == 200
+    refused = client.get(f"{base}?format=csv")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    cache.clear()

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from regiohub.core import access
+from regiohub.core import access, throttling
 from regiohub.core.roles import Capability
 from regiohub.datasets import charts, query, stats, storage
 from regiohub.datasets.api.views import version_of
@@ -53,6 +53,13 @@ FILTER_OPERATORS = [
     ("lte", "≤"),
     ("contains", gettext_lazy("contains")),
 ]
+
+
+class DownloadThrottle(throttling.PublicThrottle):
+    """A whole version is the heaviest thing an anonymous visitor can ask for."""
+
+    scope = "datasets_download"
+    setting = "DATASETS_DOWNLOAD_RATE"
 
 
 def visible_dataset(request: HttpRequest, slug: str) -> Dataset:
@@ -313,6 +320,15 @@ def download(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = visible_dataset(request, slug)
     version = version_of(dataset, request.GET.get("version"))
     fmt = request.GET.get("format", "csv")
+    ok, wait = throttling.allowed(DownloadThrottle, request)
+    if not ok:
+        response = HttpResponse(
+            _("Too many downloads from your address; try again in %(s)d seconds.") % {"s": wait},
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(wait)
+        return response
     if fmt not in DOWNLOAD_FORMATS:
         raise Http404
     files = storage.files(dataset.storage_key, version.delta_version)
