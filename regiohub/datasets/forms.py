@@ -78,3 +78,10 @@ class ModeForm(forms.Form):
     mode = forms.ChoiceField(
         label=_("What to do with the rows"), choices=LoadMode.choices, widget=forms.RadioSelect
     )
+
+
+class DatasetEditForm(DatasetForm):
+    """The same fields without the short name: it is the dataset's address."""
+
+    class Meta(DatasetForm.Meta):
+        fields = [f for f in DatasetForm.Meta.fields if f != "slug"]

@@ -170,6 +170,35 @@ def create_dataset(actor: Any, **fields: Any) -> Dataset:
     return dataset
 
 
+def update_dataset(dataset: Dataset, actor: Any, **fields: Any) -> Dataset:
+    """Change a dataset's description, licence or access; the short name (its address)
+    and its rows stay. Recorded in history with what changed."""
+    require_manage(actor, dataset)
+    before = {name: getattr(dataset, name) for name in fields}
+    for name, value in fields.items():
+        setattr(dataset, name, value)
+    require_manage(actor, dataset)  # a new owner must be one of the actor's too
+    dataset.full_clean()
+    changed = {n: v for n, v in fields.items() if before[n] != v}
+    if not changed:
+        return dataset
+    with transaction.atomic():
+        dataset.save()
+        history.record(
+            dataset,
+            "dataset.changed",
+            actor=actor,
+            organisation=dataset.owner_id,
+            before={n: _plain(before[n]) for n in changed},
+            after={n: _plain(v) for n, v in changed.items()},
+        )
+    return dataset
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "pk", value)
+
+
 # --- Uploads ---------------------------------------------------------------------------
 
 

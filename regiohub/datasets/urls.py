@@ -9,6 +9,7 @@ urlpatterns = [
     path("data/<slug:slug>/", browse.dataset_detail, name="detail"),
     path("data/<slug:slug>/download/", browse.download, name="download"),
     path("staff/data/new/", steward.dataset_create, name="create"),
+    path("staff/data/<slug:slug>/edit/", steward.dataset_edit, name="edit"),
     path("staff/data/<slug:slug>/upload/", steward.upload, name="upload"),
     path("staff/data/<slug:slug>/feed/", steward.feed_settings, name="feed"),
     path("staff/data/<slug:slug>/feed/run/", steward.feed_run, name="feed-run"),

@@ -44,3 +44,5 @@ def test_the_data_pages_are_accessible(live_server, region, steward, tmp_path):
         assert axe_violations(page) == []
         page.goto(live_server.url + f"/staff/data/{dataset.slug}/feed/")
         assert axe_violations(page) == []
+        page.goto(live_server.url + f"/staff/data/{dataset.slug}/edit/")
+        assert axe_violations(page) == []

@@ -215,3 +215,34 @@ def test_downloads_refuse_bad_parameters_and_floods(region, steward, settings):
     refused = client.get(f"{base}?format=csv")
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     cache.clear()
+
+
+def test_a_steward_edits_a_dataset_and_the_change_is_in_history(region, steward):
+    from regiohub.core.models import HistoryEntry
+
+    dataset = make_dataset(region["KOR"], steward)
+    client = staff_client(steward)
+    url = f"/staff/data/{dataset.slug}/edit/"
+    form = {
+        "title": "Verkeerstellingen Kortrijk",
+        "description": "Uurtellingen.",
+        "owner": region["KOR"].pk,
+        "theme": "TRAN",
+        "licence": "CC0-1.0",
+        "attribution": "",
+        "access": "open",
+    }
+    assert client.post(url, form).status_code == 302
+    dataset.refresh_from_db()
+    assert (dataset.title, dataset.access, dataset.slug) == (
+        "Verkeerstellingen Kortrijk",
+        "open",
+        "verkeerstellingen",
+    )
+    entry = HistoryEntry.objects.for_object(dataset).get(action="dataset.changed")
+    assert entry.before["access"] == "internal" and entry.after["access"] == "open"
+    # Another municipality cannot be made the owner by someone who does not manage it.
+    refused = client.post(url, {**form, "owner": region["MEN"].pk})
+    assert refused.status_code == 200
+    dataset.refresh_from_db()
+    assert dataset.owner == region["KOR"]

@@ -20,7 +20,7 @@ from regiohub.core.auth.decorators import staff_required
 from regiohub.core.roles import Capability
 from regiohub.core.secrets import unseal_fields
 from regiohub.datasets import services
-from regiohub.datasets.forms import DatasetForm, ModeForm, UploadForm
+from regiohub.datasets.forms import DatasetEditForm, DatasetForm, ModeForm, UploadForm
 from regiohub.datasets.models import Dataset, Feed, Load, LoadMode, LoadState
 from regiohub.datasets.services import COLUMN_ROLES, COLUMN_TYPES
 
@@ -60,6 +60,24 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Dataset created. Now load data into it."))
             return redirect("datasets:upload", slug=dataset.slug)
     return render(request, "datasets/create.html", {"form": form})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def dataset_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    dataset = _managed(request, slug)
+    form = DatasetEditForm(request.POST or None, instance=dataset, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        fresh = Dataset.objects.get(pk=dataset.pk)  # the form changed the instance already
+        try:
+            services.update_dataset(fresh, request.user, **fields)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, getattr(exc, "messages", [str(exc)]))
+        else:
+            messages.success(request, _("The dataset is saved."))
+            return redirect("datasets:detail", slug=dataset.slug)
+    return render(request, "datasets/edit.html", {"dataset": dataset, "form": form})
 
 
 @staff_required
