@@ -428,14 +428,18 @@ def _paged(
     if query.after is not None:
         if len(query.after) != len(order):
             raise QueryError("after", _("This page link belongs to another question."))
-        # (a, b) after (x, y) in mixed directions: a > x OR (a = x AND b > y) ...
+        # (a, b) after (x, y) in mixed directions: a > x OR (a = x AND b > y) ...; NULLs
+        # sort last either way, so they come after every value and nothing comes after
+        # NULL but more NULLs (decided by the next column).
         clauses = []
         for i, (name, descending) in enumerate(order):
+            if query.after[i] is None:
+                continue
             equal = [f"{quote(n)} IS NOT DISTINCT FROM ?" for n, _d in order[:i]]
-            compare = f"{quote(name)} {'<' if descending else '>'} ?"
+            compare = f"({quote(name)} {'<' if descending else '>'} ? OR {quote(name)} IS NULL)"
             clauses.append("(" + " AND ".join([*equal, compare]) + ")")
             parameters = [*parameters, *query.after[:i], query.after[i]]
-        sql += " WHERE " + " OR ".join(clauses)
+        sql += " WHERE " + (" OR ".join(clauses) if clauses else "false")
     sql += " ORDER BY " + ", ".join(
         f"{quote(name)} {'DESC' if descending else 'ASC'} NULLS LAST" for name, descending in order
     )

@@ -152,3 +152,22 @@ def test_the_query_api_is_described_in_the_openapi_schema(db):
     assert "/api/v1/datasets/{slug}/rows/" in schema
     for parameter in ("bucket", "group_by", "agg", "after", "format"):
         assert f"name: {parameter}" in schema
+
+
+@pytest.mark.parametrize("order", ["snelheid_km_per_h", "-snelheid_km_per_h", "fietsers"])
+def test_paging_one_row_at_a_time_visits_every_row_once_nulls_included(
+    counts, kortrijk_analyst, order
+):
+    client = staff_client(kortrijk_analyst)
+    url = f"{API}{counts.slug}/rows/?limit=1&order={order}"
+    seen = []
+    while url:
+        page = client.get(url).json()
+        seen += page["rows"]
+        url = page["next_url"]
+    assert len(seen) == 3
+    everything = client.get(f"{API}{counts.slug}/rows/").json()["rows"]
+    assert sorted(map(str, seen)) == sorted(map(str, everything))
+    speeds = [row[4] for row in seen]
+    if order.startswith("snelheid"):
+        assert speeds[-1] is None  # NULLs last, in both directions
