@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from deltalake.exceptions import CommitFailedError, DeltaError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -388,9 +389,11 @@ def execute(load: Load) -> None:
     from regiohub.datasets.ingest import IngestError, convert
     from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
 
-    if load.state not in (LoadState.QUEUED, LoadState.LOADING):
+    claimed = Load.objects.filter(
+        pk=load.pk, state__in=[LoadState.QUEUED, LoadState.LOADING]
+    ).update(state=LoadState.LOADING)
+    if not claimed:
         return  # already done (a retried task) or cancelled
-    Load.objects.filter(pk=load.pk).update(state=LoadState.LOADING)
     try:
         raw = _read(load)
         specs = [
@@ -420,19 +423,77 @@ def execute(load: Load) -> None:
                 error_count=result.total_errors,
             )
         return
+    repeated = repeated_keys(result.table, load.primary_key, raw, load.schema)
+    if repeated:
+        with transaction.atomic():
+            _finish(
+                load,
+                LoadState.FAILED,
+                _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)},
+                errors=[asdict(e) for e in repeated[:100]],
+                error_count=len(repeated),
+            )
+        return
     Load.objects.filter(pk=load.pk).update(rows_done=result.table.num_rows // 2)
     with transaction.atomic():
-        version = publish(
-            load.dataset,
-            result.table,
-            mode=load.mode,
-            schema=load.schema,
-            primary_key=load.primary_key,
-            actor=load.created_by,
-            summary=_("%(rows)d rows from %(file)s")
-            % {"rows": result.table.num_rows, "file": load.filename},
+        # Serialises with a cancel or with a second worker holding the same load.
+        fresh = Load.objects.select_for_update().get(pk=load.pk)
+        if fresh.state != LoadState.LOADING or fresh.version_id:
+            return
+        try:
+            version = publish(
+                load.dataset,
+                result.table,
+                mode=load.mode,
+                schema=load.schema,
+                primary_key=load.primary_key,
+                actor=load.created_by,
+                summary=_("%(rows)d rows from %(file)s")
+                % {"rows": result.table.num_rows, "file": load.filename},
+            )
+        except CommitFailedError:
+            raise  # another writer committed first: the task tries again
+        except DeltaError as exc:
+            _finish(fresh, LoadState.FAILED, _("The rows could not be stored: %(e)s") % {"e": exc})
+            return
+        _finish(fresh, LoadState.DONE, version=version, rows_done=result.table.num_rows)
+
+
+def repeated_keys(
+    table: pa.Table, primary_key: list[str], raw: Any, schema: list[dict[str, Any]]
+) -> list[Any]:
+    """A load error for every row whose key an earlier row of the file already has."""
+    from regiohub.datasets.ingest import LoadError
+
+    if not primary_key or table.num_rows < 2:
+        return []
+    import pyarrow.compute as pc
+
+    keyed = table.select(primary_key).append_column("__i", pa.array(range(table.num_rows)))
+    keyed = keyed.sort_by([(k, "ascending") for k in primary_key] + [("__i", "ascending")])
+    same = None
+    for key in primary_key:
+        column = keyed[key]
+        equal = pc.fill_null(pc.equal(column.slice(1), column.slice(0, keyed.num_rows - 1)), False)
+        both_null = pc.and_(
+            pc.is_null(column.slice(1)), pc.is_null(column.slice(0, keyed.num_rows - 1))
         )
-        _finish(load, LoadState.DONE, version=version, rows_done=result.table.num_rows)
+        equal = pc.or_(equal, both_null)
+        same = equal if same is None else pc.and_(same, equal)
+    indices = sorted(keyed["__i"].slice(1).filter(same).to_pylist())
+    names = {c["key"]: c["name"] for c in schema}
+    errors = []
+    for index in indices:
+        values = table.slice(index, 1).select(primary_key).to_pylist()[0]
+        errors.append(
+            LoadError(
+                row=raw.row_number(index),
+                column=", ".join(names.get(k, k) for k in primary_key),
+                value=", ".join("" if v is None else str(v) for v in values.values()),
+                reason=_("An earlier row has this key too; a key must be unique."),
+            )
+        )
+    return errors
 
 
 def publish(

@@ -191,3 +191,40 @@ def test_appending_rows_of_another_shape_is_refused(region, steward):
         other, steward, columns=other.schema, primary_key=[], mode="replace"
     )
     assert replaced.state == "queued"
+
+
+def test_a_key_twice_in_the_file_is_refused_by_row(region, steward):
+    dataset = make_dataset(region["KOR"], steward)
+    load = upload(
+        dataset,
+        steward,
+        "id;naam\n1;a\n2;b\n1;c\n",
+        mode="upsert",
+        primary_key=["id"],
+    )
+    assert load.state == "failed"
+    assert [(e["row"], e["column"], e["value"]) for e in load.errors] == [(4, "id", "1")]
+    assert "unique" in load.errors[0]["reason"]
+    assert dataset.versions.count() == 0
+
+
+def test_a_load_run_twice_or_cancelled_while_queued_publishes_at_most_once(region, steward):
+    """A stuck task may be requeued while the first run still goes on."""
+    from regiohub.core.testing import run_tasks
+
+    dataset = make_dataset(region["KOR"], steward)
+    load = upload(dataset, steward, COUNTS_CSV, confirm=False)
+    services.confirm(load, steward, columns=load.schema, primary_key=[], mode="append")
+    first = Load.objects.get(pk=load.pk)
+    second = Load.objects.get(pk=load.pk)  # a second worker read it at the same time
+    services.execute(first)
+    services.execute(second)
+    assert [(v.number, v.row_count) for v in dataset.versions.all()] == [(1, 3)]
+    cancelled = upload(dataset, steward, COUNTS_CSV, confirm=False)
+    services.confirm(cancelled, steward, columns=cancelled.schema, primary_key=[], mode="append")
+    stale = Load.objects.get(pk=cancelled.pk)
+    services.cancel(cancelled, steward)
+    services.execute(stale)
+    run_tasks()
+    stale.refresh_from_db()
+    assert stale.state == "cancelled" and dataset.versions.count() == 1
