@@ -217,7 +217,12 @@ def parse(params: Mapping[str, Any], schema: list[dict[str, Any]]) -> Query:
                 "agg",
                 _("%(function)s needs a column, e.g. %(function)s:car.") % {"function": function},
             )
-        query.aggregates.append(Aggregate(function, column or None))
+        aggregate = Aggregate(function, column or None)
+        if aggregate in query.aggregates:
+            raise QueryError(
+                "agg", _("%(name)s is asked twice.") % {"name": f"{function}:{column}".rstrip(":")}
+            )
+        query.aggregates.append(aggregate)
     if query.bucket and not query.aggregates:
         query.aggregates.append(Aggregate("count", None))
     if query.group_by and not query.aggregates:
@@ -316,7 +321,12 @@ def decode_cursor(text: str) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(text[:2000] + "=" * (-len(text[:2000]) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list):
+        if not isinstance(values, list) or not all(
+            v is None
+            or isinstance(v, str | int | float | bool)
+            or (isinstance(v, dict) and set(v) == {"t"} and isinstance(v["t"], str))
+            for v in values
+        ):
             raise ValueError
         return tuple(_unplain(v) for v in values)
     except (ValueError, TypeError, UnicodeDecodeError):
@@ -426,7 +436,7 @@ def _paged(
     keys = [name for name, _d in order]
     sql = f"SELECT * FROM ({inner}) AS q"  # noqa: S608 - built above from checked names
     if query.after is not None:
-        if len(query.after) != len(order):
+        if not order or len(query.after) != len(order):
             raise QueryError("after", _("This page link belongs to another question."))
         # (a, b) after (x, y) in mixed directions: a > x OR (a = x AND b > y) ...; NULLs
         # sort last either way, so they come after every value and nothing comes after
@@ -440,9 +450,11 @@ def _paged(
             clauses.append("(" + " AND ".join([*equal, compare]) + ")")
             parameters = [*parameters, *query.after[:i], query.after[i]]
         sql += " WHERE " + (" OR ".join(clauses) if clauses else "false")
-    sql += " ORDER BY " + ", ".join(
-        f"{quote(name)} {'DESC' if descending else 'ASC'} NULLS LAST" for name, descending in order
-    )
+    if order:
+        sql += " ORDER BY " + ", ".join(
+            f"{quote(name)} {'DESC' if descending else 'ASC'} NULLS LAST"
+            for name, descending in order
+        )
     sql += f" LIMIT {int(query.limit) + 1}"
     return Plan(sql=sql, parameters=parameters, columns=outputs, order_keys=keys)
 
@@ -524,22 +536,39 @@ def _source(files: list[str], query: Query) -> tuple[str, list[Any]]:
 
 
 class _Deadline:
-    """Interrupts the connection's running query after ``seconds``."""
+    """Interrupts the connection's running query after ``seconds``; never later, when the
+    connection may already run the next question."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, seconds: float) -> None:
         self.fired = False
+        self.active = True
+        self.lock = threading.Lock()
         self.timer = threading.Timer(seconds, self._fire, args=(con,))
+        self.timer.daemon = True
 
     def _fire(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.fired = True
-        con.interrupt()
+        with self.lock:
+            if self.active:
+                self.fired = True
+                con.interrupt()
 
     def __enter__(self) -> _Deadline:
         self.timer.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        with self.lock:
+            self.active = False
         self.timer.cancel()
+
+
+def _interrupted(exc: BaseException, deadline: _Deadline) -> bool:
+    """DuckDB reports an interrupt as its own error, or through Arrow as an OSError."""
+    return (
+        deadline.fired
+        or isinstance(exc, duckdb.InterruptException)
+        or (isinstance(exc, OSError) and "INTERRUPT" in str(exc))
+    )
 
 
 def run(
@@ -577,11 +606,11 @@ def _execute(
     with _Deadline(con, limit) as deadline:
         try:
             table = con.sql(sql, params=parameters).to_arrow_table()
-        except duckdb.InterruptException:
-            raise QueryTimeout from None
-        except duckdb.Error:
-            if deadline.fired:
+        except (duckdb.Error, OSError) as exc:
+            if _interrupted(exc, deadline):
                 raise QueryTimeout from None
+            if query.after is not None and isinstance(exc, duckdb.ConversionException):
+                raise QueryError("after", _("This page link is not valid (any more).")) from None
             raise
     next_cursor = ""
     if table.num_rows > query.limit:
@@ -608,24 +637,32 @@ def stream(
     con = connection().cursor()  # its own cursor: a long download does not block others
     sql = f"WITH data AS (SELECT * FROM {source}) {built.sql}"  # noqa: S608 - see plan()
     remaining = query.limit
-    with _Deadline(con, seconds or float(settings.DATASETS_QUERY_SECONDS) * 6) as deadline:
-        try:
-            reader = con.sql(sql, params=[*source_parameters, *built.parameters]).to_arrow_reader(
-                batch_rows
+    # The limit is for the database's work on each batch, not for the time the client
+    # takes to read what was already sent.
+    limit = seconds or float(settings.DATASETS_QUERY_SECONDS) * 6
+    try:
+        with _Deadline(con, limit) as deadline:
+            try:
+                result = con.sql(sql, params=[*source_parameters, *built.parameters])
+                reader = result.to_arrow_reader(batch_rows)
+            except (duckdb.Error, OSError) as exc:
+                if _interrupted(exc, deadline):
+                    raise QueryTimeout from None
+                raise
+        while remaining > 0:
+            with _Deadline(con, limit) as deadline:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (duckdb.Error, OSError) as exc:
+                    if _interrupted(exc, deadline):
+                        raise QueryTimeout from None
+                    raise
+            batch = batch.slice(0, remaining)
+            remaining -= batch.num_rows
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(name) for name in built.columns], names=built.columns
             )
-            for batch in reader:
-                if remaining <= 0:
-                    break
-                batch = batch.slice(0, remaining)
-                remaining -= batch.num_rows
-                yield pa.RecordBatch.from_arrays(
-                    [batch.column(name) for name in built.columns], names=built.columns
-                )
-        except duckdb.InterruptException:
-            raise QueryTimeout from None
-        except duckdb.Error:
-            if deadline.fired:
-                raise QueryTimeout from None
-            raise
-        finally:
-            con.close()
+    finally:
+        con.close()

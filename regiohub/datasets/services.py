@@ -537,6 +537,9 @@ def publish(
         created_by=user,
         created_by_label=(str(user) if user else actor_label or "system")[:200],
     )
+    from regiohub.datasets.tasks import compute_stats
+
+    enqueue(compute_stats, version.pk)
     history.record(
         dataset,
         "dataset.version_published",

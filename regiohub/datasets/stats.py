@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from regiohub.datasets import storage
 from regiohub.datasets.models import DatasetVersion
-from regiohub.datasets.query import connection, files_literal, quote
+from regiohub.datasets.query import _Deadline, _interrupted, connection, files_literal, quote
 
 TOP_VALUES = 5
+#: Statistics are computed in the background, once per version, within this limit.
+STATS_SECONDS = 120.0
 
 
 def _plain(value: Any) -> Any:
@@ -31,6 +35,8 @@ def column_stats(version: DatasetVersion) -> dict[str, dict[str, Any]]:
     if not files:
         return result
     con = connection().cursor()
+    deadline = _Deadline(con, STATS_SECONDS)
+    deadline.__enter__()
     try:
         con.execute(
             "CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM "  # noqa: S608 - see files_literal
@@ -61,7 +67,12 @@ def column_stats(version: DatasetVersion) -> dict[str, dict[str, Any]]:
                 ).fetchall()
                 stats["top"] = [[_plain(value), int(n)] for value, n in top]
             result[key] = stats
+    except (duckdb.Error, OSError) as exc:
+        if _interrupted(exc, deadline):
+            return {}  # too big to summarise within the limit: the page shows none
+        raise
     finally:
+        deadline.__exit__()
         con.close()
     DatasetVersion.objects.filter(pk=version.pk).update(stats=result)
     version.stats = result

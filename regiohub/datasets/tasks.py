@@ -56,3 +56,13 @@ def run_due_feeds() -> int:
             enqueue(run_feed, feed.pk)
             started += 1
     return started
+
+
+@task(queue_name="default")
+def compute_stats(version_id: int) -> int:
+    """The column statistics of a new version (the dataset page shows them)."""
+    from regiohub.datasets import stats
+    from regiohub.datasets.models import DatasetVersion
+
+    version = DatasetVersion.objects.select_related("dataset").get(pk=version_id)
+    return len(stats.column_stats(version))

@@ -8,12 +8,21 @@ from regiohub.datasets.models import Dataset, DatasetVersion
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    loaded_by = serializers.SerializerMethodField()
+
     class Meta:
         model = DatasetVersion
         fields = [
-            "number", "row_count", "rows_added", "rows_updated", "summary",
-            "created_by_label", "created_at",
+            "number", "row_count", "rows_added", "rows_updated", "summary", "loaded_by",
+            "created_at",
         ]  # fmt: skip
+
+    def get_loaded_by(self, version: DatasetVersion) -> str:
+        """The person for those who manage the dataset; the owner for everyone else."""
+        managed = self.context.get("managed_owner_ids", frozenset())
+        if version.dataset.owner_id in managed:
+            return version.created_by_label
+        return version.dataset.owner.display_name
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -33,7 +42,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     def get_version(self, dataset: Dataset) -> dict[str, Any] | None:
         current = self._current(dataset)
-        return VersionSerializer(current).data if current else None
+        return VersionSerializer(current, context=self.context).data if current else None
 
     def get_columns(self, dataset: Dataset) -> list[dict[str, Any]]:
         current = self._current(dataset)

@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -81,6 +80,8 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
         else:
             batches = query.stream(files, version.schema, parsed)
             first = next(batches, None)  # errors and time-outs before the first byte
+    except query.QueryError as exc:  # e.g. a page link whose values do not fit
+        return errors_response(400, exc.parameter, exc.message)
     except query.QueryTimeout:
         return errors_response(
             503,
@@ -92,9 +93,9 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
     if fmt == "json":
         next_url = ""
         if result.next_cursor:
-            following = params.copy() if hasattr(params, "copy") else dict(params)
+            following = params.copy()  # a QueryDict: repeated filters stay repeated
             following["after"] = result.next_cursor
-            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
+            next_url = request.build_absolute_uri(request.path) + "?" + following.urlencode()
         body = {
             "dataset": dataset.slug,
             "version": version.number,
@@ -167,6 +168,15 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # ``format`` picks csv/ndjson/json for rows, not one of DRF's renderers.
         return super().perform_content_negotiation(request, force=True)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        from regiohub.core import access
+        from regiohub.core.roles import Capability
+
+        return {
+            **super().get_serializer_context(),
+            "managed_owner_ids": access.organisation_ids(self.request.user, Capability.MANAGE_DATA),
+        }
 
     def get_serializer_class(self) -> type[DatasetSerializer]:
         return DatasetDetailSerializer if self.action == "retrieve" else DatasetSerializer

@@ -68,3 +68,29 @@ def test_a_steward_sets_up_a_telraam_feed_and_fetches_now(region, steward, menen
     other = staff_client(menen_analyst)
     assert other.get(url).status_code == 404
     assert other.post(f"{url}run/").status_code == 404
+
+
+@requires_telraam_data
+def test_a_stored_key_is_not_sent_to_a_new_address(region, steward):
+    dataset = make_dataset(region["KOR"], steward, slug="telraam")
+    Feed.objects.create(
+        dataset=dataset,
+        kind="telraam",
+        settings={"api_key": "SECRET-KEY", "segment_ids": [1], "start": "2025-01-01T00:00:00Z",
+                  "base_url": "https://telraam-api.net"},
+    )  # fmt: skip
+    answer = staff_client(steward).post(
+        f"/staff/data/{dataset.slug}/feed/",
+        {
+            "kind": "telraam",
+            "api_key": "",
+            "segment_ids": "1",
+            "start": "2025-01-01 00:00",
+            "base_url": "https://elders.example",
+            "interval_minutes": "60",
+            "is_active": "on",
+        },
+    )
+    assert answer.status_code == 200
+    assert "Enter the key again" in answer.content.decode()
+    assert Feed.objects.get().settings["base_url"] == "https://telraam-api.net"

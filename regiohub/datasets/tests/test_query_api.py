@@ -171,3 +171,53 @@ def test_paging_one_row_at_a_time_visits_every_row_once_nulls_included(
     speeds = [row[4] for row in seen]
     if order.startswith("snelheid"):
         assert speeds[-1] is None  # NULLs last, in both directions
+
+
+def test_a_total_without_groups_is_one_row(counts, kortrijk_analyst):
+    client = staff_client(kortrijk_analyst)
+    answer = client.get(f"{API}{counts.slug}/rows/?agg=count,sum:fietsers")
+    assert rows_of(answer) == [{"count": 3, "sum_fietsers": 20}]
+    csv_text = b"".join(
+        client.get(f"{API}{counts.slug}/rows/?agg=count&format=csv").streaming_content
+    )
+    assert csv_text.decode().splitlines() == ["count", "3"]
+    twice = client.get(f"{API}{counts.slug}/rows/?agg=count:segment,count:segment")
+    assert twice.status_code == 400 and twice.json()["errors"][0]["parameter"] == "agg"
+
+
+def test_page_links_keep_repeated_filters(counts, kortrijk_analyst):
+    client = staff_client(kortrijk_analyst)
+    first = client.get(
+        f"{API}{counts.slug}/rows/?segment__ne=998&segment__ne=999&limit=1&order=uur"
+    ).json()
+    assert "segment__ne=998" in first["next_url"] and "segment__ne=999" in first["next_url"]
+
+
+@pytest.mark.parametrize(
+    "cursor", ['[{"x":1},2]', "[[1],2]", '[1,"x"]', '["a","b","c"]', '{"t": 1}']
+)
+def test_a_forged_page_link_is_a_400_not_a_500(counts, kortrijk_analyst, cursor):
+    import base64
+
+    token = base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
+    client = staff_client(kortrijk_analyst)
+    for url in (
+        f"{API}{counts.slug}/rows/?group_by=segment&agg=count&after={token}",
+        f"{API}{counts.slug}/rows/?order=auto_s&after={token}",
+    ):
+        answer = client.get(url)
+        assert answer.status_code in (200, 400), (url, answer.content[:200])
+        if answer.status_code == 400:
+            assert answer.json()["errors"][0]["parameter"] == "after"
+
+
+def test_who_loaded_a_version_is_shown_only_to_those_who_manage_it(
+    counts, steward, kortrijk_analyst
+):
+    counts.access = "open"
+    counts.save()
+    anonymous = Client().get(f"{API}{counts.slug}/").json()
+    assert {v["loaded_by"] for v in anonymous["versions"]} == {"Kortrijk"}
+    assert str(steward) not in Client().get(f"/data/{counts.slug}/").content.decode()
+    managed = staff_client(steward).get(f"{API}{counts.slug}/").json()
+    assert managed["versions"][0]["loaded_by"] == str(steward)

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import (
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_GET
 
 from regiohub.core import access, throttling
 from regiohub.core.roles import Capability
-from regiohub.datasets import charts, query, stats, storage
+from regiohub.datasets import charts, query, storage
 from regiohub.datasets.api.views import version_of
 from regiohub.datasets.models import Dataset, DatasetVersion
 
@@ -137,7 +136,7 @@ def _chart(
     chosen = request.GET.get("chart", "")
     measure = next((c for c in numbers if c["key"] == chosen), numbers[0])
     time = next((c for c in schema if c["role"] == "time"), None)
-    column_stats = stats.column_stats(version)
+    column_stats = version.stats  # computed by a task when published
     if time is not None:
         info = column_stats.get(time["key"], {})
         try:
@@ -248,14 +247,20 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if answer.next_cursor:
             following = request.GET.copy()
             following["after"] = answer.next_cursor
-            next_url = "?" + urlencode(following)
+            next_url = "?" + following.urlencode()
     except query.QueryError as exc:
         error = exc.message
     except query.QueryTimeout:
         error = _("This took too long; filter more.")
-    chart, numbers = _chart(version, files, request)
-    point_map = _map(version, files)
-    column_stats = stats.column_stats(version)
+    try:
+        chart, numbers = _chart(version, files, request)
+    except (query.QueryError, query.QueryTimeout):
+        chart, numbers = None, []  # the page still shows the rows
+    try:
+        point_map = _map(version, files)
+    except (query.QueryError, query.QueryTimeout):
+        point_map = None
+    column_stats = version.stats  # computed by a task when published
     context.update(
         {
             "version": version,

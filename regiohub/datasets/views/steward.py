@@ -222,6 +222,14 @@ def feed_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 data[name] = stored[name]
         settings_form = source.settings_form(data=data)
         schedule = FeedScheduleForm(request.POST)
+        reused = [n for n in secret_fields if not request.POST.get(n) and stored.get(n)]
+        moved = "base_url" in data and (data["base_url"] or "") != (stored.get("base_url") or "")
+        if reused and moved and settings_form.is_valid():
+            # A stored key goes only where it went before: a new address needs it typed.
+            for name in reused:
+                settings_form.add_error(
+                    name, _("Enter the key again when you change the API address.")
+                )
         if settings_form.is_valid() and schedule.is_valid():
             with transaction.atomic():
                 feed, _created = Feed.objects.update_or_create(
