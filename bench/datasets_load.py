@@ -246,6 +246,7 @@ def our_load(csv_path: Path) -> dict[str, Any]:
 
     from regiohub.core.testing import run_tasks
     from regiohub.datasets import ingest, services, storage
+    from regiohub.datasets.tasks import run_load
 
     phases = Phases()
     phases.wrap(ingest, "read_raw", "read")
@@ -273,10 +274,13 @@ def our_load(csv_path: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     services.confirm(load, user, columns=load.schema, primary_key=[], mode="replace")
-    run_tasks()
+    run_load.call(load.pk)  # what the worker runs: the version is published when it returns
     load_s = time.perf_counter() - started
     load_phases = phases.take()
     overall = time.perf_counter() - begun
+    started = time.perf_counter()
+    run_tasks()  # the queued copy of run_load (nothing left to do) and the statistics
+    stats_s = time.perf_counter() - started
     load.refresh_from_db()
     assert load.state == "done", f"{load.state}: {load.message} {load.errors[:3]}"
     assert load.version.row_count == ROWS, load.version.row_count
@@ -287,6 +291,7 @@ def our_load(csv_path: Path) -> dict[str, Any]:
         "load": load_s,
         "load_phases": load_phases,
         "overall": overall,
+        "stats": stats_s,
         "types": inferred,
         "rss_mb": _rss_mb(),
     }
@@ -362,6 +367,13 @@ def main() -> None:
             rate(ours["overall"]),
             f"{raw_total:.2f}",
             f"{ours['overall'] / raw_total:.2f}x",
+        ],
+        [
+            "column statistics (a task after publishing)",
+            f"{ours['stats']:.2f}",
+            rate(ours["stats"]),
+            "",
+            "",
         ],
         ["peak memory (MB, VmHWM)", f"{ours['rss_mb']:,.0f}", "", f"{raw['rss_mb']:,.0f}", ""],
     ]
