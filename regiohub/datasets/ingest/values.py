@@ -96,6 +96,8 @@ def _fast_number(values, decimal: str, target: pa.DataType):
 
 
 def _cast(values, target):
+    """The one-cast fast path: the typed values, or None when some value does not cast
+    plainly, so that the caller takes the checking path that names each failing row."""
     try:
         result = pc.cast(values, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

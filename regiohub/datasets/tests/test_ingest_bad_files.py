@@ -1,30 +1,18 @@
 import io
 import struct
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.utils import translation
 
 from regiohub.datasets.ingest import (
-    ConvertResult,
     IngestError,
     archives,
     convert,
     infer_schema,
     read_raw,
 )
-
-
-def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
-    return path
-
-
-def load(path: Path, **kwargs) -> ConvertResult:
-    raw = read_raw(path, filename=path.name, **kwargs)
-    return convert(raw, infer_schema(raw))
+from regiohub.datasets.tests.ingest_files import load, write
 
 
 def read_error(path) -> str:

@@ -3,18 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from regiohub.datasets.ingest import ConvertResult, ReadOptions, convert, infer_schema, read_raw
-
-
-def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
-    return path
-
-
-def load(path: Path, **kwargs) -> ConvertResult:
-    raw = read_raw(path, filename=path.name, **kwargs)
-    return convert(raw, infer_schema(raw))
+from regiohub.datasets.ingest import ReadOptions, convert, infer_schema, read_raw
+from regiohub.datasets.tests.ingest_files import load, write
 
 
 def types_of(path: Path) -> dict[str, str]:
@@ -208,7 +198,6 @@ def test_blank_lines_keep_the_row_numbers_of_the_file(tmp_path):
     raw = read_raw(path, filename=path.name)
     schema = infer_schema(raw)
     schema[1].type = "integer"
-    from regiohub.datasets.ingest import convert
 
     result = convert(raw, schema)
     assert [(error.row, error.value) for error in result.errors] == [(4, "x"), (7, "y")]

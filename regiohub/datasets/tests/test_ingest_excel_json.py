@@ -1,13 +1,11 @@
 import datetime as dt
 import json
 import re
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
 from regiohub.datasets.ingest import (
-    ConvertResult,
     IngestError,
     ReadOptions,
     convert,
@@ -15,17 +13,7 @@ from regiohub.datasets.ingest import (
     list_sheets,
     read_raw,
 )
-
-
-def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
-    return path
-
-
-def load(path: Path, **kwargs) -> ConvertResult:
-    raw = read_raw(path, filename=path.name, **kwargs)
-    return convert(raw, infer_schema(raw))
+from regiohub.datasets.tests.ingest_files import load, write
 
 
 def workbook(tmp_path, sheets: dict[str, list[list]]):

@@ -1,25 +1,9 @@
-from pathlib import Path
-
 import pytest
 
 from regiohub.datasets.ingest import (
-    ConvertResult,
-    convert,
-    infer_schema,
-    read_raw,
     safe_for_spreadsheet,
 )
-
-
-def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
-    return path
-
-
-def load(path: Path, **kwargs) -> ConvertResult:
-    raw = read_raw(path, filename=path.name, **kwargs)
-    return convert(raw, infer_schema(raw))
+from regiohub.datasets.tests.ingest_files import load, write
 
 
 @pytest.mark.parametrize(
