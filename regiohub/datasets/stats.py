@@ -9,20 +9,13 @@ from typing import Any
 import duckdb
 
 from regiohub.datasets import storage
+from regiohub.datasets.formats import json_value
 from regiohub.datasets.models import DatasetVersion
 from regiohub.datasets.query import _Deadline, _interrupted, connection, files_literal, quote
 
 TOP_VALUES = 5
 #: Statistics are computed in the background, once per version, within this limit.
 STATS_SECONDS = 120.0
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def column_stats(version: DatasetVersion) -> dict[str, dict[str, Any]]:
@@ -52,8 +45,8 @@ def column_stats(version: DatasetVersion) -> dict[str, dict[str, Any]]:
                 "count": int(item["count"]),
                 "nulls": round(float(item["null_percentage"] or 0) * int(item["count"]) / 100),
                 "distinct": int(item["approx_unique"] or 0),
-                "min": _plain(item["min"]),
-                "max": _plain(item["max"]),
+                "min": json_value(item["min"]),
+                "max": json_value(item["max"]),
             }
             if column["type"] in ("integer", "decimal"):
                 for name in ("avg", "q25", "q50", "q75"):
@@ -65,7 +58,7 @@ def column_stats(version: DatasetVersion) -> dict[str, dict[str, Any]]:
                     f"WHERE {quote(key)} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
                     [TOP_VALUES],
                 ).fetchall()
-                stats["top"] = [[_plain(value), int(n)] for value, n in top]
+                stats["top"] = [[json_value(value), int(n)] for value, n in top]
             result[key] = stats
     except (duckdb.Error, OSError) as exc:
         if _interrupted(exc, deadline):

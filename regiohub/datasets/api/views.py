@@ -8,11 +8,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -24,8 +20,9 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 
-from regiohub.datasets import query, storage
+from regiohub.datasets import formats, query, storage
 from regiohub.datasets.api.serializers import DatasetDetailSerializer, DatasetSerializer
+from regiohub.datasets.formats import json_value
 from regiohub.datasets.models import Dataset, DatasetVersion
 
 FORMATS = {
@@ -33,14 +30,6 @@ FORMATS = {
     "ndjson": "application/x-ndjson; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
 }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
 
 
 def version_of(dataset: Dataset, number: str | None) -> DatasetVersion:
@@ -100,13 +89,14 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
             "dataset": dataset.slug,
             "version": version.number,
             "columns": result.columns,
-            "rows": [[_plain(v) for v in row.values()] for row in result.table.to_pylist()],
+            "rows": [[json_value(v) for v in row.values()] for row in result.table.to_pylist()],
             "next_cursor": result.next_cursor or None,
             "next_url": next_url or None,
         }
         return JsonResponse(body, headers=headers, json_dumps_params={"ensure_ascii": False})
     columns = [c for c in query.output_columns(parsed, version.schema)]
-    stream = _csv(columns, first, batches) if fmt == "csv" else _ndjson(columns, first, batches)
+    rows = _batches(first, batches)
+    stream = formats.csv_stream(columns, rows) if fmt == "csv" else formats.ndjson_stream(rows)
     response = StreamingHttpResponse(stream, content_type=FORMATS[fmt], headers=headers)
     response["Content-Disposition"] = (
         f'attachment; filename="{dataset.slug}-v{version.number}.{fmt}"'
@@ -124,31 +114,6 @@ def _batches(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     if first is not None:
         yield first
         yield from rest
-
-
-def _csv(columns: list[str], first: Any, rest: Iterator[Any]) -> Iterator[bytes]:
-    from regiohub.datasets.ingest import safe_for_spreadsheet
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    yield out.getvalue().encode()
-    for batch in _batches(first, rest):
-        out.seek(0)
-        out.truncate()
-        for row in batch.to_pylist():
-            writer.writerow(
-                [safe_for_spreadsheet(v) if isinstance(v, str) else _plain(v) for v in row.values()]
-            )
-        yield out.getvalue().encode()
-
-
-def _ndjson(columns: list[str], first: Any, rest: Iterator[Any]) -> Iterator[bytes]:
-    for batch in _batches(first, rest):
-        yield "".join(
-            json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n"
-            for row in batch.to_pylist()
-        ).encode()
 
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,9 +4,6 @@ everyone; every other dataset answers 404 to whoever may not see it."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -29,7 +26,7 @@ from django.views.decorators.http import require_GET
 
 from regiohub.core import access, throttling
 from regiohub.core.roles import Capability
-from regiohub.datasets import charts, query, storage
+from regiohub.datasets import charts, formats, query, storage
 from regiohub.datasets.api.views import version_of
 from regiohub.datasets.models import Dataset, DatasetVersion
 
@@ -311,14 +308,6 @@ def _batches(files: list[str], version: DatasetVersion) -> Iterator[Any]:
     yield from query.stream(files, schema, everything, seconds=600)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 @require_GET
 def download(request: HttpRequest, slug: str) -> HttpResponse:
     """A whole version in the format asked for."""
@@ -351,43 +340,13 @@ def download(request: HttpRequest, slug: str) -> HttpResponse:
                 content_type="text/plain; charset=utf-8",
             )
         return _file_response(_excel(files, version), name, content_type)
-    from regiohub.datasets.ingest import safe_for_spreadsheet
-
-    def csv_rows() -> Iterator[bytes]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(keys)
-        for batch in _batches(files, version):
-            for row in batch.to_pylist():
-                writer.writerow(
-                    [
-                        safe_for_spreadsheet(v) if isinstance(v, str) else _json_value(v)
-                        for v in row.values()
-                    ]
-                )
-            yield out.getvalue().encode()
-            out.seek(0)
-            out.truncate()
-        yield out.getvalue().encode()
-
-    def json_rows(lines: bool) -> Iterator[bytes]:
-        if not lines:
-            yield b"["
-        first = True
-        for batch in _batches(files, version):
-            parts = []
-            for row in batch.to_pylist():
-                text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
-                if lines:
-                    parts.append(text + "\n")
-                else:
-                    parts.append(text if first else "," + text)
-                    first = False
-            yield "".join(parts).encode()
-        if not lines:
-            yield b"]"
-
-    stream = csv_rows() if fmt == "csv" else json_rows(fmt == "ndjson")
+    batches = _batches(files, version)
+    if fmt == "csv":
+        stream = formats.csv_stream(keys, batches)
+    elif fmt == "ndjson":
+        stream = formats.ndjson_stream(batches)
+    else:
+        stream = formats.json_array_stream(batches)
     response = StreamingHttpResponse(stream, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
