@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute
@@ -42,14 +41,6 @@ def open_table(storage_key: str, delta_version: int | None = None) -> DeltaTable
     return DeltaTable(table_uri(storage_key), version=delta_version, storage_options=_options())
 
 
-def exists(storage_key: str) -> bool:
-    try:
-        open_table(storage_key)
-    except TableNotFoundError:
-        return False
-    return True
-
-
 def write(
     storage_key: str,
     rows: pa.Table,
@@ -69,13 +60,16 @@ def write(
     options = _options()
     if mode == "upsert" and not primary_key:
         raise ValueError("an upsert needs a primary key")
-    present = exists(storage_key)
-    if present and published is None:
+    try:
+        table: DeltaTable | None = open_table(storage_key)
+    except TableNotFoundError:
+        table = None
+    if table is not None and published is None:
         mode = "replace"  # only an unpublished attempt is there: start afresh
-    elif present and open_table(storage_key).version() != published:
-        open_table(storage_key).restore(published)
-    if mode == "upsert" and present:
-        table = open_table(storage_key)
+    elif table is not None and table.version() != published:
+        table.restore(published)
+        table.update_incremental()
+    if mode == "upsert" and table is not None:
         predicate = " AND ".join(f'target."{k}" = source."{k}"' for k in primary_key)
         metrics = (
             table.merge(rows, predicate=predicate, source_alias="source", target_alias="target")
@@ -83,27 +77,23 @@ def write(
             .when_not_matched_insert_all()
             .execute()
         )
-        table.update_incremental()
-        return Written(
-            delta_version=table.version(),
-            rows_added=int(metrics.get("num_target_rows_inserted", 0)),
-            rows_updated=int(metrics.get("num_target_rows_updated", 0)),
-            row_count=count_rows(storage_key, table.version()),
+        added = int(metrics.get("num_target_rows_inserted", 0))
+        updated = int(metrics.get("num_target_rows_updated", 0))
+    else:
+        write_deltalake(
+            uri,
+            rows,
+            mode="overwrite" if mode == "replace" else "append",
+            schema_mode="overwrite" if mode == "replace" else None,
+            storage_options=options,
         )
-    write_mode = "overwrite" if mode == "replace" else "append"
-    write_deltalake(
-        uri,
-        rows,
-        mode=write_mode,
-        schema_mode="overwrite" if write_mode == "overwrite" else None,
-        storage_options=options,
-    )
+        added, updated = rows.num_rows, 0
     table = open_table(storage_key)
     return Written(
         delta_version=table.version(),
-        rows_added=rows.num_rows,
-        rows_updated=0,
-        row_count=count_rows(storage_key, table.version()),
+        rows_added=added,
+        rows_updated=updated,
+        row_count=_count_rows(table),
     )
 
 
@@ -118,12 +108,8 @@ def _files(storage_key: str, delta_version: int) -> tuple[str, ...]:
     return tuple(open_table(storage_key, delta_version).file_uris())
 
 
-def count_rows(storage_key: str, delta_version: int) -> int:
-    actions = pa.table(open_table(storage_key, delta_version).get_add_actions(flatten=True))
+def _count_rows(table: DeltaTable) -> int:
+    actions = pa.table(table.get_add_actions(flatten=True))
     if actions.num_rows == 0:
         return 0
     return int(pa.compute.sum(actions["num_records"]).as_py() or 0)
-
-
-def arrow_schema(storage_key: str, delta_version: int) -> Any:
-    return pa.schema(open_table(storage_key, delta_version).schema().to_arrow())
