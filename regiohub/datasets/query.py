@@ -535,7 +535,7 @@ def _source(files: list[str], query: Query) -> tuple[str, list[Any]]:
     return "read_parquet(?, filename = '__file', file_row_number = true)", [files]
 
 
-class _Deadline:
+class Deadline:
     """Interrupts the connection's running query after ``seconds``; never later, when the
     connection may already run the next question."""
 
@@ -552,7 +552,7 @@ class _Deadline:
                 self.fired = True
                 con.interrupt()
 
-    def __enter__(self) -> _Deadline:
+    def __enter__(self) -> Deadline:
         self.timer.start()
         return self
 
@@ -562,7 +562,7 @@ class _Deadline:
         self.timer.cancel()
 
 
-def _interrupted(exc: BaseException, deadline: _Deadline) -> bool:
+def interrupted(exc: BaseException, deadline: Deadline) -> bool:
     """DuckDB reports an interrupt as its own error, or through Arrow as an OSError."""
     return (
         deadline.fired
@@ -603,11 +603,11 @@ def _execute(
 ) -> Answer:
     con = connection()
     limit = seconds or float(settings.DATASETS_QUERY_SECONDS)
-    with _Deadline(con, limit) as deadline:
+    with Deadline(con, limit) as deadline:
         try:
             table = con.sql(sql, params=parameters).to_arrow_table()
         except (duckdb.Error, OSError) as exc:
-            if _interrupted(exc, deadline):
+            if interrupted(exc, deadline):
                 raise QueryTimeout from None
             if query.after is not None and isinstance(exc, duckdb.ConversionException):
                 raise QueryError("after", _("This page link is not valid (any more).")) from None
@@ -641,22 +641,22 @@ def stream(
     # takes to read what was already sent.
     limit = seconds or float(settings.DATASETS_QUERY_SECONDS) * 6
     try:
-        with _Deadline(con, limit) as deadline:
+        with Deadline(con, limit) as deadline:
             try:
                 result = con.sql(sql, params=[*source_parameters, *built.parameters])
                 reader = result.to_arrow_reader(batch_rows)
             except (duckdb.Error, OSError) as exc:
-                if _interrupted(exc, deadline):
+                if interrupted(exc, deadline):
                     raise QueryTimeout from None
                 raise
         while remaining > 0:
-            with _Deadline(con, limit) as deadline:
+            with Deadline(con, limit) as deadline:
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
                 except (duckdb.Error, OSError) as exc:
-                    if _interrupted(exc, deadline):
+                    if interrupted(exc, deadline):
                         raise QueryTimeout from None
                     raise
             batch = batch.slice(0, remaining)

@@ -229,10 +229,8 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if not versions:
         return render(request, "datasets/detail.html", context)
-    try:
-        version = version_of(dataset, request.GET.get("version"))
-    except Http404:
-        version = versions[0]
+    asked = request.GET.get("version", "")
+    version = next((v for v in versions if str(v.number) == asked), versions[0])
     files = storage.files(dataset.storage_key, version.delta_version)
     params, form = _preview_params(request, version.schema)
     error = ""
