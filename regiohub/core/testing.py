@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +126,67 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
         for v in results.response["violations"]
     ]
+
+
+# --- Local fake servers that speak an outside service's wire format ----------------------
+
+
+@dataclass
+class Received:
+    """One request a fake server got, for tests to look at."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """Base of a fake server's handler: records each request in ``received`` (set by the
+    subclass), answers JSON or raw bytes, and keeps the test output quiet."""
+
+    received: list[Received]
+
+    def read_request(self) -> Received:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Received(self.command, self.path, dict(self.headers), body)
+        self.received.append(request)
+        return request
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_bytes(status, json.dumps(body).encode(), headers)
+
+    def send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (timeout)
+            pass
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def local_server(
+    handler: type[BaseHTTPRequestHandler], poll_interval: float = 0.5
+) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 for the block; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

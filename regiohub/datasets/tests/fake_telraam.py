@@ -21,11 +21,12 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+
+from regiohub.core.testing import FakeHandler, Received, local_server
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 TELRAAM_DIR = SHARED / "data" / "telraam"
@@ -52,17 +53,6 @@ def _rows_by_segment() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
     for segment_rows in rows.values():
         segment_rows.sort(key=lambda pair: pair[0])
     return dict(rows)
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -139,66 +129,42 @@ def fake_telraam(*, api_key: str = "fake-telraam-key", hang_seconds: float = 3.0
     """Run the fake on a free port of 127.0.0.1 for the duration of the block."""
     state: FakeTelraam
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(FakeHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            state.received.append(Received("POST", self.path, dict(self.headers), raw))
+            raw = self.read_request().body
             if state.failures:
                 mode, retry_after = state.failures.pop(0)
                 return self._fail(mode, retry_after)
             key = self.headers.get("X-Api-Key")
             if not key:
-                return self._send(401, {"message": "Unauthorized"})
+                return self.send_json(401, {"message": "Unauthorized"})
             if key != state.api_key:
-                return self._send(403, {"message": "Forbidden"})
+                return self.send_json(403, {"message": "Forbidden"})
             if self.path != "/v1/reports/traffic":
-                return self._send(404, {"message": "Not Found"})
+                return self.send_json(404, {"message": "Not Found"})
             try:
                 body = json.loads(raw)
             except ValueError:
-                return self._send(400, {"status_code": 400, "message": "Invalid JSON body."})
-            self._send(*traffic_answer(body))
+                return self.send_json(400, {"status_code": 400, "message": "Invalid JSON body."})
+            self.send_json(*traffic_answer(body))
 
         def _fail(self, mode: Failure, retry_after: float | None) -> None:
             if mode == "500":
-                self._send(500, {"message": "Internal server error"})
+                self.send_json(500, {"message": "Internal server error"})
             elif mode == "429":
                 headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
-                self._send(429, {"message": "Too Many Requests"}, headers)
+                self.send_json(429, {"message": "Too Many Requests"}, headers)
             elif mode == "hang":
                 state._stop.wait(state.hang_seconds)
-                self._send(200, {"status_code": 200, "message": "ok", "report": []})
+                self.send_json(200, {"status_code": 200, "message": "ok", "report": []})
             else:
-                self._send_bytes(200, b'{"status_code": 200, "message": "ok", "report": [{"seg')
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            self._send_bytes(status, json.dumps(body).encode(), headers)
-
-        def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None):
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:  # the client gave up (timeout)
-                pass
-
-        def log_message(self, *args: Any) -> None:
-            pass
+                self.send_bytes(200, b'{"status_code": 200, "message": "ok", "report": [{"seg')
 
     _rows_by_segment()  # read the files before the clock of a client timeout starts
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state = FakeTelraam(f"http://127.0.0.1:{server.server_port}", api_key, hang_seconds)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state._stop.set()
-        server.shutdown()
-        server.server_close()
+    with local_server(Handler, poll_interval=0.05) as url:
+        state = FakeTelraam(url, api_key, hang_seconds)
+        Handler.received = state.received
+        try:
+            yield state
+        finally:
+            state._stop.set()  # a hanging answer returns before the server stops
