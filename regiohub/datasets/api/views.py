@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -76,7 +77,7 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
             503,
             "",
             _("The question took longer than %(s)s seconds. Filter more or ask for fewer rows.")
-            % {"s": int(float(_seconds()))},
+            % {"s": int(settings.DATASETS_QUERY_SECONDS)},
         )
     headers = {"X-Dataset-Version": str(version.number)}
     if fmt == "json":
@@ -102,12 +103,6 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
         f'attachment; filename="{dataset.slug}-v{version.number}.{fmt}"'
     )
     return response
-
-
-def _seconds() -> float:
-    from django.conf import settings
-
-    return settings.DATASETS_QUERY_SECONDS
 
 
 def _batches(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
