@@ -3,8 +3,11 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.translation import gettext as _
 
-from regiohub.core import access
+from regiohub.core import access, plugins
 from regiohub.core.auth.decorators import fully_authenticated
 from regiohub.core.models import Department, HistoryEntry, Membership, Organisation, User
 
@@ -20,6 +23,50 @@ class RegiohubAdminSite(admin.AdminSite):
             and request.user.is_superuser
             and fully_authenticated(request)
         )
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        return [
+            path("plugins/", self.admin_view(self.plugins_view), name="plugins"),
+            *super().get_urls(),
+        ]
+
+    def plugins_view(self, request: HttpRequest) -> TemplateResponse:
+        """Every plugin family with its plugins and their settings, read-only: what an
+        administrator may choose in a configuration, and what each choice asks for."""
+        context = {
+            **self.each_context(request),
+            "title": _("Plugins"),
+            "families": [
+                {
+                    "name": family.family,
+                    "label": family.label,
+                    "key": family.key,
+                    "plugins": family.listing(),
+                }
+                for family in plugins.families()
+            ],
+        }
+        return TemplateResponse(request, "admin/core/plugins.html", context)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The index and the side bar also show "Plugins", one row per family."""
+        app_list = super().get_app_list(request, app_label)
+        if app_label is None and plugins.families():
+            url = reverse("admin:plugins", current_app=self.name)
+            rows = [
+                {
+                    "name": family.label,
+                    "object_name": f"plugins-{family.family}",
+                    "admin_url": f"{url}#{family.family}",
+                    "add_url": None,
+                    "view_only": True,
+                }
+                for family in plugins.families()
+            ]
+            app_list.append(
+                {"name": _("Plugins"), "app_label": "plugins", "app_url": url, "models": rows}
+            )
+        return app_list
 
 
 admin.site.__class__ = RegiohubAdminSite

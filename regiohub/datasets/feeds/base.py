@@ -37,6 +37,7 @@ import pyarrow as pa
 from django import forms
 from django.utils.functional import Promise
 
+from regiohub.core.plugins import secret_fields
 from regiohub.datasets.feeds.timewindows import require_aware
 
 #: The type of every time column a feed produces.
@@ -144,11 +145,7 @@ class Feed(abc.ABC):
     @classmethod
     def secret_settings(cls) -> tuple[str, ...]:
         """The settings entered as passwords: stored sealed (``core.secrets``)."""
-        return tuple(
-            name
-            for name, field in cls.settings_form.base_fields.items()
-            if isinstance(field.widget, forms.PasswordInput)
-        )
+        return secret_fields(cls.settings_form)
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

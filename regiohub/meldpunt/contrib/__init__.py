@@ -1,1 +1,2 @@
-"""Integrations of the contact point, one package each (see STYLE: integrations are plugins)."""
+"""Integrations of the contact point, one package each: plugins on the registry base of
+:mod:`regiohub.core.plugins` (see docs/architecture.md, "Plugins")."""

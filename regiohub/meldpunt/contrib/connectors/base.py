@@ -6,9 +6,15 @@ import abc
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
+from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
+
+from regiohub.core.plugins import secret_fields
+from regiohub.meldpunt.workflow import Status
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -39,12 +45,59 @@ class StatusUpdate:
     event_id: str
 
 
+class ConnectorSettings(forms.Form):
+    """The settings every connector understands; a connector's ``settings_form`` adds its
+    own. Settings are stored as JSON, so the form validates them, it is not filled in
+    (the admin names each problem)."""
+
+    timeout = forms.FloatField(
+        label=gettext_lazy("Timeout (seconds)"),
+        required=False,
+        min_value=0.1,
+        max_value=120,
+        help_text=gettext_lazy("Leave empty for 10 seconds."),
+    )
+    include_contact = forms.BooleanField(
+        label=gettext_lazy("Include contact details"),
+        required=False,
+        help_text=gettext_lazy("Only of reporters who consented."),
+    )
+    status_map = forms.JSONField(
+        label=gettext_lazy("Status map"),
+        required=False,
+        help_text=gettext_lazy('Their status -> regiohub\'s, e.g. {"done": "resolved"}.'),
+    )
+
+    def clean_status_map(self) -> dict[str, str]:
+        value = self.cleaned_data.get("status_map") or {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError(gettext("Expected an object."), code="invalid")
+        unknown = sorted(str(v) for v in value.values() if v not in Status.values)
+        if unknown:
+            raise forms.ValidationError(
+                gettext("Unknown statuses: %(statuses)s.") % {"statuses": ", ".join(unknown)},
+                code="unknown_status",
+            )
+        return value
+
+
 class Connector(abc.ABC):
     """One back-office tool. Subclasses register themselves with ``registry.register``."""
 
-    name: str = ""
+    #: Registry key, stored in ``ConnectorConfig.connector``.
+    name: ClassVar[str] = ""
+    #: Shown to administrators (``gettext_lazy``).
+    label: ClassVar[str | Promise] = ""
+    #: Validates the settings dict (a :class:`ConnectorSettings`); the admin lists it.
+    settings_form: ClassVar[type[forms.Form] | None] = None
     #: Settings stored sealed (``core.secrets``): opened only here, to talk to the tool.
-    secret_settings: tuple[str, ...] = ()
+    #: Unless a subclass sets it, the ``PasswordInput`` fields of its ``settings_form``.
+    secret_settings: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "secret_settings" not in cls.__dict__ and cls.settings_form is not None:
+            cls.secret_settings = secret_fields(cls.settings_form)
 
     def __init__(self, config: ConnectorConfig) -> None:
         from regiohub.core.secrets import unseal_fields

@@ -1,40 +1,37 @@
-"""Connectors by name. The built-in ones register themselves like any plugin would."""
+"""Connectors by name: the "connectors" family of :mod:`regiohub.core.plugins`. The
+built-in ones register themselves like any plugin would."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_lazy
+
+from regiohub.core.plugins import Registry
 from regiohub.meldpunt.contrib.connectors.base import Connector
 
 if TYPE_CHECKING:
     from regiohub.meldpunt.models import ConnectorConfig
 
-BUILTIN = ("regiohub.meldpunt.contrib.webhook", "regiohub.meldpunt.contrib.topdesk")
+BUILTIN = (
+    "regiohub.meldpunt.contrib.webhook.connector",
+    "regiohub.meldpunt.contrib.topdesk.connector",
+)
 
-_registry: dict[str, type[Connector]] = {}
+#: The key is ``name`` (stored in ``ConnectorConfig.connector``).
+connectors: Registry[Connector] = Registry(
+    "connectors",
+    base=Connector,
+    label=gettext_lazy("Back-office connectors"),
+    builtin=BUILTIN,
+)
 
-
-def register(cls: type[Connector]) -> type[Connector]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
-    _registry[cls.name] = cls
-    return cls
-
-
-def names() -> list[str]:
-    _load_builtins()
-    return sorted(_registry)
-
-
-def get(name: str) -> type[Connector]:
-    _load_builtins()
-    return _registry[name]
+register = connectors.register
+get = connectors.get
+names = connectors.names
+choices = connectors.choices
 
 
 def connector_for(config: ConnectorConfig) -> Connector:
+    """The connector of ``config``, with its settings opened."""
     return get(config.connector)(config)
-
-
-def _load_builtins() -> None:
-    for module in BUILTIN:
-        import_module(f"{module}.connector")

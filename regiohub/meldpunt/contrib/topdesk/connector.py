@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from regiohub.meldpunt.contrib.connectors.base import (
     BadCallback,
     Connector,
     ConnectorError,
+    ConnectorSettings,
     StatusUpdate,
     http_json,
 )
@@ -35,6 +38,27 @@ DEFAULT_STATUS_MAP = {
 }
 
 
+class TopdeskSettings(ConnectorSettings):
+    url = forms.URLField(
+        label=gettext_lazy("TOPdesk address"),
+        assume_scheme="https",
+        help_text=gettext_lazy("e.g. https://gemeente.topdesk.net"),
+    )
+    username = forms.CharField(label=gettext_lazy("Operator login name"), max_length=200)
+    application_password = forms.CharField(
+        label=gettext_lazy("Application password"),
+        widget=forms.PasswordInput,
+        help_text=gettext_lazy("Made by the operator in TOPdesk (not their own password)."),
+    )
+    call_type = forms.CharField(label=gettext_lazy("Call type"), required=False)
+    category = forms.CharField(label=gettext_lazy("Category"), required=False)
+    caller_name = forms.CharField(
+        label=gettext_lazy("Caller name"),
+        required=False,
+        help_text=gettext_lazy('Leave empty for "regiohub".'),
+    )
+
+
 @register
 class TopdeskConnector(Connector):
     """Settings: ``url`` (https://gemeente.topdesk.net), ``username`` (operator login),
@@ -42,7 +66,8 @@ class TopdeskConnector(Connector):
     ``include_contact``, ``status_map``, ``timeout``."""
 
     name = "topdesk"
-    secret_settings = ("application_password",)
+    label = gettext_lazy("TOPdesk")
+    settings_form = TopdeskSettings  # the secret: ``application_password``
 
     @property
     def _auth(self) -> tuple[str, str]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from regiohub.meldpunt.contrib.connectors.base import (
     BadCallback,
     Connector,
     ConnectorError,
+    ConnectorSettings,
     InvalidSignature,
     StatusUpdate,
     http_json,
@@ -52,13 +55,27 @@ def payload(report: Report, *, include_contact: bool = False) -> dict[str, Any]:
     return data
 
 
+class WebhookSettings(ConnectorSettings):
+    url = forms.URLField(
+        label=gettext_lazy("URL"),
+        assume_scheme="https",
+        help_text=gettext_lazy("Where reports are POSTed."),
+    )
+    secret = forms.CharField(
+        label=gettext_lazy("Shared secret"),
+        widget=forms.PasswordInput,
+        help_text=gettext_lazy("Signs both directions (HMAC-SHA256)."),
+    )
+
+
 @register
 class WebhookConnector(Connector):
     """Settings: ``url``, ``secret``, optional ``timeout`` (s), ``include_contact``
     (bool) and ``status_map`` (their status -> ours; ours are accepted as they are)."""
 
     name = "webhook"
-    secret_settings = ("secret",)
+    label = gettext_lazy("Webhook (signed JSON)")
+    settings_form = WebhookSettings  # the secret: ``secret``
 
     def push(self, report: Report, *, event_id: str) -> str:
         if not self.settings.get("secret") or not self.settings.get("url"):
