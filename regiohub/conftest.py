@@ -8,7 +8,12 @@ import pytest
 
 from regiohub.core.demo.region import load_region
 from regiohub.core.models import Organisation
+from regiohub.core.testing import check_shared_marks
 from regiohub.core.tests.factories import MembershipFactory, UserFactory
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_shared_marks(item)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -33,4 +33,5 @@ class MembershipForm(forms.Form):
 
     def __init__(self, organisation: Organisation, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = organisation.departments.filter(is_active=True)
+        department = cast(forms.ModelChoiceField, self.fields["department"])
+        department.queryset = organisation.departments.filter(is_active=True)

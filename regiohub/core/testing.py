@@ -22,12 +22,39 @@ CHROMIUM = "/usr/bin/chromium"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
+def in_ci() -> bool:
+    """Whether this runs in CI, which sets the ``CI`` environment variable (``CI=true``)."""
+    value = os.environ.get("CI", "")  # noqa: TID251 - CI's own switch, not a product setting
+    return value.strip().lower() not in {"", "0", "false", "no", "off"}
+
+
 def shared_path(*parts: str) -> Path:
-    """A file of the shared data folder, or a clean skip when that folder is absent."""
+    """A file or folder of the shared data folder (``../shared``, next to the project).
+
+    When it is absent the test is skipped with a note, except in CI, which always lays
+    the shared folder next to the project: there its absence is a broken set-up, and the
+    test fails instead of passing unnoticed as a skip. Every test that needs the shared
+    folder comes here, directly or through the :func:`needs_shared` mark.
+    """
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: this test needs the shared folder next to the project")
+        message = f"{path} is absent: this test needs the shared folder next to the project"
+        if in_ci():
+            pytest.fail(f"{message} (CI is set, so a missing file fails the run)", pytrace=False)
+        pytest.skip(message)
     return path
+
+
+def needs_shared(*parts: str) -> pytest.MarkDecorator:
+    """A mark for tests (or, as ``pytestmark``, modules) that need ``shared_path(*parts)``;
+    ``regiohub/conftest.py`` checks it before each such test."""
+    return pytest.mark.needs_shared(*parts)
+
+
+def check_shared_marks(item: pytest.Item) -> None:
+    """Skip, or fail in CI, a test whose ``needs_shared`` marks name an absent path."""
+    for mark in item.iter_markers("needs_shared"):
+        shared_path(*mark.args)
 
 
 def staff_client(user: Any) -> Client:

@@ -27,7 +27,8 @@ class LoginForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         self.user = authenticate(self.request, username=data["username"], password=data["password"])

@@ -37,7 +37,7 @@ MUNICIPALITY_CODES = {
     "34043": "SPI",
 }
 
-INTERMUNICIPAL = [
+INTERMUNICIPAL: list[dict[str, Any]] = [
     {
         "code": "W13",
         "name": "W13",

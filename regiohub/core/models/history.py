@@ -17,7 +17,7 @@ class HistoryQuerySet(models.QuerySet["HistoryEntry"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("history entries cannot be updated")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("history entries cannot be deleted")
 
     def for_object(self, obj: models.Model) -> HistoryQuerySet:

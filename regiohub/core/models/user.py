@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -49,7 +49,8 @@ class User(AbstractUser):
         _("identity provider subject"), max_length=255, blank=True, default="", db_index=True
     )
 
-    objects = UserManager()  # type: ignore[misc]
+    # Keyed by e-mail address: not the username-based manager AbstractUser declares.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -16,6 +16,9 @@ class VersionSerializer(serializers.ModelSerializer):
             "number", "row_count", "rows_added", "rows_updated", "summary", "loaded_by",
             "created_at",
         ]  # fmt: skip
+        # Output only. A writable integer field takes its bounds from the database (64-bit
+        # on SQLite, 32-bit on PostgreSQL), which would make docs/openapi.yaml depend on it.
+        read_only_fields = fields
 
     def get_loaded_by(self, version: DatasetVersion) -> str:
         """The person for those who manage the dataset; the owner for everyone else."""

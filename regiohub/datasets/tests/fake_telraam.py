@@ -24,16 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import pytest
+from regiohub.core.testing import SHARED, FakeHandler, Received, local_server, needs_shared
 
-from regiohub.core.testing import FakeHandler, Received, local_server
-
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 TELRAAM_DIR = SHARED / "data" / "telraam"
 
-requires_telraam_data = pytest.mark.skipif(
-    not TELRAAM_DIR.is_dir(), reason=f"the real Telraam files are not in {TELRAAM_DIR}"
-)
+requires_telraam_data = needs_shared("data", "telraam")
 
 Failure = Literal["500", "429", "hang", "garbled"]
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

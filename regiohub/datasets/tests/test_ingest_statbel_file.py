@@ -1,21 +1,14 @@
 """The real Statbel income file: UTF-8 with BOM, CRLF, `|`, NIS codes with leading zeros."""
 
-from pathlib import Path
-
 import pytest
 
+from regiohub.core.testing import shared_path
 from regiohub.datasets.ingest import convert, infer_schema, read_raw
-
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-STATBEL = SHARED / "data" / "statbel" / "TF_PSNL_INC_TAX_MUNTY.txt"
-
-pytestmark = pytest.mark.skipif(
-    not STATBEL.exists(), reason=f"the shared Statbel file is not here ({STATBEL})"
-)
 
 
 def test_statbel_income_file_reads_and_converts():
-    raw = read_raw(STATBEL, filename=STATBEL.name)
+    statbel = shared_path("data", "statbel", "TF_PSNL_INC_TAX_MUNTY.txt")
+    raw = read_raw(statbel, filename=statbel.name)
     assert (raw.encoding, raw.delimiter, raw.num_rows) == ("utf-8-sig", "|", 5301)
     assert raw.columns[0] == "CD_YEAR"  # no BOM in the first name
 
