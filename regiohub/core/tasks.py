@@ -37,6 +37,9 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 ATTEMPT_KWARG = "_attempt"
+#: The queue a task was sent to when it is not the one it was declared with
+#: (:func:`enqueue_on`); its retries go to the same queue.
+QUEUE_KWARG = "_queue"
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -54,15 +57,18 @@ def task(
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
             attempt = int(kwargs.pop(ATTEMPT_KWARG, 1))
+            queue = kwargs.pop(QUEUE_KWARG, None)
             try:
                 return func(*args, **kwargs)
             except Exception as exc:
                 limit = max_attempts or settings.TASK_MAX_ATTEMPTS
                 if attempt < limit:
                     delay = retry_delay(attempt)
-                    wrapped.using(run_after=timezone.now() + delay).enqueue(
-                        *args, **kwargs, **{ATTEMPT_KWARG: attempt + 1}
-                    )
+                    again = wrapped.using(run_after=timezone.now() + delay)
+                    if queue:
+                        again = again.using(queue_name=queue)
+                        kwargs[QUEUE_KWARG] = queue
+                    again.enqueue(*args, **kwargs, **{ATTEMPT_KWARG: attempt + 1})
                     log.warning(
                         "task failed, retry scheduled",
                         task=func.__qualname__,
@@ -80,9 +86,19 @@ def task(
                 raise
 
         wrapped = django_task(queue_name=queue_name, priority=priority)(run)
+        _declared[wrapped.module_path] = wrapped
         return wrapped
 
     return decorator
+
+
+#: Every task declared with :func:`task`, by dotted path (see :func:`declared`).
+_declared: dict[str, Task] = {}
+
+
+def declared() -> list[Task]:
+    """The tasks declared with :func:`task` in the modules imported so far, by path."""
+    return [_declared[path] for path in sorted(_declared)]
 
 
 def enqueue(task_: Task, *args: Any, **kwargs: Any) -> None:
@@ -92,6 +108,11 @@ def enqueue(task_: Task, *args: Any, **kwargs: Any) -> None:
         task_.enqueue(*args, **kwargs)
     else:
         transaction.on_commit(lambda: task_.enqueue(*args, **kwargs), robust=True)
+
+
+def enqueue_on(queue: str, task_: Task, *args: Any, **kwargs: Any) -> None:
+    """Like :func:`enqueue`, on ``queue`` instead of the task's own (retries stay there)."""
+    enqueue(task_.using(queue_name=queue), *args, **kwargs, **{QUEUE_KWARG: queue})
 
 
 @contextmanager

@@ -15,7 +15,7 @@ def _language(load: Load) -> str:
     return load.language or settings.LANGUAGE_CODE
 
 
-@task(queue_name="default")
+@task(queue_name="data")
 def inspect_load(load_id: int) -> str:
     load = Load.objects.select_related("dataset").get(pk=load_id)
     with translation.override(_language(load)):
@@ -23,7 +23,7 @@ def inspect_load(load_id: int) -> str:
     return load.state
 
 
-@task(queue_name="default")
+@task(queue_name="data")
 def run_load(load_id: int) -> str:
     load = Load.objects.select_related("dataset").get(pk=load_id)
     with translation.override(_language(load)):
@@ -32,7 +32,7 @@ def run_load(load_id: int) -> str:
     return load.state
 
 
-@task(queue_name="default")
+@task(queue_name="data")
 def run_feed(feed_id: int) -> str:
     """Temporary failures (timeouts, 5xx, 429) raise, so the task is retried with back-off;
     bad settings or a refused key wait for a person (``Feed.last_error``)."""
@@ -45,7 +45,7 @@ def run_feed(feed_id: int) -> str:
         return f"stopped: {exc}"
 
 
-@task(queue_name="default")
+@task(queue_name="data")
 def run_due_feeds() -> int:
     """Start every active feed whose interval has passed (the scheduler calls this)."""
     now = timezone.now()
@@ -58,7 +58,7 @@ def run_due_feeds() -> int:
     return started
 
 
-@task(queue_name="default")
+@task(queue_name="data")
 def compute_stats(version_id: int) -> int:
     """The column statistics of a new version (the dataset page shows them)."""
     from regiohub.datasets import stats

@@ -141,7 +141,7 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
     return f"sent to {len(recipients)}"
 
 
-@task()
+@task(queue_name="default")
 def send_daily_digests() -> int:
     """Start one digest per department that has reports due by the end of tomorrow or
     overdue; how many were started."""
@@ -162,7 +162,7 @@ def send_daily_digests() -> int:
 # --- Retention ------------------------------------------------------------------------
 
 
-@task()
+@task(queue_name="default")
 def anonymise_expired_reports() -> int:
     """Erase the reporter's personal data from the reports whose retention period ended;
     how many reports were anonymised.

@@ -1,5 +1,8 @@
 """Tasks used by the task tests (a task must live at an importable module path)."""
 
+import time
+from pathlib import Path
+
 from django.core.mail import send_mail
 
 from regiohub.core.tasks import once, task
@@ -20,3 +23,16 @@ def flaky_note(subject: str) -> None:
         FLAKY_FAILURES["remaining"] -= 1
         raise ConnectionError("mail server unavailable")
     send_mail(subject, "body", None, ["someone@example.org"])
+
+
+@task(queue_name="data")
+def wait_for_release(folder: str, timeout_s: float) -> str:
+    """A long data task: writes ``folder/started``, then waits until ``folder/release``
+    exists (or ``timeout_s`` passed, so a failed test never leaves it running for ever)."""
+    Path(folder, "started").touch()
+    deadline = time.monotonic() + timeout_s
+    while not Path(folder, "release").exists():
+        if time.monotonic() > deadline:
+            return "timed out"
+        time.sleep(0.05)
+    return "released"

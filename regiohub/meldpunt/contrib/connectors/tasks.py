@@ -21,7 +21,7 @@ def event_id(delivery: Delivery) -> str:
     return f"regiohub-delivery-{delivery.pk}"
 
 
-@task(queue_name="default", max_attempts=PUSH_MAX_ATTEMPTS)
+@task(queue_name="connectors", max_attempts=PUSH_MAX_ATTEMPTS)
 def push_report(delivery_id: int) -> str:
     delivery = Delivery.objects.select_related(
         "config", "report__category", "report__organisation"

@@ -15,7 +15,7 @@ from regiohub.meldpunt.workflow import FINISHED
 log = structlog.get_logger(__name__)
 
 
-@task(queue_name="default", max_attempts=1)
+@task(queue_name="connectors", max_attempts=1)
 def poll_topdesk() -> int:
     """Apply TOPdesk status changes to our open reports; returns how many changed."""
     deliveries = (
