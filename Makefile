@@ -12,7 +12,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
 
-.PHONY: venv system system-test run test test-postgres lint format messages bench-deps bench bench-smoke clean ci
+.PHONY: venv system system-test run test test-postgres lint format typecheck openapi messages bench-deps bench bench-smoke clean ci
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,10 +45,13 @@ run: venv system messages
 	$(BIN)/regiohub demo
 	$(BIN)/regiohub serve --bind 127.0.0.1:8000 --with-worker
 
-## make test: lint and the whole suite on SQLite (browser and end-to-end tests included)
+## make test: lint, type check and the whole suite on SQLite (browser and end-to-end tests
+## included)
 test: venv system-test messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/regiohub makemigrations --check --dry-run -v 0
 	$(BIN)/pytest -n auto -p no:randomly $(PYTEST_ARGS)
 
@@ -63,6 +66,15 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## make typecheck: mypy with the Django and DRF stubs, on what [tool.mypy] lists (core)
+typecheck: venv
+	$(BIN)/mypy
+
+## make openapi: regenerate docs/openapi.yaml, the committed description of the REST API
+## (in English; a test fails when it differs from what the code generates)
+openapi: venv messages
+	$(BIN)/regiohub spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml
 
 # What the benchmarks compare against (the `bench` extra, e.g. Datasette), installed once
 # per pyproject.toml like the venv (the venv's rule removes this stamp too).

@@ -12,20 +12,13 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from regiohub.conf import ConfigurationError, config
+from regiohub.conf import ConfigurationError, config, data_dir, module_settings
 from regiohub.core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
 
-DATA_DIR = Path(
-    config(
-        "REGIOHUB_DATA_DIR",
-        str(PROJECT_DIR / "var"),
-        help_text="Directory for the SQLite database, uploaded files, outgoing mail and "
-        "the generated secret key.",
-    )
-)
+DATA_DIR = data_dir()
 DEBUG = config("DEBUG", False, help_text="Django debug mode. Never in production.")
 
 
@@ -94,8 +87,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "regiohub.core",
-    "regiohub.meldpunt",
-    "regiohub.datasets",
 ]
 
 MIDDLEWARE = [
@@ -427,118 +418,10 @@ REGION_NAME = config(
     help_text="Name of the region shown in the page header.",
 )
 
-# --- Meldpunt (contact point) ---------------------------------------------------------
-MELDPUNT_MAX_PHOTOS = config(
-    "MELDPUNT_MAX_PHOTOS", 3, help_text="Photos a citizen may add to one report."
-)
-MELDPUNT_PHOTO_MAX_MB = config(
-    "MELDPUNT_PHOTO_MAX_MB", 10, help_text="Largest photo upload accepted, in megabytes."
-)
-MELDPUNT_REOPEN_DAYS = config(
-    "MELDPUNT_REOPEN_DAYS",
-    14,
-    help_text="Days after resolution during which the citizen may ask to reopen a report.",
-)
-MELDPUNT_FOLLOWUP_DAYS = config(
-    "MELDPUNT_FOLLOWUP_DAYS",
-    90,
-    help_text="Days after closure that the citizen's follow-up link keeps working.",
-)
-MELDPUNT_RETENTION_MONTHS = config(
-    "MELDPUNT_RETENTION_MONTHS",
-    12,
-    help_text="Months after closure after which the reporter's contact details are erased.",
-)
-MELDPUNT_FORM_RATE = config(
-    "MELDPUNT_FORM_RATE",
-    "20/hour",
-    help_text="Reports one client address may send through the public form.",
-)
-MELDPUNT_FOLLOWUP_RATE = config(
-    "MELDPUNT_FOLLOWUP_RATE",
-    "30/hour",
-    help_text="Answers, photos, ratings and reopen requests one client address may send.",
-)
-MELDPUNT_NEARBY_RATE = config(
-    "MELDPUNT_NEARBY_RATE",
-    "300/hour",
-    help_text="Look-ups of open reports nearby one client address may make from the form.",
-)
-MELDPUNT_INBOUND_MAIL_SECRET = config(
-    "MELDPUNT_INBOUND_MAIL_SECRET",
-    "",
-    help_text="Shared secret of the inbound-mail webhook; empty switches e-mail intake off.",
-)
-MELDPUNT_OPEN311_RATE = config(
-    "MELDPUNT_OPEN311_RATE",
-    "1000/hour",
-    help_text="Reports one Open311 API client (API key) may file.",
-)
-MELDPUNT_CALLBACK_RATE = config(
-    "MELDPUNT_CALLBACK_RATE",
-    "6000/hour",
-    help_text="Status callbacks one back-office connector may send.",
-)
-MELDPUNT_DUPLICATE_RADIUS_M = config(
-    "MELDPUNT_DUPLICATE_RADIUS_M",
-    150,
-    help_text="Distance in metres within which reports may be duplicates of each other.",
-)
-MELDPUNT_DUPLICATE_DAYS = config(
-    "MELDPUNT_DUPLICATE_DAYS",
-    30,
-    help_text="Days apart within which reports may be duplicates of each other.",
-)
-MELDPUNT_DIGEST_HOUR = config(
-    "MELDPUNT_DIGEST_HOUR",
-    7,
-    help_text="Hour (Europe/Brussels) at which departments get their daily due/overdue digest.",
-)
-
-# --- Datasets -------------------------------------------------------------------------
-
-DATASETS_URI = config(
-    "REGIOHUB_DATASETS_URI",
-    str(DATA_DIR / "datasets"),
-    help_text="Where dataset tables (Delta Lake) are stored: a folder, or s3://bucket/prefix.",
-)
-DATASETS_STORAGE_OPTIONS = config(
-    "REGIOHUB_DATASETS_STORAGE_OPTIONS",
-    {},
-    help_text="JSON object of object-storage options (endpoint, region, keys) for deltalake.",
-)
-DATASETS_UPLOAD_MB = config(
-    "REGIOHUB_DATASETS_UPLOAD_MB",
-    1024,
-    help_text="Largest file a data steward may upload, in MB.",
-)
-DATASETS_QUERY_SECONDS = config(
-    "REGIOHUB_DATASETS_QUERY_SECONDS",
-    10.0,
-    help_text="Time limit of one dataset query; longer queries are stopped.",
-)
-DATASETS_QUERY_MAX_ROWS = config(
-    "REGIOHUB_DATASETS_QUERY_MAX_ROWS",
-    100_000,
-    help_text="Most rows one query answer may hold (downloads of a whole version excepted).",
-)
-DATASETS_DOWNLOAD_RATE = config(
-    "REGIOHUB_DATASETS_DOWNLOAD_RATE",
-    "120/hour",
-    help_text="Whole-version downloads one client address may start.",
-)
-DATASETS_QUERY_CACHE = config(
-    "REGIOHUB_DATASETS_QUERY_CACHE",
-    256,
-    help_text="Answers (up to 10,000 rows each) each server process keeps; 0 switches off.",
-)
-DATASETS_DUCKDB_THREADS = config(
-    "REGIOHUB_DATASETS_DUCKDB_THREADS",
-    2,
-    help_text="Threads each DuckDB query may use.",
-)
-DATASETS_DUCKDB_MEMORY = config(
-    "REGIOHUB_DATASETS_DUCKDB_MEMORY",
-    "1GB",
-    help_text="Memory limit of DuckDB in each server process, e.g. 1GB.",
-)
+# --- Modules --------------------------------------------------------------------------
+# Each module brings its own settings (``<module>/settings.py``, env names
+# REGIOHUB_<MODULE>_*), menu entries, permissions and privacy handler (core.modules).
+MODULES = ["regiohub.meldpunt", "regiohub.datasets"]
+INSTALLED_APPS += MODULES
+for _module in MODULES:
+    globals().update(module_settings(_module))

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 
-from regiohub.core.roles import Capability, capabilities_of
+from regiohub.core.roles import VIEW_ORGANISATION, Capability, capabilities_of
 
 M = TypeVar("M", bound=Model)
 
@@ -36,9 +36,7 @@ def _descendants(roots: set[int]) -> set[int]:
     return seen
 
 
-def organisation_ids(
-    user: Any, capability: Capability = Capability.VIEW_ORGANISATION
-) -> frozenset[int]:
+def organisation_ids(user: Any, capability: Capability = VIEW_ORGANISATION) -> frozenset[int]:
     """Ids of the organisations in which ``user`` holds ``capability``."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
@@ -70,7 +68,7 @@ def scope(
     user: Any,
     *,
     via: str = "organisation",
-    capability: Capability = Capability.VIEW_ORGANISATION,
+    capability: Capability = VIEW_ORGANISATION,
 ) -> QuerySet[M]:
     """Limit ``queryset`` to rows whose ``via`` organisation the user may see.
 

@@ -1,13 +1,23 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from regiohub.core import modules
 
-class CoreConfig(AppConfig):
+
+class CoreConfig(modules.ModuleConfig):
     name = "regiohub.core"
     label = "core"
     verbose_name = _("Core")
 
-    def ready(self) -> None:
+    menu = (modules.MenuEntry(_("My organisations"), "core:staff-home", order=90),)
+    privacy = "regiohub.core.privacy.PrivacyHandler"
+    startup_modules = ("roles", "events")
+
+    def connect(self) -> None:
+        from django.core import checks
+
+        from regiohub.core.checks import deprecated_variables
+
+        checks.register(deprecated_variables)
         from regiohub.core import signals  # noqa: F401 - connects receivers
         from regiohub.core.logging import configure_structlog
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,6 +13,32 @@ from regiohub.core.middleware import current_request_id
 from regiohub.core.models import HistoryEntry
 
 SYSTEM = "system"
+
+
+class Actions(enum.StrEnum):
+    """Base of each module's list of history actions (``meldpunt.events.Action`` ...).
+
+    Every ``action`` written to the history is a member of one of them: :func:`record`
+    refuses a string no module declared, so the list a module keeps is the whole list.
+    """
+
+
+class CoreAction(Actions):
+    DEPARTMENT_CREATED = "department.created"
+    MEMBERSHIP_CREATED = "membership.created"
+    MEMBERSHIP_ENDED = "membership.ended"
+    PERSON_ERASED = "person.erased"
+
+
+def known_actions() -> frozenset[str]:
+    """Every declared history action."""
+    found: set[str] = set()
+    stack = list(Actions.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        found.update(member.value for member in cls)
+        stack.extend(cls.__subclasses__())
+    return frozenset(found)
 
 
 def _jsonable(value: Any) -> Any:
@@ -26,7 +53,8 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The values of ``fields`` on ``obj`` (foreign keys by id), ready for ``record``."""
     data: dict[str, Any] = {}
     for name in fields:
-        field = obj._meta.get_field(name)
+        # Snapshots name the model's own fields, never reverse relations (no attname).
+        field = cast("models.Field[Any, Any]", obj._meta.get_field(name))
         data[name] = getattr(obj, field.attname)
     return _jsonable(data)
 
@@ -54,6 +82,8 @@ def record(
     ``actor`` is a user or ``None`` (then ``actor_label`` says who: "citizen", a connector,
     or "system" by default).
     """
+    if action not in known_actions():
+        raise ValueError(f"undeclared history action {action!r}: add it to the module's Action")
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = actor_label or (str(user) if user else SYSTEM)
     return HistoryEntry.objects.create(

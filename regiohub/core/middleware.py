@@ -12,6 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from regiohub.core import modules
+
 _request_id: ContextVar[str] = ContextVar("regiohub_request_id", default="")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -56,10 +58,6 @@ class SecurityHeadersMiddleware:
         return response
 
 
-#: A data steward's upload of a dataset file: the one place larger bodies are allowed.
-_DATASET_UPLOAD = re.compile(r"^/staff/data/[a-z0-9-]+/upload/$")
-
-
 class RequestSizeLimitMiddleware:
     """Refuse (413) a request body larger than ``REGIOHUB_MAX_REQUEST_MB`` before anything
     reads it. Django limits form fields but not uploaded files; without this a stranger
@@ -74,9 +72,11 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         limit_mb = settings.MAX_REQUEST_MB
-        if _DATASET_UPLOAD.match(request.path_info):
-            # The view checks who sends before it reads the body.
-            limit_mb = max(limit_mb, settings.DATASETS_UPLOAD_MB + 1)
+        for upload in modules.upload_paths():  # declared by the modules (see core.modules)
+            if upload.compiled.match(request.path_info):
+                # The view checks who sends before it reads the body.
+                limit_mb = max(limit_mb, getattr(settings, upload.megabytes_setting) + 1)
+                break
         if length > limit_mb * 1024 * 1024:
             return HttpResponse(
                 _("This is too much data to send at once (at most %(mb)d MB). Send fewer or "

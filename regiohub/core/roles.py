@@ -1,12 +1,14 @@
 """Roles people hold in an organisation, and what each role may do.
 
-Views and services ask for a :class:`Capability`, never for a role or a group name; the
-mapping below is the one place that says which role grants what.
+Views and services ask for a :class:`Capability`, never for a role or a group name. Roles
+are the platform's; each module declares its own capabilities and grants them to roles in
+its ``permissions.py``, so a new module edits nothing here.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,36 +22,48 @@ class Role(models.TextChoices):
     EMPLOYEE = "employee", _("Employee")
 
 
-class Capability(models.TextChoices):
-    VIEW_ORGANISATION = "view_organisation", _("See the organisation, its departments and people")
-    MANAGE_ORGANISATION = "manage_organisation", _("Add departments and people, assign roles")
-    TAKE_REPORTS = "take_reports", _("Take reports from citizens")
-    HANDLE_REPORTS = "handle_reports", _("Handle reports")
-    MANAGE_DATA = "manage_data", _("Load and publish datasets")
-    VIEW_DATA = "view_data", _("Query internal datasets")
-    VIEW_DASHBOARDS = "view_dashboards", _("See management dashboards")
+class Capability(str):
+    """Something a person may do in an organisation. Core declares the platform's own;
+    each module declares its capabilities in its ``permissions.py`` and says which roles
+    grant them with :func:`grant` (an administrator holds every capability)."""
+
+    label: str | Promise
+
+    def __new__(cls, value: str, label: str | Promise) -> Capability:
+        if value in _capabilities and _capabilities[value].label != label:
+            raise ValueError(f"capability {value!r} is declared twice")
+        capability = super().__new__(cls, value)
+        capability.label = label
+        _capabilities[value] = capability
+        return capability
 
 
-_ALL = frozenset(Capability)
-
-ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.ADMIN: _ALL,
-    Role.AGENT: frozenset(
-        {Capability.VIEW_ORGANISATION, Capability.TAKE_REPORTS, Capability.HANDLE_REPORTS}
-    ),
-    Role.HANDLER: frozenset({Capability.VIEW_ORGANISATION, Capability.HANDLE_REPORTS}),
-    Role.DATA_STEWARD: frozenset(
-        {Capability.VIEW_ORGANISATION, Capability.MANAGE_DATA, Capability.VIEW_DATA}
-    ),
-    Role.ANALYST: frozenset(
-        {Capability.VIEW_ORGANISATION, Capability.VIEW_DATA, Capability.VIEW_DASHBOARDS}
-    ),
-    Role.MANAGER: frozenset(
-        {Capability.VIEW_ORGANISATION, Capability.VIEW_DATA, Capability.VIEW_DASHBOARDS}
-    ),
-    Role.EMPLOYEE: frozenset({Capability.VIEW_ORGANISATION}),
-}
+_capabilities: dict[str, Capability] = {}
+_grants: dict[str, set[str]] = {}
 
 
-def capabilities_of(role: str) -> frozenset[Capability]:
-    return ROLE_CAPABILITIES.get(role, frozenset())
+def grant(role: str, *capabilities: Capability) -> None:
+    """Role ``role`` holds ``capabilities`` (in its organisation and those below)."""
+    _grants.setdefault(role, set()).update(capabilities)
+
+
+def all_capabilities() -> list[Capability]:
+    return [_capabilities[name] for name in sorted(_capabilities)]
+
+
+def capabilities_of(role: str) -> frozenset[str]:
+    if role == Role.ADMIN:
+        return frozenset(_capabilities)
+    return frozenset(_grants.get(role, ()))
+
+
+#: The platform's own capabilities; modules add theirs.
+VIEW_ORGANISATION = Capability(
+    "view_organisation", _("See the organisation, its departments and people")
+)
+MANAGE_ORGANISATION = Capability(
+    "manage_organisation", _("Add departments and people, assign roles")
+)
+
+for _role in Role:
+    grant(_role, VIEW_ORGANISATION)

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from regiohub.core import access, history
+from regiohub.core.history import CoreAction
 from regiohub.core.models import Department, Membership, Organisation
-from regiohub.core.roles import Capability, Role
+from regiohub.core.roles import MANAGE_ORGANISATION, Role
 from regiohub.core.tasks import enqueue
 
 
@@ -23,7 +24,7 @@ from regiohub.core.tasks import enqueue
 def create_department(
     organisation: Organisation, *, name: str, email: str = "", actor: Any
 ) -> Department:
-    access.require(actor, Capability.MANAGE_ORGANISATION, organisation)
+    access.require(actor, MANAGE_ORGANISATION, organisation)
     name = name.strip()
     if Department.objects.filter(organisation=organisation, name__iexact=name).exists():
         raise ValidationError(
@@ -35,7 +36,7 @@ def create_department(
     department = Department.objects.create(organisation=organisation, name=name, email=email)
     history.record(
         department,
-        "department.created",
+        CoreAction.DEPARTMENT_CREATED,
         actor=actor,
         organisation=organisation,
         after=history.snapshot(department, ["name", "email", "organisation"]),
@@ -54,13 +55,13 @@ def add_member(
     actor: Any,
 ) -> Membership:
     """Give a person a role in ``organisation``; invite them by mail if they are new."""
-    access.require(actor, Capability.MANAGE_ORGANISATION, organisation)
+    access.require(actor, MANAGE_ORGANISATION, organisation)
     if department is not None and department.organisation_id != organisation.pk:
         raise ValidationError({"department": _("This department belongs to another organisation.")})
     User = get_user_model()
     user = User.objects.select_for_update().filter(email__iexact=email.strip()).first()
     invited = user is None
-    if invited:
+    if user is None:
         user = User.objects.create_user(email=email.strip(), password=None, full_name=full_name)
     if Membership.objects.filter(
         user=user, organisation=organisation, department=department, role=role
@@ -71,7 +72,7 @@ def add_member(
     )
     history.record(
         membership,
-        "membership.created",
+        CoreAction.MEMBERSHIP_CREATED,
         actor=actor,
         organisation=organisation,
         after=history.snapshot(membership, ["user", "organisation", "department", "role"]),
@@ -86,11 +87,11 @@ def add_member(
 
 @transaction.atomic
 def end_membership(membership: Membership, *, actor: Any, reason: str = "") -> None:
-    access.require(actor, Capability.MANAGE_ORGANISATION, membership.organisation)
+    access.require(actor, MANAGE_ORGANISATION, membership.organisation)
     before = history.snapshot(membership, ["user", "organisation", "department", "role"])
     history.record(
         membership,
-        "membership.ended",
+        CoreAction.MEMBERSHIP_ENDED,
         actor=actor,
         organisation=membership.organisation,
         before=before,

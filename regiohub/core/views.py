@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
@@ -18,7 +21,7 @@ from regiohub.core import access, health, services
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.forms import DepartmentForm, MembershipForm
 from regiohub.core.models import Department, Membership, Organisation
-from regiohub.core.roles import Capability
+from regiohub.core.roles import MANAGE_ORGANISATION
 
 
 @require_GET
@@ -79,7 +82,7 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
             "departments": departments,
             "memberships": memberships,
             "children": access.scope(organisation.children.all(), request.user, via="pk"),
-            "can_manage": access.can(request.user, Capability.MANAGE_ORGANISATION, organisation),
+            "can_manage": access.can(request.user, MANAGE_ORGANISATION, organisation),
         },
     )
 
@@ -105,7 +108,7 @@ def department_detail(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 def _manageable(request: HttpRequest, code: str) -> Organisation:
     organisation = _visible_organisation(request, code)
-    access.require(request.user, Capability.MANAGE_ORGANISATION, organisation)
+    access.require(request.user, MANAGE_ORGANISATION, organisation)
     return organisation
 
 
@@ -155,6 +158,6 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     template_name = "core/auth/set_password.html"
     success_url = reverse_lazy("core:login")
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form: SetPasswordForm[Any]) -> HttpResponse:
         messages.success(self.request, _("Your password is set. You can log in now."))
         return super().form_valid(form)

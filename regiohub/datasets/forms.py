@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import access
 from regiohub.core.models import Organisation
-from regiohub.core.roles import Capability
 from regiohub.datasets.models import Dataset, LoadMode
+from regiohub.datasets.permissions import MANAGE_DATA
 
 
 class DatasetForm(forms.ModelForm):
@@ -22,7 +22,7 @@ class DatasetForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        ids = access.organisation_ids(user, Capability.MANAGE_DATA)
+        ids = access.organisation_ids(user, MANAGE_DATA)
         self.fields["owner"].queryset = Organisation.objects.filter(pk__in=ids).order_by("name")
         if len(ids) == 1:
             self.fields["owner"].initial = next(iter(ids))

@@ -24,10 +24,10 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from regiohub.core import access, history
-from regiohub.core.roles import Capability
+from regiohub.core import access, events, history
 from regiohub.core.tasks import enqueue
 from regiohub.datasets import storage
+from regiohub.datasets.events import Action, DatasetChanged, LoadRefused, VersionPublished
 from regiohub.datasets.models import (
     Dataset,
     DatasetVersion,
@@ -37,6 +37,7 @@ from regiohub.datasets.models import (
     LoadSource,
     LoadState,
 )
+from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.query import RESERVED_COLUMNS
 
 PREVIEW_ROWS = 20
@@ -53,7 +54,7 @@ _ARROW_TYPES = {
 
 
 def require_manage(user: Any, dataset: Dataset) -> None:
-    if dataset.owner_id not in access.organisation_ids(user, Capability.MANAGE_DATA):
+    if dataset.owner_id not in access.organisation_ids(user, MANAGE_DATA):
         raise PermissionDenied
 
 
@@ -163,11 +164,12 @@ def create_dataset(actor: Any, **fields: Any) -> Dataset:
         dataset.save()
         history.record(
             dataset,
-            "dataset.created",
+            Action.DATASET_CREATED,
             actor=actor,
             organisation=dataset.owner_id,
             after={"title": dataset.title, "access": dataset.access},
         )
+        events.publish(_changed(dataset, ["created"]))
     return dataset
 
 
@@ -187,13 +189,24 @@ def update_dataset(dataset: Dataset, actor: Any, **fields: Any) -> Dataset:
         dataset.save()
         history.record(
             dataset,
-            "dataset.changed",
+            Action.DATASET_CHANGED,
             actor=actor,
             organisation=dataset.owner_id,
             before={n: _plain(before[n]) for n in changed},
             after={n: _plain(v) for n, v in changed.items()},
         )
+        events.publish(_changed(dataset, sorted(changed)))
     return dataset
+
+
+def _changed(dataset: Dataset, fields: list[str]) -> DatasetChanged:
+    return DatasetChanged(
+        dataset_id=dataset.pk,
+        slug=dataset.slug,
+        owner_id=dataset.owner_id,
+        access=dataset.access,
+        changed=fields,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -239,7 +252,7 @@ def start_upload(
             )
             history.record(
                 load,
-                "load.started",
+                Action.LOAD_STARTED,
                 actor=actor,
                 organisation=dataset.owner_id,
                 after={"file": name, "size": upload.size},
@@ -269,11 +282,20 @@ def _finish(load: Load, state: LoadState, message: str = "", **changes: Any) -> 
     load.save()
     history.record(
         load,
-        f"load.{state}",
+        Action(f"load.{state}"),
         organisation=load.dataset.owner_id,
         after={"state": state, "errors": load.error_count},
         reason=message[:500],
     )
+    if state == LoadState.FAILED:
+        events.publish(
+            LoadRefused(
+                load_id=load.pk,
+                dataset_id=load.dataset_id,
+                owner_id=load.dataset.owner_id,
+                errors=load.error_count,
+            )
+        )
     if load.file:
         folder = (uploads_dir() / load.file).parent
         transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
@@ -364,7 +386,7 @@ def confirm(
         load.save()
         history.record(
             load,
-            "load.confirmed",
+            Action.LOAD_CONFIRMED,
             actor=actor,
             organisation=load.dataset.owner_id,
             after={"mode": mode, "primary_key": primary_key},
@@ -542,7 +564,7 @@ def publish(
     enqueue(compute_stats, version.pk)
     history.record(
         dataset,
-        "dataset.version_published",
+        Action.VERSION_PUBLISHED,
         actor=user,
         actor_label=actor_label or None,
         organisation=dataset.owner_id,
@@ -553,6 +575,18 @@ def publish(
             "updated": version.rows_updated,
             "mode": mode,
         },
+    )
+    events.publish(
+        VersionPublished(
+            dataset_id=dataset.pk,
+            slug=dataset.slug,
+            owner_id=dataset.owner_id,
+            access=dataset.access,
+            version=version.number,
+            rows=version.row_count,
+            rows_added=version.rows_added,
+            rows_updated=version.rows_updated,
+        )
     )
     return version
 

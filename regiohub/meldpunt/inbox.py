@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from regiohub.core import access, geo
-from regiohub.core.roles import Capability
+from regiohub.core import geo
 from regiohub.meldpunt.models import Report, SlaState
+from regiohub.meldpunt.queries import reports_for
 from regiohub.meldpunt.workflow import FINISHED, OPEN, SLA_PAUSED, UNANSWERED, Status
 
 _ID = re.compile(r"^[0-9]{1,9}\Z")  # ASCII digits only; "²".isdigit() is True
@@ -39,11 +39,6 @@ SORTS: dict[str, tuple[str, bool, Any]] = {
     "due": ("resolution_due_at", False, _("Due soonest")),
     "updated": ("updated_at", True, _("Recently changed")),
 }
-
-
-def reports_for(user: Any) -> QuerySet[Report]:
-    """Every report the user may handle (the scope of all staff views)."""
-    return access.scope(Report.objects.all(), user, capability=Capability.HANDLE_REPORTS)
 
 
 def sla_q(state: str, now: datetime | None = None) -> Q:

@@ -27,8 +27,10 @@ from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from regiohub.core import history
+from regiohub.core import events, history
+from regiohub.meldpunt.events import Action, ReportAnonymised
 from regiohub.meldpunt.models import Message, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS, MessageKind
 from regiohub.meldpunt.workflow import FINISHED, Status
@@ -76,12 +78,13 @@ def anonymise(report: Report, reason: str, *, actor_label: str | None = None) ->
     report.save(update_fields=[*PERSONAL_FIELDS, "anonymised_at", "updated_at"])
     history.record(
         report,
-        "report.anonymised",
+        Action.ANONYMISED,
         actor_label=actor_label,
         organisation=report.organisation_id,
         after={"erased": PERSONAL_FIELDS},
         reason=reason,
     )
+    events.publish(ReportAnonymised(report_id=report.pk, organisation_id=report.organisation_id))
     return report
 
 
@@ -239,3 +242,16 @@ def erase_person_references(
 def erase_person(email: str | None = None, phone: str | None = None, *, actor_label: str) -> int:
     """Anonymise every report of one reporter; how many reports were erased."""
     return len(erase_person_references(email, phone, actor_label=actor_label))
+
+
+class PrivacyHandler:
+    """The contact point's part of ``regiohub privacy`` (see ``core.modules``)."""
+
+    label = _lazy("Contact point")
+
+    def export(self, email: str) -> dict[str, Any]:
+        data = export_person(email=email)
+        return {"reports": data["reports"]} if data["reports"] else {}
+
+    def erase(self, email: str, *, actor_label: str) -> int:
+        return erase_person(email=email, actor_label=actor_label)

@@ -12,13 +12,12 @@ from django.utils.translation import gettext as _
 
 from regiohub.core.models import HistoryEntry
 from regiohub.core.tasks import once, task
+from regiohub.meldpunt.links import followup_url
 from regiohub.meldpunt.models import Handover, Message, MessageKind, Report
 from regiohub.meldpunt.workflow import Status
 
 
 def _send(report: Report, subject: str, template: str, context: dict) -> None:
-    from regiohub.meldpunt.services import followup_url
-
     context = {
         "report": report,
         "REGION_NAME": settings.REGION_NAME,

@@ -4,6 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from regiohub.core import history
+from regiohub.core.history import CoreAction
 from regiohub.core.models import HistoryEntry
 from regiohub.core.models.history import AppendOnlyError
 from regiohub.core.tests.factories import DepartmentFactory, UserFactory
@@ -19,7 +20,7 @@ def test_record_keeps_who_when_what_before_after_and_why():
     after = history.snapshot(department, ["name", "email"])
     entry = history.record(
         department,
-        "department.renamed",
+        CoreAction.DEPARTMENT_CREATED,
         actor=user,
         organisation=department.organisation,
         before=before,
@@ -34,10 +35,19 @@ def test_record_keeps_who_when_what_before_after_and_why():
     assert list(history.history_of(department)) == [entry]
 
 
+def test_an_undeclared_action_is_refused():
+    """Every action is a constant of a module's Action list (docs/events.md)."""
+    with pytest.raises(ValueError, match="undeclared history action"):
+        history.record(DepartmentFactory(), "department.renamed")
+
+
 def test_system_and_citizen_actors_are_labelled():
     department = DepartmentFactory()
-    assert history.record(department, "x").actor_label == "system"
-    assert history.record(department, "y", actor_label="citizen").actor_label == "citizen"
+    assert history.record(department, CoreAction.DEPARTMENT_CREATED).actor_label == "system"
+    assert (
+        history.record(department, CoreAction.DEPARTMENT_CREATED, actor_label="citizen").actor_label
+        == "citizen"
+    )
 
 
 def test_changed_returns_only_differences():
@@ -45,7 +55,7 @@ def test_changed_returns_only_differences():
 
 
 def test_model_refuses_update_and_delete():
-    entry = history.record(DepartmentFactory(), "created")
+    entry = history.record(DepartmentFactory(), CoreAction.DEPARTMENT_CREATED)
     entry.action = "forged"
     with pytest.raises(AppendOnlyError):
         entry.save()
@@ -58,7 +68,7 @@ def test_model_refuses_update_and_delete():
 
 
 def test_database_refuses_update_and_delete_behind_the_orm():
-    entry = history.record(DepartmentFactory(), "created")
+    entry = history.record(DepartmentFactory(), CoreAction.DEPARTMENT_CREATED)
     table = HistoryEntry._meta.db_table
     statements = [f"UPDATE {table} SET action = 'forged' WHERE id = %s"]
     if connection.vendor == "postgresql":  # see migration 0002 for SQLite
@@ -67,4 +77,4 @@ def test_database_refuses_update_and_delete_behind_the_orm():
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [entry.pk])
     entry.refresh_from_db()
-    assert entry.action == "created"
+    assert entry.action == CoreAction.DEPARTMENT_CREATED

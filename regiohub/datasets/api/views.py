@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,27 +24,14 @@ from rest_framework.request import Request
 from regiohub.datasets import formats, query, storage
 from regiohub.datasets.api.serializers import DatasetDetailSerializer, DatasetSerializer
 from regiohub.datasets.formats import json_value
-from regiohub.datasets.models import Dataset, DatasetVersion
+from regiohub.datasets.models import Dataset
+from regiohub.datasets.queries import version_of
 
 FORMATS = {
     "json": "application/json; charset=utf-8",
     "ndjson": "application/x-ndjson; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
 }
-
-
-def version_of(dataset: Dataset, number: str | None) -> DatasetVersion:
-    """The version asked for (default: the current one); 404 when there is none."""
-    versions = dataset.versions.all()
-    if number:
-        try:
-            return versions.get(number=int(number))
-        except (ValueError, DatasetVersion.DoesNotExist):
-            raise Http404(_("This dataset has no version %(n)s.") % {"n": number[:20]}) from None
-    current = versions.order_by("-number").first()
-    if current is None:
-        raise Http404(_("This dataset has no rows yet."))
-    return current
 
 
 def errors_response(status: int, parameter: str, message: str) -> JsonResponse:
@@ -131,11 +118,11 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         from regiohub.core import access
-        from regiohub.core.roles import Capability
+        from regiohub.datasets.permissions import MANAGE_DATA
 
         return {
             **super().get_serializer_context(),
-            "managed_owner_ids": access.organisation_ids(self.request.user, Capability.MANAGE_DATA),
+            "managed_owner_ids": access.organisation_ids(self.request.user, MANAGE_DATA),
         }
 
     def get_serializer_class(self) -> type[DatasetSerializer]:

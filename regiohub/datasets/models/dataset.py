@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import access
-from regiohub.core.roles import Capability
+from regiohub.datasets.permissions import MANAGE_DATA, VIEW_DATA
 
 
 class Access(models.TextChoices):
@@ -53,13 +53,13 @@ class DatasetQuerySet(models.QuerySet["Dataset"]):
         """Open datasets for everyone; region-wide ones for anyone who may query data in
         some organisation; internal ones for those who may query the owner's data."""
         visible = Q(access=Access.OPEN)
-        data_orgs = access.organisation_ids(user, Capability.VIEW_DATA)
+        data_orgs = access.organisation_ids(user, VIEW_DATA)
         if data_orgs:
             visible |= Q(access=Access.REGION) | Q(owner_id__in=data_orgs)
         return self.filter(visible)
 
     def manageable_by(self, user: Any) -> QuerySet[Dataset]:
-        return access.scope(self, user, via="owner", capability=Capability.MANAGE_DATA)
+        return access.scope(self, user, via="owner", capability=MANAGE_DATA)
 
 
 class Dataset(models.Model):

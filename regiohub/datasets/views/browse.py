@@ -25,10 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from regiohub.core import access, throttling
-from regiohub.core.roles import Capability
 from regiohub.datasets import charts, formats, query, storage
-from regiohub.datasets.api.views import version_of
 from regiohub.datasets.models import Dataset, DatasetVersion
+from regiohub.datasets.permissions import MANAGE_DATA
+from regiohub.datasets.queries import version_of
 
 PREVIEW_ROWS = 50
 EXCEL_MAX_ROWS = 1_048_575
@@ -77,7 +77,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         "datasets/list.html",
         {
             "datasets": datasets,
-            "can_create": bool(access.organisation_ids(request.user, Capability.MANAGE_DATA)),
+            "can_create": bool(access.organisation_ids(request.user, MANAGE_DATA)),
         },
     )
 
@@ -218,7 +218,7 @@ def _unit_name(unit: str) -> str:
 def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = visible_dataset(request, slug)
     versions = list(dataset.versions.order_by("-number"))
-    can_manage = dataset.owner_id in access.organisation_ids(request.user, Capability.MANAGE_DATA)
+    can_manage = dataset.owner_id in access.organisation_ids(request.user, MANAGE_DATA)
     context: dict[str, Any] = {
         "dataset": dataset,
         "versions": versions,

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
-from regiohub.core.roles import Capability
 from regiohub.core.secrets import unseal_fields
 from regiohub.datasets import services
+from regiohub.datasets.events import Action
 from regiohub.datasets.forms import DatasetEditForm, DatasetForm, ModeForm, UploadForm
 from regiohub.datasets.models import Dataset, Feed, Load, LoadMode, LoadState
+from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.services import COLUMN_ROLES, COLUMN_TYPES
 
 TYPE_LABELS = {
@@ -48,7 +49,7 @@ def _managed(request: HttpRequest, slug: str) -> Dataset:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def dataset_create(request: HttpRequest) -> HttpResponse:
-    if not access.organisation_ids(request.user, Capability.MANAGE_DATA):
+    if not access.organisation_ids(request.user, MANAGE_DATA):
         raise PermissionDenied
     form = DatasetForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -242,7 +243,7 @@ def feed_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 history.record(
                     dataset,
-                    "dataset.feed_configured",
+                    Action.FEED_CONFIGURED,
                     actor=request.user,
                     organisation=dataset.owner_id,
                     after={"kind": source.kind, **schedule.cleaned_data},

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -101,25 +100,3 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} -> {self.config_id} ({self.state})"
-
-
-#: History actions after which a report may need to go to a (new) back office.
-ROUTING_ACTIONS = frozenset({"report.created", "report.assigned", "report.handed_over"})
-
-
-def _on_history(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    """Filing, a new department or a hand-over: push to the connector now in charge.
-
-    Runs inside the service's transaction, so the push task is enqueued with the change.
-    """
-    if not created or instance.action not in ROUTING_ACTIONS:
-        return
-    from django.contrib.contenttypes.models import ContentType
-
-    from regiohub.meldpunt.contrib.connectors.services import deliver_if_connected
-
-    content_type = ContentType.objects.get_for_id(instance.content_type_id)  # cached
-    deliver_if_connected(content_type, instance.object_id)
-
-
-post_save.connect(_on_history, sender="core.HistoryEntry", dispatch_uid="meldpunt-connectors")

@@ -6,15 +6,13 @@
 ``citizen``  what the reporter does on the follow-up page
 """
 
+from regiohub.meldpunt.links import followup_token, followup_url, token_hash
 from regiohub.meldpunt.services.filing import (
     Submitted,
     attach_photos,
     calendar_for,
-    followup_token,
-    followup_url,
     locate,
     submit_report,
-    token_hash,
     update_due_dates,
 )
 from regiohub.meldpunt.services.handling import (

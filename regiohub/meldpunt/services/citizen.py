@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from regiohub.core import history
 from regiohub.core.tasks import enqueue
+from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.models import Message, MessageKind, Report
 from regiohub.meldpunt.services.filing import (
     PhotoContent,
@@ -73,7 +74,7 @@ def answer(report: Report, body: str) -> Message:
     message = Message.objects.create(report=report, kind=MessageKind.FROM_REPORTER, body=body)
     history.record(
         report,
-        "report.reporter_answered",
+        Action.REPORTER_ANSWERED,
         actor_label=_("citizen"),
         organisation=report.organisation,
         after={"message": message.pk},
@@ -107,7 +108,7 @@ def add_photos(report: Report, photos: Sequence[PhotoContent]) -> int:
     try:
         history.record(
             report,
-            "report.photo_added",
+            Action.PHOTO_ADDED,
             actor_label=_("citizen"),
             organisation=report.organisation,
             after={"photos": [p.pk for p in stored]},
@@ -135,7 +136,7 @@ def rate(report: Report, rating: int | str, comment: str = "") -> Report:
     report.save(update_fields=["rating", "rating_comment", "rated_at", "updated_at"])
     history.record(
         report,
-        "report.rated",
+        Action.RATED,
         actor_label=_("citizen"),
         organisation=report.organisation,
         after={"rating": value},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -14,15 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from regiohub.core import geo, history
+from regiohub.core import events, geo, history
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import enqueue
 from regiohub.meldpunt import workflow
+from regiohub.meldpunt.events import Action, ReportFiled
+from regiohub.meldpunt.links import followup_token, token_hash
 from regiohub.meldpunt.models import Category, ClosingDay, Photo, ReferenceSequence, Report
 from regiohub.meldpunt.models.report import Channel
 from regiohub.meldpunt.sla import Calendar
@@ -84,30 +83,6 @@ RESEND_WINDOW = timedelta(hours=1)
 def client_key_hash(client_key: str) -> str:
     """Stored hashed: the key must not become a second way into the follow-up page."""
     return hashlib.sha256(client_key.encode()).hexdigest() if client_key else ""
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def followup_token(report: Report) -> str:
-    """The private token of the reporter's follow-up link.
-
-    Derived from the report's random salt and the secret key, so the mails can repeat the
-    link while the database holds only its hash (without the secret key, a copy of the
-    database gives no working links).
-    """
-    if not report.token_salt:
-        return ""
-    digest = salted_hmac("regiohub.meldpunt.followup", report.token_salt, algorithm="sha256")
-    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
-
-
-def followup_url(report: Report) -> str:
-    token = followup_token(report)
-    if not token:
-        return ""
-    return settings.SITE_URL.rstrip("/") + reverse("meldpunt:followup", args=[token])
 
 
 def calendar_for(organisation: Organisation) -> Calendar:
@@ -284,11 +259,20 @@ def submit_report(
     try:
         history.record(
             report,
-            "report.created",
+            Action.REPORT_CREATED,
             actor=actor,
             actor_label=None if actor else _("citizen"),
             organisation=organisation,
             after=history.snapshot(report, [*TRACKED_FIELDS, "channel"]),
+        )
+        events.publish(
+            ReportFiled(
+                report_id=report.pk,
+                reference=report.reference,
+                organisation_id=organisation.pk,
+                category_code=category.code,
+                channel=report.channel,
+            )
         )
         if report.reporter_email:
             from regiohub.meldpunt.tasks import send_acknowledgement

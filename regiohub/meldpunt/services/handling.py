@@ -16,11 +16,18 @@ from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from regiohub.core import access, history
+from regiohub.core import access, events, history
 from regiohub.core.models import Department, Organisation, User
-from regiohub.core.roles import Capability
 from regiohub.core.tasks import enqueue
 from regiohub.meldpunt import workflow
+from regiohub.meldpunt.events import (
+    Action,
+    ReportAssigned,
+    ReportFiled,
+    ReportHandedOver,
+    ReportMerged,
+    ReportStatusChanged,
+)
 from regiohub.meldpunt.models import (
     Category,
     ExternalBody,
@@ -31,6 +38,7 @@ from regiohub.meldpunt.models import (
     Report,
     SlaPause,
 )
+from regiohub.meldpunt.permissions import HANDLE_REPORTS
 from regiohub.meldpunt.services.filing import (
     TRACKED_FIELDS,
     _next_reference,
@@ -127,13 +135,22 @@ def change_status(
     report.save()
     entry = history.record(
         report,
-        "report.status_changed",
+        Action.STATUS_CHANGED,
         actor=actor,
         actor_label=actor_label,
         organisation=report.organisation,
         before=before,
         after=history.snapshot(report, TRACKED_FIELDS),
         reason=reason.strip(),
+    )
+    events.publish(
+        ReportStatusChanged(
+            report_id=report.pk,
+            organisation_id=report.organisation_id,
+            status_before=previous.value,
+            status_after=target.value,
+            history_entry_id=entry.pk,
+        )
     )
     if notify:
         from regiohub.meldpunt.tasks import send_status_update
@@ -149,7 +166,7 @@ def change_status(
 
 
 def _may_handle(user: User, organisation: Organisation | int) -> bool:
-    return access.can(user, Capability.HANDLE_REPORTS, organisation)
+    return access.can(user, HANDLE_REPORTS, organisation)
 
 
 @transaction.atomic
@@ -191,11 +208,19 @@ def assign(
     report.save()
     history.record(
         report,
-        "report.assigned",
+        Action.ASSIGNED,
         actor=actor,
         organisation=report.organisation,
         before=before,
         after=after,
+    )
+    events.publish(
+        ReportAssigned(
+            report_id=report.pk,
+            organisation_id=report.organisation_id,
+            department_id=report.department_id,
+            assignee_id=report.assignee_id,
+        )
     )
     return report
 
@@ -208,7 +233,7 @@ def add_note(report: Report, body: str, *, actor: Any) -> Message:
     message = Message.objects.create(report=report, kind=MessageKind.NOTE, body=body, author=actor)
     history.record(
         report,
-        "report.note_added",
+        Action.NOTE_ADDED,
         actor=actor,
         organisation=report.organisation,
         after={"message": message.pk},
@@ -275,7 +300,7 @@ def send_message(report: Report, body: str, *, actor: Any, question: bool = Fals
     message = Message.objects.create(report=report, kind=kind, body=body, author=actor)
     history.record(
         report,
-        "report.message_sent",
+        Action.MESSAGE_SENT,
         actor=actor,
         organisation=report.organisation,
         after={"message": message.pk, "kind": kind},
@@ -346,12 +371,21 @@ def forward_to_municipality(
     report.save()
     history.record(
         report,
-        "report.handed_over",
+        Action.HANDED_OVER,
         actor=actor,
         organisation=organisation,
         before=before,
         after={**history.snapshot(report, TRACKED_FIELDS), "handover": handover.pk},
         reason=reason,
+    )
+    events.publish(
+        ReportHandedOver(
+            report_id=report.pk,
+            from_organisation_id=handover.from_organisation_id,
+            to_organisation_id=organisation.pk,
+            external_body_id=None,
+            handover_id=handover.pk,
+        )
     )
     with translation.override(report.reporter_language):
         _system_message(
@@ -381,6 +415,15 @@ def forward_to_external_body(
     )
     change_status(
         report, Status.FORWARDED, actor=actor, reason=reason, notify=False, _by_service=True
+    )
+    events.publish(
+        ReportHandedOver(
+            report_id=report.pk,
+            from_organisation_id=handover.from_organisation_id,
+            to_organisation_id=None,
+            external_body_id=body.pk,
+            handover_id=handover.pk,
+        )
     )
     with translation.override(report.reporter_language):
         _system_message(
@@ -428,11 +471,14 @@ def merge(
     report.merged_into = into
     history.record(
         into,
-        "report.merge_received",
+        Action.MERGE_RECEIVED,
         actor=actor,
         organisation=into.organisation,
         after={"merged": report.reference},
         reason=reason,
+    )
+    events.publish(
+        ReportMerged(report_id=report.pk, into_id=into.pk, organisation_id=into.organisation_id)
     )
     return report
 
@@ -484,7 +530,7 @@ def split(report: Report, *, category_code: str, description: str, actor: Any) -
     new.save()
     history.record(
         new,
-        "report.created",
+        Action.REPORT_CREATED,
         actor=actor,
         organisation=new.organisation,
         after={
@@ -494,10 +540,20 @@ def split(report: Report, *, category_code: str, description: str, actor: Any) -
     )
     history.record(
         original,
-        "report.split",
+        Action.SPLIT,
         actor=actor,
         organisation=original.organisation,
         after={"new": new.reference},
+    )
+    events.publish(
+        ReportFiled(
+            report_id=new.pk,
+            reference=new.reference,
+            organisation_id=new.organisation_id,
+            category_code=category.code,
+            channel=new.channel,
+            split_from_id=original.pk,
+        )
     )
     if new.reporter_email:
         from regiohub.meldpunt.tasks import send_acknowledgement

@@ -7,9 +7,10 @@ from django.test import Client
 
 from regiohub.core import access
 from regiohub.core.models import Department, Membership, Organisation
-from regiohub.core.roles import Capability
+from regiohub.core.roles import MANAGE_ORGANISATION
 from regiohub.core.testing import staff_client
 from regiohub.core.tests.factories import MembershipFactory
+from regiohub.meldpunt.permissions import TAKE_REPORTS
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +41,9 @@ def test_anonymous_and_inactive_users_see_nothing(region, kortrijk_agent):
 
 
 def test_capability_is_per_role(region, kortrijk_agent):
-    assert access.can(kortrijk_agent, Capability.TAKE_REPORTS, region["KOR"])
-    assert not access.can(kortrijk_agent, Capability.MANAGE_ORGANISATION, region["KOR"])
-    assert not access.can(kortrijk_agent, Capability.TAKE_REPORTS, region["MEN"])
+    assert access.can(kortrijk_agent, TAKE_REPORTS, region["KOR"])
+    assert not access.can(kortrijk_agent, MANAGE_ORGANISATION, region["KOR"])
+    assert not access.can(kortrijk_agent, TAKE_REPORTS, region["MEN"])
 
 
 def test_kortrijk_user_cannot_list_or_read_menen_pages(region, kortrijk_agent):

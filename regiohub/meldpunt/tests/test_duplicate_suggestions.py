@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from regiohub.core.testing import staff_client
-from regiohub.meldpunt import duplicates, inbox
+from regiohub.meldpunt import duplicates, queries
 from regiohub.meldpunt.models import Report
 from regiohub.meldpunt.tests.factories import KORTRIJK_CENTRE, file_report
 from regiohub.meldpunt.workflow import Status
@@ -30,7 +30,7 @@ def test_words_are_compared_robustly_and_numbers_tell_problems_apart():
 def test_a_second_report_of_the_same_pothole_is_suggested(categories, kortrijk_agent):
     first = file_report(description="Diepe put in het fietspad voor nummer 12")
     second = file_report(where=NEAR, description="Gat in het fietspad aan nummer 12")
-    found = duplicates.suggest(second, inbox.reports_for(kortrijk_agent))
+    found = duplicates.suggest(second, queries.reports_for(kortrijk_agent))
     assert [s.report.pk for s in found] == [first.pk]
     assert found[0].distance_m < 40
     assert found[0].same_subject
@@ -48,14 +48,14 @@ def test_reports_that_differ_in_place_or_subject_are_not_suggested(
 ):
     file_report(description="Diepe put in het fietspad voor nummer 12")
     other = file_report(**{"description": "Diepe put in het fietspad voor nummer 12", **change})
-    assert duplicates.suggest(other, inbox.reports_for(kortrijk_agent)) == [], why
+    assert duplicates.suggest(other, queries.reports_for(kortrijk_agent)) == [], why
 
 
 def test_a_report_from_two_months_ago_is_not_suggested(categories, kortrijk_agent):
     old = file_report(description="Diepe put in het fietspad voor nummer 12")
     Report.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=60))
     new = file_report(where=NEAR, description="Diepe put in het fietspad voor nummer 12")
-    assert duplicates.suggest(new, inbox.reports_for(kortrijk_agent)) == []
+    assert duplicates.suggest(new, queries.reports_for(kortrijk_agent)) == []
 
 
 def test_merged_and_cancelled_reports_are_not_suggested(categories, kortrijk_agent):
@@ -64,7 +64,7 @@ def test_merged_and_cancelled_reports_are_not_suggested(categories, kortrijk_age
 
     services.change_status(first, Status.CANCELLED, actor=None, reason="dubbel")
     second = file_report(where=NEAR, description="Diepe put in het fietspad voor nummer 12")
-    assert duplicates.suggest(second, inbox.reports_for(kortrijk_agent)) == []
+    assert duplicates.suggest(second, queries.reports_for(kortrijk_agent)) == []
 
 
 def test_the_report_page_offers_one_click_merge(categories, kortrijk_agent, mailoutbox):
@@ -88,4 +88,4 @@ def test_suggestions_stay_within_what_the_agent_may_see(categories, kortrijk_age
     menen_agent = MembershipFactory(organisation=categories["MEN"], agent=True).user
     file_report(description="Diepe put in het fietspad voor nummer 12")
     second = file_report(where=NEAR, description="Gat in het fietspad aan nummer 12")
-    assert duplicates.suggest(second, inbox.reports_for(menen_agent)) == []
+    assert duplicates.suggest(second, queries.reports_for(menen_agent)) == []

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from regiohub.core import geo, history
 from regiohub.meldpunt import services, throttling
+from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenForm, ReportForm
 from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
@@ -127,7 +128,7 @@ def public_timeline(report: Report) -> list[dict[str, Any]]:
     Internal notes, hand-over details and who did what stay out."""
     items: list[dict[str, Any]] = []
     for entry in history.history_of(report).filter(
-        action__in=["report.created", "report.status_changed"]
+        action__in=[Action.REPORT_CREATED, Action.STATUS_CHANGED]
     ):
         status = (entry.after or {}).get("status")
         if not status:

@@ -1,11 +1,12 @@
 """Staff pages: the inbox, agent intake and the report page with its actions.
 
-Every view reads reports through ``inbox.reports_for`` (scoped to the organisations where
+Every view reads reports through ``queries.reports_for`` (scoped to the organisations where
 the user handles reports): a report of another municipality answers 404.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -21,22 +22,24 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
-from regiohub.core.models import Department, Membership, Organisation, User
-from regiohub.core.roles import Capability
-from regiohub.meldpunt import duplicates, inbox, services, workflow
+from regiohub.core.models import Department, Organisation, User
+from regiohub.meldpunt import duplicates, inbox, queries, services, workflow
 from regiohub.meldpunt.contrib.mail.intake import _fresh_part
+from regiohub.meldpunt.contrib.mail.services import ensure_waiting, take_in
+from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.forms import IntakeForm
 from regiohub.meldpunt.models import (
     Category,
     Channel,
     ExternalBody,
     InboundMail,
-    InboundMailState,
     Report,
     SavedFilter,
     SlaState,
     sla_state,
 )
+from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
+from regiohub.meldpunt.queries import can_see_contact, handlers_of
 from regiohub.meldpunt.views.public import apply_service_errors, serve_photo
 from regiohub.meldpunt.workflow import Status
 
@@ -45,29 +48,10 @@ def _report(request: HttpRequest, reference: str) -> Report:
     if "\x00" in reference:  # PostgreSQL refuses NUL in text: no such report
         raise Http404
     return get_object_or_404(
-        inbox.reports_for(request.user).select_related(
+        queries.reports_for(request.user).select_related(
             "organisation", "category", "department", "assignee", "merged_into", "split_from"
         ),
         reference=reference,
-    )
-
-
-def can_see_contact(user: Any, report: Report) -> bool:
-    """Reporter details are for the people who handle this report: the contact centre of
-    its municipality, its department, and the person it is assigned to."""
-    if user.is_superuser or report.assignee_id == user.pk:
-        return True
-    if access.can(user, Capability.TAKE_REPORTS, report.organisation_id):
-        return True
-    return Membership.objects.filter(user=user, department_id=report.department_id).exists()
-
-
-def handlers_of(organisation_ids: set[int] | frozenset[int]) -> Any:
-    """People who may be assigned reports of these organisations."""
-    return (
-        User.objects.filter(is_active=True, memberships__organisation_id__in=organisation_ids)
-        .distinct()
-        .order_by("full_name", "email")
     )
 
 
@@ -100,7 +84,7 @@ class BulkForm(forms.Form):
 def inbox_view(request: HttpRequest) -> HttpResponse:
     query = inbox.InboxQuery.from_params(request.GET)
     result = inbox.page(query, request.user)
-    org_ids = access.organisation_ids(request.user, Capability.HANDLE_REPORTS)
+    org_ids = access.organisation_ids(request.user, HANDLE_REPORTS)
     now_rows = [(report, sla_state(report)) for report in result.reports]
     context = {
         "query": query,
@@ -122,7 +106,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "current_params": query.params(),
         "bulk_statuses": BULK_STATUSES,
-        "can_take": bool(access.organisation_ids(request.user, Capability.TAKE_REPORTS)),
+        "can_take": bool(access.organisation_ids(request.user, TAKE_REPORTS)),
     }
     return render(request, "meldpunt/staff/inbox.html", context)
 
@@ -133,7 +117,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     data = request.POST.copy()
     data.setlist("reports", [v for v in data.getlist("reports") if inbox.InboxQuery.is_id(v)])
     form = BulkForm(data)
-    form.fields["reports"].queryset = inbox.reports_for(request.user)
+    form.fields["reports"].queryset = queries.reports_for(request.user)
     back = request.POST.get("next", "")
     back = back if back.startswith("?") else ""
     target = reverse("meldpunt:inbox") + back
@@ -221,10 +205,15 @@ def delete_filter(request: HttpRequest, pk: int) -> HttpResponse:
 def intake(request: HttpRequest) -> HttpResponse:
     """An agent files a report from a phone call, the desk, a mail or a chat. "Check" first
     shows the open reports nearby, so a known problem is not filed twice."""
-    if not access.organisation_ids(request.user, Capability.TAKE_REPORTS):
+    if not access.organisation_ids(request.user, TAKE_REPORTS):
         raise PermissionDenied
     mail = _mail_to_take_in(request)
     if request.method == "GET" and mail is not None:
+        try:
+            ensure_waiting(mail)
+        except ValidationError as error:
+            messages.warning(request, " ".join(error.messages))
+            return redirect("meldpunt:mailbox")
         form = IntakeForm(
             initial={
                 "channel": Channel.EMAIL,
@@ -251,8 +240,10 @@ def intake(request: HttpRequest) -> HttpResponse:
         )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # From a mail: the report and the mail marked converted are one transaction.
+        submit = partial(take_in, mail.pk) if mail is not None else services.submit_report
         try:
-            submitted = services.submit_report(
+            submitted = submit(
                 category_code=data["category"],
                 description=data["description"],
                 latitude=data["latitude"],
@@ -273,12 +264,10 @@ def intake(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             report = submitted.report
-            if mail is not None:
-                _convert_mail(mail, report, request.user)
             messages.success(
                 request, _("Report %(reference)s filed.") % {"reference": report.reference}
             )
-            if inbox.reports_for(request.user).filter(pk=report.pk).exists():
+            if queries.reports_for(request.user).filter(pk=report.pk).exists():
                 return redirect("meldpunt:staff-report", report.reference)
             messages.info(
                 request,
@@ -294,26 +283,14 @@ def intake(request: HttpRequest) -> HttpResponse:
 
 
 def _mail_to_take_in(request: HttpRequest) -> InboundMail | None:
-    """The incoming mail this intake starts from (``?mail=`` or the form's ``mail``)."""
+    """The incoming mail this intake starts from (``?mail=`` or the form's ``mail``), in
+    whatever state: taking it in refuses one that is no longer waiting, and says why."""
     from regiohub.meldpunt.contrib.mail.views import may_take_in_mail
 
     value = request.GET.get("mail") or request.POST.get("mail") or ""
     if not inbox.InboxQuery.is_id(value) or not may_take_in_mail(request.user):
         return None
-    return InboundMail.objects.filter(pk=int(value), state=InboundMailState.NEW).first()
-
-
-def _convert_mail(mail: InboundMail, report: Report, actor: Any) -> None:
-    """The mail became ``report``: its photos go along (as far as there is room)."""
-    from regiohub.meldpunt.contrib.mail.intake import _as_photos
-    from regiohub.meldpunt.services.citizen import photo_slots
-
-    photos = _as_photos(mail)[: photo_slots(report)]
-    if photos:
-        services.attach_photos(report, photos, by_reporter=True, actor=actor)
-    mail.state = InboundMailState.CONVERTED
-    mail.report = report
-    mail.save(update_fields=["state", "report"])
+    return InboundMail.objects.filter(pk=int(value)).first()
 
 
 # --- Report page ------------------------------------------------------------------------
@@ -437,17 +414,17 @@ class SplitForm(forms.Form):
 
 
 ACTION_LABELS = {
-    "report.created": gettext_lazy("Report filed"),
-    "report.assigned": gettext_lazy("Assignment changed"),
-    "report.note_added": gettext_lazy("Note added"),
-    "report.message_sent": gettext_lazy("Message sent to the reporter"),
-    "report.reporter_answered": gettext_lazy("The reporter wrote"),
-    "report.photo_added": gettext_lazy("Photo added"),
-    "report.rated": gettext_lazy("Rated by the reporter"),
-    "report.handed_over": gettext_lazy("Handed over to another municipality"),
-    "report.merge_received": gettext_lazy("A duplicate was merged into this report"),
-    "report.split": gettext_lazy("A second problem was split off"),
-    "report.anonymised": gettext_lazy("Contact details erased"),
+    Action.REPORT_CREATED: gettext_lazy("Report filed"),
+    Action.ASSIGNED: gettext_lazy("Assignment changed"),
+    Action.NOTE_ADDED: gettext_lazy("Note added"),
+    Action.MESSAGE_SENT: gettext_lazy("Message sent to the reporter"),
+    Action.REPORTER_ANSWERED: gettext_lazy("The reporter wrote"),
+    Action.PHOTO_ADDED: gettext_lazy("Photo added"),
+    Action.RATED: gettext_lazy("Rated by the reporter"),
+    Action.HANDED_OVER: gettext_lazy("Handed over to another municipality"),
+    Action.MERGE_RECEIVED: gettext_lazy("A duplicate was merged into this report"),
+    Action.SPLIT: gettext_lazy("A second problem was split off"),
+    Action.ANONYMISED: gettext_lazy("Contact details erased"),
 }
 
 
@@ -457,7 +434,7 @@ def staff_timeline(report: Report) -> list[dict[str, Any]]:
     for entry in history.history_of(report):
         label = str(ACTION_LABELS.get(entry.action, entry.action))
         status = (entry.after or {}).get("status")
-        if entry.action == "report.status_changed" and status in Status.values:
+        if entry.action == Action.STATUS_CHANGED and status in Status.values:
             label = _("Status: %(status)s") % {"status": Status(status).label}
         items.append({"at": entry.at, "entry": entry, "kind": "history", "label": label})
     for message in report.messages.select_related("author"):
@@ -487,7 +464,7 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
         ),
         "merged_reports": report.merged_reports.all(),
         "split_reports": report.split_reports.all(),
-        "duplicates": duplicates.suggest(report, inbox.reports_for(request.user))
+        "duplicates": duplicates.suggest(report, queries.reports_for(request.user))
         if report.is_open
         else [],
         "templates": templates,
@@ -533,7 +510,7 @@ def _act(
             messages.success(request, success)
             if isinstance(result, Report) and result.pk != report.pk:
                 return redirect("meldpunt:staff-report", result.reference)
-            if not inbox.reports_for(request.user).filter(pk=report.pk).exists():
+            if not queries.reports_for(request.user).filter(pk=report.pk).exists():
                 return redirect("meldpunt:inbox")  # handed over out of this user's reach
             return redirect("meldpunt:staff-report", report.reference)
     context = _detail_context(request, report, **{form_name: form})
@@ -609,7 +586,7 @@ def report_forward(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def report_merge(request: HttpRequest, reference: str) -> HttpResponse:
     def act(report: Report, data: dict) -> Any:
-        into = inbox.reports_for(request.user).filter(reference=data["into"].strip().upper())
+        into = queries.reports_for(request.user).filter(reference=data["into"].strip().upper())
         if not into.exists():
             raise ValidationError({"into": _("No report with this reference that you handle.")})
         services.merge(report, into.get(), actor=request.user, reason=data["reason"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any
 
 import structlog
 from django.db import transaction
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from regiohub.core.tasks import enqueue, once
 from regiohub.meldpunt.contrib.connectors.base import StatusUpdate
+from regiohub.meldpunt.events import ReportAssigned, ReportFiled, ReportHandedOver
 from regiohub.meldpunt.models import ConnectorConfig, Delivery, Report
 from regiohub.meldpunt.models.connector import DeliveryState
 from regiohub.meldpunt.workflow import TransitionNotAllowed
@@ -32,11 +32,18 @@ def config_for(report: Report) -> ConnectorConfig | None:
     return min(candidates, key=lambda c: (c.category_code == "", c.pk), default=None)
 
 
-def deliver_if_connected(content_type: Any, object_id: str) -> Delivery | None:
-    """Enqueue a push when the report's connector has not had it yet (same transaction)."""
-    if content_type.model_class() is not Report:
+def has_connector(organisation_id: int) -> bool:
+    """Whether the municipality has any active back-office connector (asked when an event
+    is published, so municipalities without one cost no task per report)."""
+    return ConnectorConfig.objects.filter(organisation=organisation_id, is_active=True).exists()
+
+
+def deliver_if_connected(report_id: int) -> Delivery | None:
+    """Enqueue a push when the report's connector has not had it yet (one transaction with
+    the delivery row: a push is queued exactly once per report and connector)."""
+    report = Report.objects.select_related("category").filter(pk=report_id).first()
+    if report is None:
         return None
-    report = Report.objects.select_related("category").get(pk=object_id)
     config = config_for(report)
     if config is None:
         return None
@@ -46,6 +53,34 @@ def deliver_if_connected(content_type: Any, object_id: str) -> Delivery | None:
 
         enqueue(push_report, delivery.pk)
     return delivery
+
+
+def on_routing_event(event: ReportFiled | ReportAssigned | ReportHandedOver) -> None:
+    """Subscriber: filing, a new department or a hand-over may put the report in the hands
+    of a (new) back office."""
+    deliver_if_connected(event.report_id)
+
+
+def routing_event_concerns_connectors(
+    event: ReportFiled | ReportAssigned | ReportHandedOver,
+) -> bool:
+    if isinstance(event, ReportHandedOver):
+        return event.to_organisation_id is not None and has_connector(event.to_organisation_id)
+    return has_connector(event.organisation_id)
+
+
+def subscribe() -> None:
+    """Connected in ``MeldpuntConfig.ready()``."""
+    from regiohub.core import events
+
+    for event in (ReportFiled, ReportAssigned, ReportHandedOver):
+        events.subscribe(
+            event,
+            f"meldpunt.connectors.{event.name.split('.')[1]}",
+            on_routing_event,
+            queue="connectors",
+            when=routing_event_concerns_connectors,
+        )
 
 
 @transaction.atomic

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from regiohub.core import access
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.models import Organisation
-from regiohub.core.roles import Capability
 from regiohub.meldpunt.contrib.mail.intake import receive
 from regiohub.meldpunt.models import InboundMail, InboundMailState
+from regiohub.meldpunt.permissions import TAKE_REPORTS
 
 MAX_MAIL_BYTES = 25 * 1024 * 1024
 
@@ -51,7 +51,7 @@ def may_take_in_mail(user) -> bool:
     if user.is_superuser:
         return True
     roots = Organisation.objects.filter(parent__isnull=True).values_list("pk", flat=True)
-    return any(access.can(user, Capability.TAKE_REPORTS, pk) for pk in roots)
+    return any(access.can(user, TAKE_REPORTS, pk) for pk in roots)
 
 
 def _require(request: HttpRequest) -> None:

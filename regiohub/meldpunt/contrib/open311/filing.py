@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from regiohub.core import history
 from regiohub.core.models import Organisation
+from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.models import ApiClient, Message, MessageKind, Report
 from regiohub.meldpunt.models.report import Channel
 from regiohub.meldpunt.services import locate, submit_report
@@ -198,7 +199,7 @@ def file_request(
         )
     history.record(
         report,
-        "report.filed_through_api",
+        Action.REPORT_FILED_THROUGH_API,
         actor_label=_("API client %(name)s") % {"name": client.name},
         organisation=report.organisation,
         after={"api_client": client.pk, "media_url_note": note.pk if note else None},

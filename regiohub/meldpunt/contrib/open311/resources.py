@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from regiohub.core.models import Department, HistoryEntry, Organisation
 from regiohub.core.models.organisation import OrganisationKind
+from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.models import Category, Report
 from regiohub.meldpunt.workflow import FINISHED, Status
 
@@ -152,7 +153,7 @@ def _status_notes(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
     entries = HistoryEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Report),
         object_id__in=list(noted),
-        action="report.status_changed",
+        action=Action.STATUS_CHANGED,
     ).order_by("at", "pk")
     notes: dict[int, str] = {}
     for object_id, after, reason in entries.values_list("object_id", "after", "reason"):

@@ -1,0 +1,134 @@
+"""What a module adds to the platform, declared on its AppConfig instead of in central files.
+
+A module's ``apps.py`` subclasses :class:`ModuleConfig` and fills in what it brings::
+
+    class DashboardsConfig(ModuleConfig):
+        name = "regiohub.dashboards"
+        label = "dashboards"
+        menu = (MenuEntry(_("Dashboards"), "dashboards:list", capability=VIEW_DASHBOARDS),)
+        privacy = "regiohub.dashboards.privacy.handler"
+
+        def connect(self) -> None:  # subscribe to events, register scheduled jobs
+            ...
+
+At start-up the base imports the module's ``permissions`` (capabilities and which roles
+grant them) and ``events`` submodules when present, then calls :meth:`connect`. Its
+settings live in the module's own ``settings.py`` (see ``regiohub.conf.module_settings``).
+Core reads all of this through the functions below and never imports a module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.util import find_spec
+from typing import Any, Literal, Protocol
+
+from django.apps import AppConfig, apps
+from django.utils.functional import Promise
+
+#: Where an entry shows: the public menu, the staff menu, or as a big button on the home page.
+Area = Literal["public", "staff", "home"]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A link in the main menu. Staff entries show to people who hold ``capability`` in
+    some organisation (any logged-in person when it is ``None``); public ones to all."""
+
+    label: str | Promise
+    url_name: str
+    area: Area = "staff"
+    capability: Any = None
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class UploadPath:
+    """A path where large request bodies are allowed: the view checks who sends before
+    it reads the body. ``megabytes`` names the setting that holds the limit."""
+
+    pattern: str
+    megabytes_setting: str
+    compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", re.compile(self.pattern))
+
+
+class PrivacyHandler(Protocol):
+    """A module's answer to a data-subject request (GDPR articles 15 and 17)."""
+
+    #: Shown in the export and the command's summary ("Contact point", "Datasets").
+    label: str | Promise
+
+    def export(self, email: str) -> dict[str, Any]:
+        """Everything the module holds about the person with this e-mail address, as
+        JSON-able data; an empty dict when it holds nothing."""
+
+    def erase(self, email: str, *, actor_label: str) -> int:
+        """Erase (or anonymise) it; return how many records changed. One transaction."""
+
+
+class ModuleConfig(AppConfig):
+    """Base AppConfig of a regiohub module."""
+
+    #: Links this module adds to the main menu.
+    menu: tuple[MenuEntry, ...] = ()
+    #: Paths that accept large uploads.
+    upload_paths: tuple[UploadPath, ...] = ()
+    #: Dotted path to the module's :class:`PrivacyHandler` (an object or a class).
+    privacy: str = ""
+    #: Submodules imported at start-up when they exist.
+    startup_modules: tuple[str, ...] = ("permissions", "events")
+
+    def ready(self) -> None:
+        for submodule in self.startup_modules:
+            dotted = f"{self.name}.{submodule}"
+            if find_spec(dotted) is not None:
+                import_module(dotted)
+        self.connect()
+
+    def connect(self) -> None:
+        """Subscribe to events, register scheduled jobs and plugins (override)."""
+
+    def privacy_handler(self) -> PrivacyHandler | None:
+        if not self.privacy:
+            return None
+        module, _, attribute = self.privacy.rpartition(".")
+        handler = getattr(import_module(module), attribute)
+        return handler() if isinstance(handler, type) else handler
+
+
+def all_modules() -> list[ModuleConfig]:
+    """The installed modules, core first, in ``INSTALLED_APPS`` order."""
+    return [config for config in apps.get_app_configs() if isinstance(config, ModuleConfig)]
+
+
+def menu(area: Area, may: Callable[[Any], bool] = lambda capability: True) -> list[MenuEntry]:
+    """Menu entries of ``area`` whose capability passes ``may`` (the caller's question
+    "does this person hold it somewhere?"), in order."""
+    entries = [
+        entry
+        for module in all_modules()
+        for entry in module.menu
+        if entry.area == area and (entry.capability is None or may(entry.capability))
+    ]
+    return sorted(entries, key=lambda entry: entry.order)
+
+
+def upload_paths() -> Iterable[UploadPath]:
+    for module in all_modules():
+        yield from module.upload_paths
+
+
+def privacy_handlers() -> list[tuple[str, PrivacyHandler]]:
+    """``(module label, handler)`` for every module that holds personal data."""
+    found = []
+    for module in all_modules():
+        handler = module.privacy_handler()
+        if handler is not None:
+            found.append((module.label, handler))
+    return found

@@ -1,0 +1,115 @@
+"""Data-subject requests over every module: export and erase one person at once.
+
+Each module that holds personal data declares a :class:`core.modules.PrivacyHandler`;
+``regiohub privacy export|erase --email X`` asks all of them. The core's own handler (last,
+so the modules still find the account by its address) covers staff accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from regiohub.core import events, history, modules
+from regiohub.core.history import CoreAction
+
+
+def subject_of(email: str) -> str:
+    """The pseudonym of an address in events and logs."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _handlers() -> list[tuple[str, modules.PrivacyHandler]]:
+    found = modules.privacy_handlers()
+    return sorted(found, key=lambda pair: pair[0] == "core")  # the account last
+
+
+def export(email: str) -> dict[str, Any]:
+    """What every module holds about the person with address ``email``."""
+    email = _check(email)
+    data: dict[str, Any] = {"exported_at": timezone.now().isoformat(), "email": email}
+    data["modules"] = {
+        label: found for label, handler in _handlers() if (found := handler.export(email))
+    }
+    return data
+
+
+@transaction.atomic
+def erase(email: str, *, actor_label: str) -> dict[str, int]:
+    """Erase the person's data in every module, in one transaction; records changed per
+    module. Publishes :class:`core.events.PersonErased`."""
+    email = _check(email)
+    counts = {
+        label: handler.erase(email, actor_label=actor_label) for label, handler in _handlers()
+    }
+    events.publish(events.PersonErased(subject=subject_of(email), records=counts))
+    return counts
+
+
+def _check(email: str) -> str:
+    email = (email or "").strip()
+    if "@" not in email or len(email) > 254 or "\x00" in email:
+        raise ValueError(_("Give the person's e-mail address."))
+    return email
+
+
+class PrivacyHandler:
+    """Staff accounts: the profile and memberships; erasing anonymises the account (it stays,
+    deactivated, so the history that names it by id keeps its meaning)."""
+
+    label = _("Accounts")
+
+    def export(self, email: str) -> dict[str, Any]:
+        users = (
+            get_user_model()
+            .objects.filter(email__iexact=email)
+            .prefetch_related("memberships__organisation")
+        )
+        return (
+            {
+                "accounts": [
+                    {
+                        "email": user.email,
+                        "full_name": user.full_name,
+                        "language": user.language,
+                        "joined": user.date_joined.isoformat(),
+                        "last_login": user.last_login.isoformat() if user.last_login else None,
+                        "active": user.is_active,
+                        "memberships": [
+                            {"organisation": m.organisation.code, "role": m.role}
+                            for m in user.memberships.all()
+                        ],
+                    }
+                    for user in users
+                ]
+            }
+            if users
+            else {}
+        )
+
+    def erase(self, email: str, *, actor_label: str) -> int:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        count = 0
+        for user in get_user_model().objects.select_for_update().filter(email__iexact=email):
+            user.full_name = ""
+            user.email = f"erased-{user.pk}@erased.invalid"
+            user.oidc_subject = ""
+            user.is_active = False
+            user.set_unusable_password()
+            user.save()
+            TOTPDevice.objects.filter(user=user).delete()
+            user.memberships.all().delete()
+            history.record(
+                user,
+                CoreAction.PERSON_ERASED,
+                actor_label=actor_label,
+                reason=str(_("erasure request")),
+            )
+            count += 1
+        return count

@@ -1,0 +1,69 @@
+"""What the data platform tells the rest of the platform, and the names of its history.
+
+Events (see ``core.events``) are published by the services in their transaction and
+delivered after commit; ``docs/events.md`` says who listens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from regiohub.core import events, history
+
+
+class Action(history.Actions):
+    """The ``action`` of every history entry the data platform writes."""
+
+    DATASET_CREATED = "dataset.created"
+    DATASET_CHANGED = "dataset.changed"
+    FEED_CONFIGURED = "dataset.feed_configured"
+    VERSION_PUBLISHED = "dataset.version_published"
+    LOAD_STARTED = "load.started"
+    LOAD_CONFIRMED = "load.confirmed"
+    #: A load that ended: ``load.<state>`` for each final state.
+    LOAD_DONE = "load.done"
+    LOAD_FAILED = "load.failed"
+    LOAD_CANCELLED = "load.cancelled"
+
+
+@events.declare
+@dataclass(frozen=True)
+class DatasetChanged(events.Event):
+    """A dataset was created or its description, licence or access changed: a catalogue
+    (the open data portal) reads it again. ``access`` is internal, shared or open."""
+
+    name: ClassVar[str] = "datasets.dataset_changed"
+    dataset_id: int
+    slug: str
+    owner_id: int
+    access: str
+    changed: list[str]
+
+
+@events.declare
+@dataclass(frozen=True)
+class VersionPublished(events.Event):
+    """A new version of a dataset can be read: from an upload, a feed run or a restore."""
+
+    name: ClassVar[str] = "datasets.version_published"
+    dataset_id: int
+    slug: str
+    owner_id: int
+    access: str
+    version: int
+    rows: int
+    rows_added: int
+    rows_updated: int
+
+
+@events.declare
+@dataclass(frozen=True)
+class LoadRefused(events.Event):
+    """A load ended without publishing: its file or rows were refused (``errors`` rows)."""
+
+    name: ClassVar[str] = "datasets.load_refused"
+    load_id: int
+    dataset_id: int
+    owner_id: int
+    errors: int

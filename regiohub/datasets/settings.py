@@ -1,0 +1,50 @@
+"""Settings of the data platform, merged into ``regiohub/settings.py`` (see
+``regiohub.conf.module_settings``). Environment names are ``REGIOHUB_DATASETS_*``."""
+
+from regiohub.conf import config, data_dir
+
+DATASETS_URI = config(
+    "REGIOHUB_DATASETS_URI",
+    str(data_dir() / "datasets"),
+    help_text="Where dataset tables (Delta Lake) are stored: a folder, or s3://bucket/prefix.",
+)
+DATASETS_STORAGE_OPTIONS = config(
+    "REGIOHUB_DATASETS_STORAGE_OPTIONS",
+    {},
+    help_text="JSON object of object-storage options (endpoint, region, keys) for deltalake.",
+)
+DATASETS_UPLOAD_MB = config(
+    "REGIOHUB_DATASETS_UPLOAD_MB",
+    1024,
+    help_text="Largest file a data steward may upload, in MB.",
+)
+DATASETS_QUERY_SECONDS = config(
+    "REGIOHUB_DATASETS_QUERY_SECONDS",
+    10.0,
+    help_text="Time limit of one dataset query; longer queries are stopped.",
+)
+DATASETS_QUERY_MAX_ROWS = config(
+    "REGIOHUB_DATASETS_QUERY_MAX_ROWS",
+    100_000,
+    help_text="Most rows one query answer may hold (downloads of a whole version excepted).",
+)
+DATASETS_DOWNLOAD_RATE = config(
+    "REGIOHUB_DATASETS_DOWNLOAD_RATE",
+    "120/hour",
+    help_text="Whole-version downloads one client address may start.",
+)
+DATASETS_QUERY_CACHE = config(
+    "REGIOHUB_DATASETS_QUERY_CACHE",
+    256,
+    help_text="Answers (up to 10,000 rows each) each server process keeps; 0 switches off.",
+)
+DATASETS_DUCKDB_THREADS = config(
+    "REGIOHUB_DATASETS_DUCKDB_THREADS",
+    2,
+    help_text="Threads each DuckDB query may use.",
+)
+DATASETS_DUCKDB_MEMORY = config(
+    "REGIOHUB_DATASETS_DUCKDB_MEMORY",
+    "1GB",
+    help_text="Memory limit of DuckDB in each server process, e.g. 1GB.",
+)

@@ -1,0 +1,104 @@
+"""What the contact point tells the rest of the platform, and the names of its history.
+
+Events (see ``core.events``) are published by the services in their transaction and
+delivered after commit; ``docs/events.md`` says who listens. Payloads carry ids and codes,
+never the reporter's personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from regiohub.core import events, history
+
+
+class Action(history.Actions):
+    """The ``action`` of every history entry the contact point writes."""
+
+    REPORT_CREATED = "report.created"
+    REPORT_FILED_THROUGH_API = "report.filed_through_api"
+    STATUS_CHANGED = "report.status_changed"
+    ASSIGNED = "report.assigned"
+    NOTE_ADDED = "report.note_added"
+    MESSAGE_SENT = "report.message_sent"
+    HANDED_OVER = "report.handed_over"
+    MERGE_RECEIVED = "report.merge_received"
+    SPLIT = "report.split"
+    REPORTER_ANSWERED = "report.reporter_answered"
+    PHOTO_ADDED = "report.photo_added"
+    RATED = "report.rated"
+    ANONYMISED = "report.anonymised"
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportFiled(events.Event):
+    """A new report exists: filed on any channel, or split off another report."""
+
+    name: ClassVar[str] = "meldpunt.report_filed"
+    report_id: int
+    reference: str
+    organisation_id: int
+    category_code: str
+    channel: str
+    split_from_id: int | None = None
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportStatusChanged(events.Event):
+    name: ClassVar[str] = "meldpunt.report_status_changed"
+    report_id: int
+    organisation_id: int
+    status_before: str
+    status_after: str
+    history_entry_id: int
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportAssigned(events.Event):
+    """Another department and/or person of the same municipality handles the report."""
+
+    name: ClassVar[str] = "meldpunt.report_assigned"
+    report_id: int
+    organisation_id: int
+    department_id: int
+    assignee_id: int | None
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportHandedOver(events.Event):
+    """The report went to another municipality (``to_organisation_id``) or to an external
+    body that owns the asset (``external_body_id``)."""
+
+    name: ClassVar[str] = "meldpunt.report_handed_over"
+    report_id: int
+    from_organisation_id: int
+    to_organisation_id: int | None
+    external_body_id: int | None
+    handover_id: int
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportMerged(events.Event):
+    """``report_id`` was a duplicate of ``into_id`` and now follows it."""
+
+    name: ClassVar[str] = "meldpunt.report_merged"
+    report_id: int
+    into_id: int
+    organisation_id: int
+
+
+@events.declare
+@dataclass(frozen=True)
+class ReportAnonymised(events.Event):
+    """The reporter's contact details were erased from the report (retention or a
+    person's request)."""
+
+    name: ClassVar[str] = "meldpunt.report_anonymised"
+    report_id: int
+    organisation_id: int

@@ -1,0 +1,215 @@
+"""The contact point's read door: what other modules (and its own views) may read.
+
+Every function is scoped to what ``user`` may see (``core.access``) and answers plain,
+typed rows, so a dashboard counts reports without knowing the ``Report`` model or the
+workflow's states. Writes go through ``meldpunt.services``; news through
+``meldpunt.events``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils import timezone
+
+from regiohub.core import access
+from regiohub.core.models import Membership, User
+from regiohub.meldpunt.models import Channel, Report
+from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
+from regiohub.meldpunt.workflow import FINISHED, OPEN, Status
+
+GroupBy = Literal["status", "category", "municipality", "department", "channel", "day", "month"]
+GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
+
+_FIELDS = {
+    "status": "status",
+    "category": "category__code",
+    "municipality": "organisation__code",
+    "department": "department_id",
+    "channel": "channel",
+}
+
+
+def reports_for(user: Any) -> QuerySet[Report]:
+    """Every report the user may handle (the scope of all staff views)."""
+    return access.scope(Report.objects.all(), user, capability=HANDLE_REPORTS)
+
+
+def can_see_contact(user: Any, report: Report) -> bool:
+    """Reporter details are for the people who handle this report: the contact centre of
+    its municipality, its department, and the person it is assigned to."""
+    if user.is_superuser or report.assignee_id == user.pk:
+        return True
+    if access.can(user, TAKE_REPORTS, report.organisation_id):
+        return True
+    return Membership.objects.filter(user=user, department_id=report.department_id).exists()
+
+
+def handlers_of(organisation_ids: set[int] | frozenset[int]) -> QuerySet[User]:
+    """People who may be assigned reports of these organisations."""
+    return (
+        User.objects.filter(is_active=True, memberships__organisation_id__in=organisation_ids)
+        .distinct()
+        .order_by("full_name", "email")
+    )
+
+
+@dataclass(frozen=True)
+class ReportCount:
+    """Reports filed in a period, per group. ``key`` is stable (a status, a category or
+    municipality code, a department id, a channel, an ISO date); ``label`` is for people."""
+
+    key: str
+    label: str
+    count: int
+    open: int
+
+
+@dataclass(frozen=True)
+class SlaOutcome:
+    """How the promise to resolve in time was kept for the reports filed in a period, per
+    group: finished on time or late, still open and overdue, still open within time."""
+
+    key: str
+    label: str
+    reports: int
+    resolved_on_time: int
+    resolved_late: int
+    open_overdue: int
+    open_in_time: int
+
+    @property
+    def on_time_share(self) -> float | None:
+        """On-time share of the resolved reports (``None`` when none were resolved)."""
+        done = self.resolved_on_time + self.resolved_late
+        return self.resolved_on_time / done if done else None
+
+
+def _period(start: date, end: date) -> Q:
+    """Filed from ``start`` up to and including ``end``, in the region's time zone."""
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    zone = timezone.get_current_timezone()
+    since = timezone.make_aware(datetime.combine(start, time.min), zone)
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone)
+    return Q(created_at__gte=since, created_at__lt=until)
+
+
+def _grouped(
+    user: Any, start: date, end: date, by: GroupBy, organisation_ids: set[int] | None
+) -> tuple[QuerySet[Report], str]:
+    if by not in GROUPS:
+        raise ValueError(f"group by one of {', '.join(GROUPS)}")
+    reports = reports_for(user).filter(_period(start, end))
+    if organisation_ids is not None:
+        reports = reports.filter(organisation_id__in=organisation_ids)
+    if by in ("day", "month"):
+        trunc = TruncDay if by == "day" else TruncMonth
+        return reports.annotate(group=trunc("created_at")), "group"
+    return reports.annotate(group=F(_FIELDS[by])), "group"
+
+
+def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
+    if by == "status":
+        return {k: str(Status(k).label) for k in keys if k in Status.values}
+    if by == "channel":
+        return {k: str(Channel(k).label) for k in keys if k in Channel.values}
+    if by == "category":
+        from regiohub.meldpunt.models import Category
+
+        names = Category.objects.filter(code__in=keys).values_list("code", "name")
+        return dict(names)
+    if by == "municipality":
+        from regiohub.core.models import Organisation
+
+        return {o.code: o.display_name for o in Organisation.objects.filter(code__in=keys)}
+    if by == "department":
+        from regiohub.core.models import Department
+
+        return dict(Department.objects.filter(pk__in=keys).values_list("pk", "name"))
+    return {k: k.date().isoformat() if isinstance(k, datetime) else str(k) for k in keys}
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date().isoformat()
+    return str(value)
+
+
+def report_counts(
+    user: Any,
+    *,
+    start: date,
+    end: date,
+    by: GroupBy,
+    organisation_ids: set[int] | None = None,
+) -> list[ReportCount]:
+    """Reports filed between ``start`` and ``end`` (inclusive) that ``user`` may see,
+    counted per ``by``; optionally only of ``organisation_ids``."""
+    reports, group = _grouped(user, start, end, by, organisation_ids)
+    rows = list(
+        reports.values(group)
+        .annotate(count=Count("pk"), open=Count("pk", filter=Q(status__in=OPEN)))
+        .order_by(group)
+    )
+    labels = _labels(by, [row[group] for row in rows])
+    return [
+        ReportCount(
+            key=_key(row[group]),
+            label=labels.get(row[group], _key(row[group])),
+            count=row["count"],
+            open=row["open"],
+        )
+        for row in rows
+    ]
+
+
+def sla_outcomes(
+    user: Any,
+    *,
+    start: date,
+    end: date,
+    by: GroupBy,
+    organisation_ids: set[int] | None = None,
+    now: datetime | None = None,
+) -> list[SlaOutcome]:
+    """Did the reports filed in the period get resolved by their due date? Per ``by``.
+
+    A finished report counts by when it was resolved (or closed, when it skipped
+    "resolved"); reports without a resolution promise count as on time.
+    """
+    now = now or timezone.now()
+    reports, group = _grouped(user, start, end, by, organisation_ids)
+    finished_at = Q(resolved_at__isnull=False) | Q(closed_at__isnull=False)
+    late_resolved = Q(resolved_at__gt=F("resolution_due_at")) | Q(
+        resolved_at__isnull=True, closed_at__gt=F("resolution_due_at")
+    )
+    done = Q(status__in=FINISHED) & finished_at
+    rows = list(
+        reports.values(group)
+        .annotate(
+            reports=Count("pk"),
+            late=Count("pk", filter=done & late_resolved),
+            done=Count("pk", filter=done),
+            overdue=Count("pk", filter=Q(status__in=OPEN, resolution_due_at__lt=now)),
+            open=Count("pk", filter=Q(status__in=OPEN)),
+        )
+        .order_by(group)
+    )
+    labels = _labels(by, [row[group] for row in rows])
+    return [
+        SlaOutcome(
+            key=_key(row[group]),
+            label=labels.get(row[group], _key(row[group])),
+            reports=row["reports"],
+            resolved_on_time=row["done"] - row["late"],
+            resolved_late=row["late"],
+            open_overdue=row["overdue"],
+            open_in_time=row["open"] - row["overdue"],
+        )
+        for row in rows
+    ]
