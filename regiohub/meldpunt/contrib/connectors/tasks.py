@@ -29,6 +29,9 @@ def push_report(delivery_id: int) -> str:
     if delivery.state in (DeliveryState.SENT, DeliveryState.DEAD):
         return delivery.state  # sent already, or waiting for a replay
     delivery.attempts += 1
+    # Counted before the call: a push that kills its worker every time still reaches
+    # PUSH_MAX_ATTEMPTS and ends as dead instead of being tried for ever.
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts)
     try:
         delivery.external_id = connector_for(delivery.config).push(
             delivery.report, event_id=event_id(delivery)
