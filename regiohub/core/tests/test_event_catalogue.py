@@ -80,3 +80,12 @@ def test_no_history_action_is_a_bare_string():
         for place in _literal_actions(path)
     ]
     assert offenders == [], "use the module's Action constants (events.py)"
+
+
+def test_nothing_reacts_to_history_rows():
+    """History is a record for people; behaviour hangs on events, not on history signals."""
+    from django.db.models.signals import post_save
+
+    from regiohub.core.models import HistoryEntry
+
+    assert not post_save.has_listeners(HistoryEntry)
