@@ -17,6 +17,16 @@ from regiohub.core.tests.factories import UserFactory
 from regiohub.core.tests.sample_plugins import Greeter, greeters
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English labels and messages (Dutch is the default)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 class Widget:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""

@@ -17,6 +17,16 @@ from regiohub.meldpunt.models import ConnectorConfig
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English labels and messages (Dutch is the default)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def add(client, region, connector, settings):
     return client.post(
         "/admin/meldpunt/connectorconfig/add/",
