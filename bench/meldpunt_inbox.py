@@ -378,11 +378,11 @@ def child(url: str, results_path: Path) -> None:
 
     from regiohub.core import access
     from regiohub.core.demo.region import load_region
-    from regiohub.core.roles import Capability
     from regiohub.core.testing import staff_client
     from regiohub.meldpunt import inbox
     from regiohub.meldpunt.demo import load_categories
     from regiohub.meldpunt.models import ReferenceSequence, Report
+    from regiohub.meldpunt.permissions import HANDLE_REPORTS
     from regiohub.meldpunt.workflow import OPEN
 
     label = engine_of(url)
@@ -485,7 +485,7 @@ def child(url: str, results_path: Path) -> None:
     )
 
     # The raw baseline: the default query as one hand-written statement.
-    org_ids = sorted(access.organisation_ids(region, Capability.HANDLE_REPORTS))
+    org_ids = sorted(access.organisation_ids(region, HANDLE_REPORTS))
     statuses = sorted(str(s) for s in OPEN)
     quote = connection.ops.quote_name
     raw_sql = (

@@ -9,3 +9,10 @@ from regiohub.conftest import (  # noqa: F401 - fixtures
     superuser,
 )
 from regiohub.meldpunt.tests.conftest import categories  # noqa: F401 - fixture
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``needs_shared`` fail under CI when the shared folder lacks the file."""
+    from regiohub.core.testing import check_shared_marks
+
+    check_shared_marks(item)

@@ -11,6 +11,14 @@ from typing import ClassVar
 
 from regiohub.core import events, history
 
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "Action",
+    "DatasetChanged",
+    "LoadRefused",
+    "VersionPublished",
+]
+
 
 class Action(history.Actions):
     """The ``action`` of every history entry the data platform writes."""

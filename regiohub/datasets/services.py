@@ -40,6 +40,20 @@ from regiohub.datasets.models import (
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.query import RESERVED_COLUMNS
 
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "cancel",
+    "confirm",
+    "create_dataset",
+    "execute",
+    "inspect",
+    "publish",
+    "require_manage",
+    "run_feed",
+    "start_upload",
+    "update_dataset",
+]
+
 PREVIEW_ROWS = 20
 COLUMN_TYPES = ("integer", "decimal", "boolean", "date", "timestamp", "text")
 COLUMN_ROLES = ("", "time", "latitude", "longitude", "id")

@@ -12,6 +12,17 @@ from typing import ClassVar
 
 from regiohub.core import events, history
 
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "Action",
+    "ReportAnonymised",
+    "ReportAssigned",
+    "ReportFiled",
+    "ReportHandedOver",
+    "ReportMerged",
+    "ReportStatusChanged",
+]
+
 
 class Action(history.Actions):
     """The ``action`` of every history entry the contact point writes."""

@@ -22,6 +22,19 @@ from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
 from regiohub.meldpunt.workflow import FINISHED, OPEN, Status
 
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "GROUPS",
+    "GroupBy",
+    "ReportCount",
+    "SlaOutcome",
+    "can_see_contact",
+    "handlers_of",
+    "report_counts",
+    "reports_for",
+    "sla_outcomes",
+]
+
 GroupBy = Literal["status", "category", "municipality", "department", "channel", "day", "month"]
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
 

@@ -144,3 +144,17 @@ def test_a_failure_after_filing_undoes_the_report_and_its_photo_files(agent, mon
     assert mail.state == InboundMailState.NEW and mail.report is None
     assert not Report.objects.exists() and not Photo.objects.exists()
     assert written and not any(default_storage.exists(name) for name in written)
+
+
+def test_checking_for_nearby_reports_keeps_the_mail_being_taken_in(agent):
+    """After "Check" the form still carries the mail, so filing then converts it (before,
+    the mail was dropped from the form and stayed waiting for a second intake)."""
+    mail = incoming_mail()
+    client = staff_client(agent)
+    page = client.post(
+        f"/staff/reports/new/?mail={mail.pk}",
+        {"check": "1", "mail": str(mail.pk), "latitude": KORTRIJK_CENTRE[0],
+         "longitude": KORTRIJK_CENTRE[1], "channel": "email"},
+    )  # fmt: skip
+    assert page.status_code == 200
+    assert f'<input type="hidden" name="mail" value="{mail.pk}">' in page.content.decode()

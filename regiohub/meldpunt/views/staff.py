@@ -236,7 +236,9 @@ def intake(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "meldpunt/staff/intake.html",
-            {"form": unbound, "nearby": nearby_reports, "no_place": lat is None},
+            # The mail being taken in stays with the form (a hidden field), so filing after
+            # "Check" still converts it instead of leaving it waiting for a second intake.
+            {"form": unbound, "nearby": nearby_reports, "no_place": lat is None, "mail": mail},
         )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -28,6 +28,13 @@ def push_report(delivery_id: int) -> str:
     ).get(pk=delivery_id)
     if delivery.state in (DeliveryState.SENT, DeliveryState.DEAD):
         return delivery.state  # sent already, or waiting for a replay
+    if delivery.attempts >= PUSH_MAX_ATTEMPTS:
+        # Tries that never came back (their worker was killed each time) count too.
+        delivery.state = DeliveryState.DEAD
+        delivery.last_error = delivery.last_error or "gave up: no try finished"
+        delivery.save()
+        log.error("delivery dead", delivery=delivery.pk, attempts=delivery.attempts)
+        return delivery.state
     delivery.attempts += 1
     # Counted before the call: a push that kills its worker every time still reaches
     # PUSH_MAX_ATTEMPTS and ends as dead instead of being tried for ever.
