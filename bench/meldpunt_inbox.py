@@ -149,6 +149,7 @@ def _rows(
     (COPY), the connection is busy."""
     import numpy as np
 
+    from regiohub.core import geo
     from regiohub.core.models import Organisation
     from regiohub.meldpunt.models import Category
 
@@ -165,9 +166,11 @@ def _rows(
         categories.setdefault(c.organisation_id, []).append(
             (c.pk, c.department_id, float(c.response_days), float(c.resolution_days))
         )
-    points: dict[int, list[tuple[float, float]]] = {}
-    for lat, lon, org in region_points(10_000, seed=SEED):
-        points.setdefault(org, []).append((lat, lon))
+    located = region_points(10_000, seed=SEED)
+    districts = geo.districts_at([(lat, lon) for lat, lon, _org in located])
+    points: dict[int, list[tuple[float, float, str]]] = {}
+    for (lat, lon, org), district in zip(located, districts, strict=True):
+        points.setdefault(org, []).append((lat, lon, district))
     open_states, open_cum = _cumulative(OPEN_MIX)
     done_states, done_cum = _cumulative(DONE_MIX)
     channels, channel_cum = _cumulative(CHANNELS)
@@ -215,7 +218,7 @@ def _rows(
                 elif rng.random() < 0.9:
                     assignee = rng.choice(handlers[org])
             contact = rng.random() < 0.7
-            lat, lon = rng.choice(points[org])
+            lat, lon, district = rng.choice(points[org])
             updated = max(t for t in (created, responded, resolved, closed) if t is not None)
             batch.append(
                 {
@@ -233,7 +236,8 @@ def _rows(
                     "address": f"{rng.choice(STREETS)} {rng.randint(1, 180)}"
                     if rng.random() < 0.9
                     else "",
-                    "location_is_approximate": rng.random() < 0.03,
+                    "location_is_approximate": (approximate := rng.random() < 0.03),
+                    "district_code": "" if approximate else district,
                     "reporter_name": f"Burger {i}" if contact and rng.random() < 0.8 else "",
                     "reporter_email": f"burger{i}@example.org" if contact else "",
                     "reporter_phone": "056 27 00 00" if contact and rng.random() < 0.2 else "",

@@ -113,6 +113,7 @@ def load_reports(label: str, n: int) -> list[str]:
     references."""
     from django.db import connection, transaction
 
+    from regiohub.core import geo
     from regiohub.core.models import Organisation
     from regiohub.meldpunt.models import Category, ReferenceSequence, Report
 
@@ -120,6 +121,7 @@ def load_reports(label: str, n: int) -> list[str]:
     kortrijk = Organisation.objects.get(nis_code=KORTRIJK_NIS)
     categories = list(Category.objects.filter(organisation=kortrijk))
     points = kortrijk_points(min(n, 2_000))
+    districts = dict(zip(points, geo.districts_at(points), strict=True))
     now = datetime.now(UTC)
     offsets = sorted(rng.uniform(0, 365 * 86_400) for _ in range(n))
     sequence: dict[int, int] = {}
@@ -156,6 +158,7 @@ def load_reports(label: str, n: int) -> list[str]:
             description=f"{rng.choice(TEXTS)} Melding {number}.",
             latitude=lat,
             longitude=lon,
+            district_code=districts[(lat, lon)],
             address=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
             reporter_email=f"burger{number}@example.org" if contact else "",
             reporter_language="nl",

@@ -1,17 +1,19 @@
-"""Where is a point? Municipality lookup and Belgian coordinate systems.
+"""Where is a point? Municipality and district lookup and Belgian coordinate systems.
 
-The boundaries come from the organisations in the database (loaded from the official
-GeoJSON by ``regiohub demo``), are prepared once per process and rebuilt when an
-organisation is saved or deleted in that process (bulk ``update()`` does not notify: call
-:func:`invalidate`, or restart the workers).
+The boundaries come from the organisations and districts in the database (loaded from the
+official GeoJSON by ``regiohub demo``), are prepared once per process and rebuilt when an
+organisation or a district is saved or deleted in that process (bulk ``update()`` does not
+notify: call :func:`invalidate`, or restart the workers).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -89,10 +91,12 @@ def _get_index() -> _Index:
 
 
 def invalidate() -> None:
-    """Forget the prepared boundaries; the next lookup reloads them."""
+    """Forget the prepared boundaries (municipalities and districts); the next lookup
+    reloads them."""
     global _index
     with _lock:
         _index = None
+    invalidate_districts()
 
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -166,6 +170,101 @@ def municipalities_at(points: list[tuple[float, float]]) -> list[Location]:
     valid = np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180)
     found = _get_index().locate_many(np.where(valid, lons, 0.0), np.where(valid, lats, 0.0))
     return [loc if ok else OUTSIDE for loc, ok in zip(found, valid, strict=True)]
+
+
+class DistrictIndex:
+    """Districts prepared for point lookups, from ``(code, boundary)`` rows.
+
+    A point on the border of two districts goes to the lower code. Rows without a
+    boundary (a bucket such as ``<NIS5>WONB``) are never the answer. Migrations build one
+    from their historical model; the product uses :func:`district_at`.
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
+        codes: list[str] = []
+        geometries = []
+        for code, boundary in sorted(rows, key=lambda row: row[0]):
+            if not boundary:
+                continue
+            geometry = shape(boundary)
+            shapely.prepare(geometry)
+            codes.append(code)
+            geometries.append(geometry)
+        self.codes = np.array(codes, dtype=object)
+        self.geometries = np.array(geometries, dtype=object)
+        self.tree = STRtree(geometries)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def code_at(self, lat: float, lon: float) -> str:
+        if not valid_wgs84(lat, lon):
+            return ""
+        hits = self.tree.query(Point(lon, lat), predicate="intersects")
+        return str(self.codes[hits.min()]) if len(hits) else ""
+
+    def codes_at(self, points: Sequence[tuple[float, float]]) -> list[str]:
+        if not len(points):
+            return []
+        coords = np.array(points, dtype=float).reshape(-1, 2)
+        lats, lons = coords[:, 0], coords[:, 1]
+        valid = np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180)
+        found = np.full(len(coords), "", dtype=object)
+        if not len(self.codes):
+            return found.tolist()
+        shapes = shapely.points(np.where(valid, lons, 0.0), np.where(valid, lats, 0.0))
+        # Candidates by bounding box, then the exact test on the prepared districts: for
+        # many points this is a few times faster than the tree's own predicate.
+        point_idx, district_idx = self.tree.query(shapes)
+        inside = shapely.intersects(self.geometries[district_idx], shapes[point_idx])
+        point_idx, district_idx = point_idx[inside], district_idx[inside]
+        order = np.lexsort((district_idx, point_idx))  # per point, the lowest code first
+        point_idx, district_idx = point_idx[order], district_idx[order]
+        first = np.unique(point_idx, return_index=True)[1]
+        found[point_idx[first]] = self.codes[district_idx[first]]
+        found[~valid] = ""
+        return found.tolist()
+
+
+_district_index: DistrictIndex | None = None
+
+
+def _get_district_index() -> DistrictIndex:
+    global _district_index
+    index = _district_index
+    if index is None:
+        with _lock:
+            if _district_index is None:
+                from regiohub.core.models import District
+
+                _district_index = DistrictIndex(
+                    District.objects.filter(boundary__isnull=False).values_list("code", "boundary")
+                )
+            index = _district_index
+    return index
+
+
+def invalidate_districts() -> None:
+    """Forget the prepared districts; the next lookup reloads them."""
+    global _district_index
+    with _lock:
+        _district_index = None
+
+
+def district_at(lat: float, lon: float) -> str:
+    """The code of the district (``34022W07``) containing (lat, lon), or ``""`` outside
+    every district and for invalid coordinates.
+
+    The answer is where the point lies: the districts follow the municipal borders more
+    closely than the (coarser) municipal boundaries of :func:`municipality_at`, so near a
+    border the district may belong to the neighbouring municipality.
+    """
+    return _get_district_index().code_at(lat, lon)
+
+
+def districts_at(points: Sequence[tuple[float, float]]) -> list[str]:
+    """:func:`district_at` for many ``(lat, lon)`` points at once (vectorised)."""
+    return _get_district_index().codes_at(points)
 
 
 @lru_cache(maxsize=8)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from regiohub.core import access
 from regiohub.core.models import Membership, User
@@ -35,13 +36,16 @@ __all__ = [
     "sla_outcomes",
 ]
 
-GroupBy = Literal["status", "category", "municipality", "department", "channel", "day", "month"]
+GroupBy = Literal[
+    "status", "category", "municipality", "district", "department", "channel", "day", "month"
+]
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
 
 _FIELDS = {
     "status": "status",
     "category": "category__code",
     "municipality": "organisation__code",
+    "district": "district_code",
     "department": "department_id",
     "channel": "channel",
 }
@@ -73,8 +77,9 @@ def handlers_of(organisation_ids: set[int] | frozenset[int]) -> QuerySet[User]:
 
 @dataclass(frozen=True)
 class ReportCount:
-    """Reports filed in a period, per group. ``key`` is stable (a status, a category or
-    municipality code, a department id, a channel, an ISO date); ``label`` is for people."""
+    """Reports filed in a period, per group. ``key`` is stable (a status, a category,
+    municipality or district code, a department id, a channel, an ISO date); ``label`` is
+    for people. Reports without a district (an approximate place) have district key ``""``."""
 
     key: str
     label: str
@@ -140,6 +145,16 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
         from regiohub.core.models import Organisation
 
         return {o.code: o.display_name for o in Organisation.objects.filter(code__in=keys)}
+    if by == "district":
+        from regiohub.core.models import District
+
+        districts: dict[Any, str] = dict(
+            District.objects.filter(code__in=keys).values_list("code", "name")
+        )
+        if "" in keys:
+            # Approximate places, and points outside every district.
+            districts[""] = _("Place unknown")
+        return districts
     if by == "department":
         from regiohub.core.models import Department
 

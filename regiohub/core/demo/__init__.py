@@ -1,4 +1,4 @@
-"""Demo data of the core: the region, its organisations, departments and people."""
+"""Demo data of the core: the region, its organisations, districts, departments and people."""
 
 from typing import Any
 

@@ -1,4 +1,5 @@
-"""The demo region Zuid-West-Vlaanderen: its organisations, departments and people.
+"""The demo region Zuid-West-Vlaanderen: its organisations, districts, departments and
+people.
 
 Idempotent: running it again updates what is there and adds what is missing.
 """
@@ -6,16 +7,19 @@ Idempotent: running it again updates what is there and adds what is missing.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
-from regiohub.core.models import Department, Membership, Organisation, User
+from regiohub.core import geo
+from regiohub.core.models import Department, District, Membership, Organisation, User
 from regiohub.core.models.organisation import OrganisationKind
 from regiohub.core.roles import Role
 
 BOUNDARIES = Path(__file__).parent / "data" / "zwvl-municipalities.geojson"
+DISTRICTS = Path(__file__).parent / "data" / "zwvl-districts.geojson"
 DEMO_PASSWORD = "regiohub-demo"  # noqa: S105 - the documented demo password
 DEMO_DOMAIN = "demo.regiohub.localhost"
 
@@ -79,6 +83,48 @@ def _slug(name: str) -> str:
     return name.lower().replace(" ", "").replace("-", "")
 
 
+@cache
+def _district_features() -> tuple[dict[str, Any], ...]:
+    """The districts file, parsed once per process (do not change what it returns)."""
+    return tuple(json.loads(DISTRICTS.read_text())["features"])
+
+
+def load_districts() -> int:
+    """Create or update the districts of the municipalities there are, by code, in a few
+    bulk queries; the district lookup of ``core.geo`` is rebuilt. Returns how many there are.
+    """
+    municipalities = dict(
+        Organisation.objects.filter(
+            kind=OrganisationKind.MUNICIPALITY, nis_code__isnull=False
+        ).values_list("nis_code", "pk")
+    )
+    existing = {d.code: d for d in District.objects.all()}
+    new: list[District] = []
+    changed: list[District] = []
+    for feature in _district_features():
+        props = feature["properties"]
+        organisation_id = municipalities.get(str(props["nis"]))
+        if organisation_id is None:
+            continue
+        values = {
+            "name": props["name"],
+            "organisation_id": organisation_id,
+            "boundary": feature["geometry"],
+        }
+        district = existing.get(props["code"])
+        if district is None:
+            new.append(District(code=props["code"], **values))
+        elif any(getattr(district, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(district, field, value)
+            changed.append(district)
+    District.objects.bulk_create(new)
+    District.objects.bulk_update(changed, ["name", "organisation", "boundary"])
+    if new or changed:
+        geo.invalidate_districts()  # bulk queries send no signals
+    return len(existing) + len(new)
+
+
 @transaction.atomic
 def load_region(out: Any = None) -> dict[str, int]:
     def say(text: str) -> None:
@@ -117,6 +163,7 @@ def load_region(out: Any = None) -> dict[str, int]:
                 name=name,
                 defaults={"email": f"{local}@{_slug(props['name_nl'])}.{DEMO_DOMAIN}"},
             )
+    districts = load_districts()
     for body in INTERMUNICIPAL:
         organisation, _ = Organisation.objects.update_or_create(
             code=body["code"],
@@ -156,11 +203,13 @@ def load_region(out: Any = None) -> dict[str, int]:
         )
     counts = {
         "organisations": Organisation.objects.count(),
+        "districts": districts,
         "departments": Department.objects.count(),
         "people": User.objects.count(),
     }
     say(
         f"Demo region {region.name}: {counts['organisations']} organisations, "
-        f"{counts['departments']} departments, {counts['people']} people.\n"
+        f"{counts['departments']} departments, {counts['districts']} districts, "
+        f"{counts['people']} people.\n"
     )
     return counts

@@ -1,6 +1,15 @@
+from .district import District
 from .history import HistoryEntry
 from .organisation import Department, Membership, Organisation
 from .tasks import IdempotencyKey
 from .user import User
 
-__all__ = ["Department", "HistoryEntry", "IdempotencyKey", "Membership", "Organisation", "User"]
+__all__ = [
+    "Department",
+    "District",
+    "HistoryEntry",
+    "IdempotencyKey",
+    "Membership",
+    "Organisation",
+    "User",
+]

@@ -90,10 +90,13 @@ def load_categories() -> int:
 
 
 def load(out: Any) -> None:
-    from regiohub.meldpunt.demo.reports import DAYS, load_reports
+    from regiohub.meldpunt.demo.reports import DAYS, fill_districts, load_reports
 
     count = load_categories()
     out.write(f"Contact point: {count} categories in the municipalities.\n")
+    located = fill_districts()
+    if located:
+        out.write(f"Contact point: {located} earlier reports placed in their district.\n")
     with transaction.atomic():
         reports = load_reports()
     if reports:

@@ -163,6 +163,24 @@ def _points_in(organisation: Organisation, rng: random.Random) -> tuple[float, f
     return lat0, lon0
 
 
+def fill_districts() -> int:
+    """Give reports without a district theirs (a demo database whose reports were filed
+    before the districts were loaded); returns how many got one."""
+    rows = list(
+        Report.objects.filter(district_code="", location_is_approximate=False).values_list(
+            "pk", "latitude", "longitude"
+        )
+    )
+    codes = geo.districts_at([(lat, lon) for _pk, lat, lon in rows])
+    located = [
+        Report(pk=pk, district_code=code)
+        for (pk, _lat, _lon), code in zip(rows, codes, strict=True)
+        if code
+    ]
+    Report.objects.bulk_update(located, ["district_code"], batch_size=500)
+    return len(located)
+
+
 def load_reports(seed: int = 2026) -> int:
     """File and handle a month of reports, ending now. Does nothing when reports exist."""
     if Report.objects.exists():

@@ -78,6 +78,13 @@ class Report(models.Model):
         default=False,
         help_text=_("Only the address and municipality were given; the point is the centre."),
     )
+    district_code = models.CharField(
+        _("district"),
+        max_length=12,
+        blank=True,
+        db_index=True,
+        help_text=_("The district (wijk) of the point; empty when the place is approximate."),
+    )
 
     # Personal data: shown only to staff who handle the report; anonymised after retention.
     reporter_name = models.CharField(_("reporter's name"), max_length=200, blank=True)

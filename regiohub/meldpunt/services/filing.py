@@ -240,6 +240,8 @@ def submit_report(
         longitude=longitude,
         address=address.strip(),
         location_is_approximate=approximate,
+        # An approximate point is the municipality's centre, not the place: no district.
+        district_code="" if approximate else geo.district_at(latitude, longitude),
         reporter_name=reporter_name.strip(),
         reporter_email=reporter_email.strip().lower(),
         reporter_phone=reporter_phone.strip(),

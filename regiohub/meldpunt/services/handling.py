@@ -514,6 +514,7 @@ def split(report: Report, *, category_code: str, description: str, actor: Any) -
         longitude=original.longitude,
         address=original.address,
         location_is_approximate=original.location_is_approximate,
+        district_code=original.district_code,
         reporter_name=original.reporter_name,
         reporter_email=original.reporter_email,
         reporter_phone=original.reporter_phone,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from regiohub.core import geo
 from regiohub.core.tests.factories import MembershipFactory
 from regiohub.meldpunt import queries, services
 from regiohub.meldpunt.models import Report
-from regiohub.meldpunt.tests.factories import MENEN_CENTRE, file_report
+from regiohub.meldpunt.tests.factories import KORTRIJK_CENTRE, MENEN_CENTRE, file_report
 from regiohub.meldpunt.workflow import Status
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,74 @@ def test_reporter_contact_is_for_the_people_who_handle_the_report(reports, regio
     assert queries.can_see_contact(agent, kortrijk[0])
     assert not queries.can_see_contact(handler_elsewhere, kortrijk[0])
     assert set(queries.handlers_of({region["KOR"].pk})) >= {agent, handler_elsewhere}
+
+
+# --- Districts ---------------------------------------------------------------------------
+
+
+def _approximate_in_kortrijk() -> Report:
+    return services.submit_report(
+        category_code="pothole",
+        description="Gat in de weg.",
+        latitude=None,
+        longitude=None,
+        address="Kerkstraat 4",
+        municipality_code="KOR",
+        channel="web",
+    ).report
+
+
+def test_a_filed_report_gets_the_district_of_its_point(categories):
+    report = file_report()
+    assert report.district_code.startswith("34022W")
+    assert report.district_code == geo.district_at(*KORTRIJK_CENTRE)
+    report.refresh_from_db()
+    assert report.district_code.startswith("34022W")
+    assert file_report(where=MENEN_CENTRE).district_code.startswith("34027W")
+
+
+def test_an_approximately_placed_report_gets_no_district(categories):
+    report = _approximate_in_kortrijk()
+    assert report.location_is_approximate
+    assert report.district_code == ""
+
+
+def test_counts_per_district_see_only_the_agents_municipality(reports, kortrijk_agent, region):
+    _approximate_in_kortrijk()
+    kortrijk_district = geo.district_at(*KORTRIJK_CENTRE)
+    counts = queries.report_counts(kortrijk_agent, start=_today(), end=_today(), by="district")
+    assert {c.key: c.count for c in counts} == {"": 1, kortrijk_district: 3}
+    assert {c.key: c.open for c in counts} == {"": 1, kortrijk_district: 2}
+    labels = {c.key: c.label for c in counts}
+    assert labels[kortrijk_district] == "Kortrijk Centrum (Kortrijk)"
+    with translation.override("en"):
+        counts = queries.report_counts(kortrijk_agent, start=_today(), end=_today(), by="district")
+    assert {c.key: c.label for c in counts}[""] == "Place unknown"
+
+    regional = MembershipFactory(organisation=region["ZWVL"], role="handler").user
+    everywhere = queries.report_counts(regional, start=_today(), end=_today(), by="district")
+    assert {c.key: c.count for c in everywhere} == {
+        "": 1,
+        kortrijk_district: 3,
+        geo.district_at(*MENEN_CENTRE): 1,
+    }
+    only_menen = queries.report_counts(
+        regional, start=_today(), end=_today(), by="district", organisation_ids={region["MEN"].pk}
+    )
+    assert [(c.key, c.count) for c in only_menen] == [(geo.district_at(*MENEN_CENTRE), 1)]
+
+
+def test_sla_outcomes_per_district(reports, kortrijk_agent):
+    (outcome,) = queries.sla_outcomes(kortrijk_agent, start=_today(), end=_today(), by="district")
+    assert outcome.key == geo.district_at(*KORTRIJK_CENTRE)
+    assert outcome.label == "Kortrijk Centrum (Kortrijk)"
+    assert outcome.reports == 3 and outcome.resolved_on_time == 1
+
+
+def test_a_split_keeps_the_district(categories, kortrijk_agent):
+    original = file_report()
+    new = services.split(
+        original, category_code="street-light", description="Lamp stuk.", actor=kortrijk_agent
+    )
+    new.refresh_from_db()
+    assert new.district_code == original.district_code != ""
