@@ -42,6 +42,15 @@ ATTEMPT_KWARG = "_attempt"
 QUEUE_KWARG = "_queue"
 
 
+class PermanentError(Exception):
+    """A failure that trying again cannot fix (a file that cannot be parsed, a request the
+    other side refuses for good): the task is given up at once instead of retried.
+
+    Raise it (or a subclass) for deterministic failures; everything else is taken to be
+    transient (I/O, network, lock time-outs) and retried with back-off.
+    """
+
+
 def retry_delay(attempt: int) -> timedelta:
     """Delay before try ``attempt + 1``: base, 2x base, 4x base ... with 10% jitter."""
     base = settings.TASK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
@@ -62,7 +71,7 @@ def task(
                 return func(*args, **kwargs)
             except Exception as exc:
                 limit = max_attempts or settings.TASK_MAX_ATTEMPTS
-                if attempt < limit:
+                if attempt < limit and not isinstance(exc, PermanentError):
                     delay = retry_delay(attempt)
                     again = wrapped.using(run_after=timezone.now() + delay)
                     if queue:
@@ -79,6 +88,7 @@ def task(
                 else:
                     log.error(
                         "task failed, giving up",
+                        permanent=isinstance(exc, PermanentError),
                         task=func.__qualname__,
                         attempt=attempt,
                         error=type(exc).__name__,  # the message may hold an address

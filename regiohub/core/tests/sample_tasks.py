@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.mail import send_mail
 
-from regiohub.core.tasks import once, task
+from regiohub.core.tasks import PermanentError, once, task
 
 FLAKY_FAILURES = {"remaining": 0}
 
@@ -36,3 +36,8 @@ def wait_for_release(folder: str, timeout_s: float) -> str:
             return "timed out"
         time.sleep(0.05)
     return "released"
+
+
+@task(queue_name="default")
+def fail_permanently() -> None:
+    raise PermanentError("this input can never work")

@@ -99,3 +99,18 @@ def test_once_forgets_a_failed_attempt():
     assert not IdempotencyKey.objects.filter(key="send:43").exists()
     with once("send:43") as first:
         assert first
+
+
+def test_a_permanent_failure_is_not_retried(db, settings):
+    """A deterministic failure (PermanentError) is given up at once; others are retried."""
+    from django_tasks_db.models import DBTaskResult
+
+    from regiohub.core.tasks import enqueue
+    from regiohub.core.testing import run_tasks
+    from regiohub.core.tests.sample_tasks import fail_permanently
+
+    settings.TASK_RETRY_BASE_SECONDS = 0
+    enqueue(fail_permanently)
+    run_tasks()
+    rows = DBTaskResult.objects.filter(task_path__endswith="fail_permanently")
+    assert rows.count() == 1 and rows.get().status == "FAILED"
