@@ -97,7 +97,10 @@ def test_the_event_says_who_by_pseudonym_only(person):
     assert seen[0].records["meldpunt"] == 2
 
 
-@pytest.mark.parametrize("email", ["", "no-at-sign", "a\x00@example.org", "x" * 300 + "@e.org"])
+@pytest.mark.parametrize(
+    "email",
+    ["", "no-at-sign", "a\x00@example.org", "x" * 300 + "@e.org", "log line\nan@example.org"],
+)
 def test_a_bad_address_is_refused_with_a_clear_error(db, email):
     with pytest.raises(CommandError, match="e-mail"):
         call_command("privacy", "export", "--email", email)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -55,9 +57,15 @@ def erase(email: str, *, actor_label: str) -> dict[str, int]:
 
 
 def _check(email: str) -> str:
+    """One well-formed address (Django's e-mail rules), or ValueError: a pasted line with
+    more than an address must not match, or erase, someone."""
     email = (email or "").strip()
-    if "@" not in email or len(email) > 254 or "\x00" in email:
-        raise ValueError(_("Give the person's e-mail address."))
+    try:
+        if len(email) > 254:  # RFC 5321's limit on a path
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ValueError(_("Give the person's e-mail address.")) from None
     return email
 
 
