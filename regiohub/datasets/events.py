@@ -33,6 +33,8 @@ class Action(history.Actions):
     LOAD_DONE = "load.done"
     LOAD_FAILED = "load.failed"
     LOAD_CANCELLED = "load.cancelled"
+    #: Cancelled by the clean-up: the columns were not checked in time, the upload is gone.
+    LOAD_EXPIRED = "load.expired"
 
 
 @events.declare

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -37,6 +37,7 @@ from regiohub.datasets.models import (
     LoadSource,
     LoadState,
 )
+from regiohub.datasets.models.load import FINAL_STATES
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.query import RESERVED_COLUMNS
 
@@ -46,6 +47,7 @@ __all__ = [
     "confirm",
     "create_dataset",
     "execute",
+    "expire_uploads",
     "inspect",
     "publish",
     "require_manage",
@@ -287,7 +289,15 @@ def _read(load: Load) -> Any:
     return read_raw(uploads_dir() / load.file, filename=load.filename, options=options)
 
 
-def _finish(load: Load, state: LoadState, message: str = "", **changes: Any) -> None:
+def _finish(
+    load: Load,
+    state: LoadState,
+    message: str = "",
+    *,
+    action: Action | None = None,
+    actor: Any = None,
+    **changes: Any,
+) -> None:
     load.state = state
     load.message = message[:500]
     load.finished_at = timezone.now()
@@ -296,7 +306,8 @@ def _finish(load: Load, state: LoadState, message: str = "", **changes: Any) -> 
     load.save()
     history.record(
         load,
-        Action(f"load.{state}"),
+        action or Action(f"load.{state}"),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
         organisation=load.dataset.owner_id,
         after={"state": state, "errors": load.error_count},
         reason=message[:500],
@@ -325,8 +336,14 @@ def inspect(load: Load) -> None:
         raw = _read(load)
         schema = infer_schema(raw)
     except IngestError as exc:
-        with transaction.atomic():
-            _finish(load, LoadState.FAILED, str(exc))
+        _refuse(load, str(exc), LoadState.INSPECTING)
+        return
+    except TRANSIENT_ERRORS:
+        if _ended(load):
+            return  # cancelled or expired while it was read: its file is gone
+        raise  # I/O, a lock time-out: the task tries again
+    except Exception as exc:  # a parser failure is the same at every try
+        _refuse(load, _unreadable(exc), LoadState.INSPECTING)
         return
     columns = [_column_dict(c) for c in schema]
     current = load.dataset.current_version
@@ -334,6 +351,8 @@ def inspect(load: Load) -> None:
         columns = _align(columns, current.schema)
     preview = raw.table.slice(0, PREVIEW_ROWS).to_pylist()
     with transaction.atomic():
+        if Load.objects.select_for_update().get(pk=load.pk).state != LoadState.INSPECTING:
+            return  # cancelled or expired meanwhile
         load.detected = {
             "format": raw.format,
             "encoding": raw.encoding,
@@ -412,24 +431,133 @@ def confirm(
 
 
 def cancel(load: Load, actor: Any) -> None:
+    """Stop a load in any state but a final one, also while it loads: a running load checks
+    under the dataset's lock just before it publishes and then ends without publishing,
+    and a run of it that is requeued later does nothing."""
     require_manage(actor, load.dataset)
     with transaction.atomic():
-        load = Load.objects.select_for_update().get(pk=load.pk)
-        if load.is_final or load.state == LoadState.LOADING:
+        load = Load.objects.select_for_update().select_related("dataset").get(pk=load.pk)
+        if load.is_final:
             raise ValidationError(_("This load can no longer be cancelled."))
-        _finish(load, LoadState.CANCELLED, _("Cancelled by %(name)s.") % {"name": actor})
+        _finish(
+            load, LoadState.CANCELLED, _("Cancelled by %(name)s.") % {"name": actor}, actor=actor
+        )
+
+
+#: Failures that may pass when the task tries again; any other failure while a file is
+#: read and converted is the same at every try, and ends the load as refused at once.
+TRANSIENT_ERRORS = (OSError, DatabaseError, MemoryError)
+
+
+def _ended(load: Load) -> bool:
+    return Load.objects.get(pk=load.pk).is_final
+
+
+def _refuse(load: Load, message: str, expected: LoadState, **changes: Any) -> None:
+    """End ``load`` as refused, unless it left ``expected`` meanwhile (it was cancelled)."""
+    with transaction.atomic():
+        fresh = Load.objects.select_for_update().select_related("dataset").get(pk=load.pk)
+        if fresh.state != expected:
+            return
+        _finish(fresh, LoadState.FAILED, message, **changes)
+        load.state = fresh.state
+
+
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return _("The file is nested too deeply to be read as a table.")
+    return _("The file could not be read: %(problem)s") % {
+        "problem": str(exc)[:300] or type(exc).__name__
+    }
+
+
+def _claim(load: Load) -> str:
+    """Start loading: QUEUED becomes LOADING and the load records the version it starts
+    from, the first time. Returns ``"started"``, ``"retried"`` (a retry after a failure the
+    run saw: it put the load back in the queue, its base version stays), ``"resumed"`` (the
+    load was LOADING: the worker that ran it died, and its task was requeued) or ``""``
+    (nothing to do: finished or cancelled)."""
+    current = (
+        DatasetVersion.objects.filter(dataset_id=load.dataset_id)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    ) or 0
+    now = timezone.now()
+    queued = Load.objects.filter(pk=load.pk, state=LoadState.QUEUED)
+    if queued.filter(base_version=None).update(
+        state=LoadState.LOADING, base_version=current, started_at=now
+    ):
+        return "started"
+    if queued.update(state=LoadState.LOADING):
+        return "retried"
+    # Loads that were running before base versions were recorded get one now.
+    Load.objects.filter(pk=load.pk, state=LoadState.LOADING, base_version=None).update(
+        base_version=current, started_at=now
+    )
+    return "resumed" if Load.objects.filter(pk=load.pk, state=LoadState.LOADING).exists() else ""
+
+
+def _replaced_after_crash(load: Load) -> Load | None:
+    """For a load whose worker died: a load of the same dataset uploaded after it started
+    and confirmed (queued, loading or done). The steward saw this one hang and most likely
+    loaded the same file again; publishing both could count its rows twice."""
+    return (
+        Load.objects.filter(
+            dataset_id=load.dataset_id,
+            created_at__gt=load.started_at,
+            state__in=[LoadState.QUEUED, LoadState.LOADING, LoadState.DONE],
+        )
+        .exclude(pk=load.pk)
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def _newer_load(load: Load) -> Load | None:
+    """A load of the same dataset that started after ``load`` from the same base version
+    and has published or may still publish: then ``load`` must not publish.
+
+    This is how a load whose worker was killed, and that the steward then loaded again,
+    is kept from counting its rows twice when its task is requeued: for an append the
+    rows would be there twice, for an upsert or a replacement older rows would overwrite
+    newer ones. A newer load from a *later* base (one that started after this one's
+    version or another load was published) is an ordinary next load and does not count.
+    """
+    started = models.Q(started_at__gt=load.started_at) | models.Q(
+        started_at=load.started_at, pk__gt=load.pk
+    )
+    return (
+        Load.objects.filter(
+            started,
+            dataset_id=load.dataset_id,
+            base_version=load.base_version,
+            state__in=[LoadState.LOADING, LoadState.DONE],
+        )
+        .exclude(pk=load.pk)
+        .order_by("started_at", "pk")
+        .first()
+    )
 
 
 def execute(load: Load) -> None:
     """Convert the whole file; refuse it with its errors, or publish a new version."""
+    claim = _claim(load)
+    if not claim:
+        return  # already done (a retried task), cancelled or refused
+    try:
+        _load(load, resumed=claim == "resumed")
+    except Exception:
+        # The task tries again: back in the queue (its base version stays). A worker that
+        # is killed never gets here, and leaves the load LOADING: see _replaced_after_crash.
+        Load.objects.filter(pk=load.pk, state=LoadState.LOADING).update(state=LoadState.QUEUED)
+        raise
+
+
+def _load(load: Load, *, resumed: bool) -> None:
     from regiohub.datasets.ingest import IngestError, convert
     from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
 
-    claimed = Load.objects.filter(
-        pk=load.pk, state__in=[LoadState.QUEUED, LoadState.LOADING]
-    ).update(state=LoadState.LOADING)
-    if not claimed:
-        return  # already done (a retried task) or cancelled
     try:
         raw = _read(load)
         specs = [
@@ -445,36 +573,58 @@ def execute(load: Load) -> None:
             for c in load.schema
         ]
         result = convert(raw, specs)
+        repeated = (
+            repeated_keys(result.table, load.primary_key, raw, load.schema) if result.ok else []
+        )
     except IngestError as exc:
-        with transaction.atomic():
-            _finish(load, LoadState.FAILED, str(exc))
+        _refuse(load, str(exc), LoadState.LOADING)
+        return
+    except TRANSIENT_ERRORS:
+        if _ended(load):
+            return  # cancelled while it was read: its file is gone
+        raise  # I/O, a lock time-out: the task tries again
+    except Exception as exc:  # a parser failure is the same at every try
+        _refuse(load, _unreadable(exc), LoadState.LOADING)
         return
     if not result.ok:
-        with transaction.atomic():
-            _finish(
-                load,
-                LoadState.FAILED,
-                _("%(count)d errors: nothing was loaded.") % {"count": result.total_errors},
-                errors=[asdict(e) for e in result.errors],
-                error_count=result.total_errors,
-            )
+        _refuse(
+            load,
+            _("%(count)d errors: nothing was loaded.") % {"count": result.total_errors},
+            LoadState.LOADING,
+            errors=[asdict(e) for e in result.errors],
+            error_count=result.total_errors,
+        )
         return
-    repeated = repeated_keys(result.table, load.primary_key, raw, load.schema)
     if repeated:
-        with transaction.atomic():
-            _finish(
-                load,
-                LoadState.FAILED,
-                _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)},
-                errors=[asdict(e) for e in repeated[:100]],
-                error_count=len(repeated),
-            )
+        _refuse(
+            load,
+            _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)},
+            LoadState.LOADING,
+            errors=[asdict(e) for e in repeated[:100]],
+            error_count=len(repeated),
+        )
         return
     Load.objects.filter(pk=load.pk).update(rows_done=result.table.num_rows // 2)
     with transaction.atomic():
-        # Serialises with a cancel or with a second worker holding the same load.
-        fresh = Load.objects.select_for_update().get(pk=load.pk)
+        # The dataset first, then the load (a cancel locks only the load): this serialises
+        # with other loads of the dataset, with a cancel, and with a second run of this load.
+        Dataset.objects.select_for_update().get(pk=load.dataset_id)
+        fresh = Load.objects.select_for_update().select_related("dataset").get(pk=load.pk)
         if fresh.state != LoadState.LOADING or fresh.version_id:
+            return  # cancelled, or published by another run of the same load
+        newer = _newer_load(fresh) or (_replaced_after_crash(fresh) if resumed else None)
+        if newer is not None:
+            _finish(
+                fresh,
+                LoadState.CANCELLED,
+                _(
+                    "Stopped without loading: load %(load)d of this dataset started after this "
+                    "one from the same rows, so publishing this one too could count rows "
+                    "twice or overwrite newer rows. Upload the file again if its rows are "
+                    "still missing."
+                )
+                % {"load": newer.pk},
+            )
             return
         try:
             version = publish(
@@ -530,6 +680,57 @@ def repeated_keys(
             )
         )
     return errors
+
+
+def expire_uploads(now: datetime | None = None) -> int:
+    """Cancel ("expired") the loads whose columns were not checked within
+    ``REGIOHUB_DATASETS_UPLOAD_KEEP_HOURS`` and remove their uploads, then remove upload
+    folders that no unfinished load needs (left by a worker killed at the wrong moment).
+    Returns the number of loads expired."""
+    now = now or timezone.now()
+    hours = settings.DATASETS_UPLOAD_KEEP_HOURS
+    limit = now - timedelta(hours=hours)
+    waiting = [LoadState.INSPECTING, LoadState.REVIEW]
+    expired = 0
+    stale = Load.objects.filter(state__in=waiting, created_at__lt=limit).values_list(
+        "pk", flat=True
+    )
+    for pk in list(stale):
+        with transaction.atomic():
+            load = Load.objects.select_for_update().select_related("dataset").get(pk=pk)
+            if load.state not in waiting:
+                continue
+            with translation.override(load.language or settings.LANGUAGE_CODE):
+                _finish(
+                    load,
+                    LoadState.CANCELLED,
+                    _(
+                        "Expired: the columns were not checked within %(hours)d hours, so the "
+                        "uploaded file was removed. Upload it again to load it."
+                    )
+                    % {"hours": hours},
+                    action=Action.LOAD_EXPIRED,
+                )
+            expired += 1
+    root = uploads_dir()
+    if root.is_dir():
+        needed = {
+            Path(name).parts[0]
+            for name in Load.objects.exclude(state__in=FINAL_STATES)
+            .exclude(file="")
+            .values_list("file", flat=True)
+        }
+        for folder in root.iterdir():
+            try:
+                old = folder.stat().st_mtime < limit.timestamp()
+            except FileNotFoundError:
+                continue
+            if folder.name not in needed and old:
+                if folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+                else:
+                    folder.unlink(missing_ok=True)
+    return expired
 
 
 def publish(

@@ -18,6 +18,11 @@ DATASETS_UPLOAD_MB = config(
     1024,
     help_text="Largest file a data steward may upload, in MB.",
 )
+DATASETS_UPLOAD_KEEP_HOURS = config(
+    "REGIOHUB_DATASETS_UPLOAD_KEEP_HOURS",
+    48,
+    help_text="Hours an upload whose columns were not checked is kept; then the load expires.",
+)
 DATASETS_QUERY_SECONDS = config(
     "REGIOHUB_DATASETS_QUERY_SECONDS",
     10.0,

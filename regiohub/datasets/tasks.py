@@ -59,6 +59,13 @@ def run_due_feeds() -> int:
 
 
 @task(queue_name="data")
+def expire_uploads() -> int:
+    """Expire loads left waiting for review and remove their uploads (the scheduler calls
+    this every hour; ``REGIOHUB_DATASETS_UPLOAD_KEEP_HOURS``)."""
+    return services.expire_uploads()
+
+
+@task(queue_name="data")
 def compute_stats(version_id: int) -> int:
     """The column statistics of a new version (the dataset page shows them)."""
     from regiohub.datasets import stats

@@ -2,9 +2,10 @@
 
 A cell starting with `=`, `@`, a tab or a carriage return is run (or may be run) as a
 formula when the data is opened in Excel or LibreOffice: `=cmd|' /C calc'!A0` starts a
-program. `+` and `-` start a formula too, but followed only by digits, spaces and
-`. , / ( ) + -` they are numbers, phone numbers (`+32 470 12 34 56`), ranges or a dash
-for "none", which cannot call anything, so those are let through. We refuse the rest at
+program. `+` and `-` start a formula too (`-2+3` is calculated as 1, and the same start
+leads to `-2+3+cmd|...`); only a plain signed number (`-2`, `-2,5`, `-1.234,56`, `-5%`),
+a phone number written with spaces (`+32 470 12 34 56`, `+32 (0)470 12 34 56`) and
+dashes alone (`-` for "none") are data, and those are let through. We refuse the rest at
 load time, and exporters prefix text with a quote (safe_for_spreadsheet).
 """
 
@@ -19,7 +20,11 @@ from . import values as v
 # RE2 syntax, for pyarrow's vectorised matching.
 ALWAYS_FORMULA = r"^[=@\t\r]"
 SIGNED = r"^[+-]"
-HARMLESS_SIGNED = r"^[+-][0-9 .,/()+\-]*$"
+HARMLESS_SIGNED = (
+    r"^(?:[+-]+"  # dashes alone
+    r"|[+-] ?[.,]?[0-9][0-9 .,]*%?"  # a signed number, also with spaces between digit groups
+    r"|\+[0-9]{1,3} ?\(0\)[0-9 ]*)$"  # a phone number: +32 (0)470 12 34 56
+)
 
 _STARTS_FORMULA = re.compile(r"^[=+\-@\t\r]")
 

@@ -2,8 +2,10 @@
 
 Excel gives typed values; they are written as text the way infer.py reads them back:
 numbers with a decimal point, dates as ISO 8601, booleans as true/false. Formulas give
-their last calculated value. The header is the first non-empty row; empty rows are
-skipped but keep their row number, so errors name the row the user sees in Excel.
+their last calculated value; a formula without one is refused with its cells named (see
+xlsx_checks.py, which also refuses XML with a DOCTYPE before openpyxl reads it). The
+header is the first non-empty row; empty rows are skipped but keep their row number, so
+errors name the row the user sees in Excel.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import pyarrow as pa
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -22,6 +27,10 @@ from .archives import check_zip
 from .columns import MAX_COLUMNS, check_column_names
 from .errors import IngestError
 from .types import RawTable, ReadOptions
+from .xlsx_checks import check_xml_parts, formulas_without_value
+
+#: What openpyxl raises, while it reads a sheet lazily, for a damaged workbook.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ParseError, KeyError, ValueError, TypeError)
 
 
 def list_sheets(path: Path) -> list[str]:
@@ -43,14 +52,54 @@ def read_excel(path: Path, options: ReadOptions) -> RawTable:
                 _("The workbook has no sheet “%(sheet)s”. Its sheets are: %(sheets)s.")
                 % {"sheet": name, "sheets": ", ".join(f"“{sheet}”" for sheet in sheets)}
             )
-        rows = list(_rows(workbook[name]))
+        sheet = workbook[name]
+        try:
+            rows = list(_rows(sheet))
+        except _DAMAGED:
+            raise IngestError(
+                _("This file is not a valid Excel (.xlsx) file: the sheet “%(sheet)s” is damaged.")
+                % {"sheet": name}
+            ) from None
+        _check_formulas(path, sheet, name)
     finally:
         workbook.close()
     return _to_raw(rows, name, options)
 
 
+def _check_formulas(path: Path, sheet, name: str) -> None:
+    part = getattr(sheet, "_worksheet_path", None)  # openpyxl's read-only sheet knows it
+    if not part:
+        return
+    try:
+        cells, count = formulas_without_value(path, part)
+    except (KeyError, zipfile.BadZipFile, zlib.error, EOFError):
+        raise IngestError(_("This file is not a valid Excel (.xlsx) file.")) from None
+    if count:
+        more = count - len(cells)
+        raise IngestError(
+            ngettext(
+                "%(count)d cell of the sheet “%(sheet)s” holds a formula without a calculated "
+                "value (%(cells)s%(more)s): the program that wrote the file did not "
+                "calculate it, so it would load as empty. Open the file in Excel or "
+                "LibreOffice and save it again, or paste the values instead of the formulas.",
+                "%(count)d cells of the sheet “%(sheet)s” hold a formula without a calculated "
+                "value (%(cells)s%(more)s): the program that wrote the file did not "
+                "calculate them, so they would load as empty. Open the file in Excel or "
+                "LibreOffice and save it again, or paste the values instead of the formulas.",
+                count,
+            )
+            % {
+                "count": count,
+                "sheet": name,
+                "cells": ", ".join(cells),
+                "more": _(" and %(n)d more") % {"n": more} if more > 0 else "",
+            }
+        )
+
+
 def _open(path: Path):
     check_zip(path)
+    check_xml_parts(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know

@@ -27,10 +27,12 @@ def read_json(data: bytes, options: ReadOptions) -> RawTable:
         raise IngestError(_("The file is empty."))
     try:
         document = json.loads(text)
+        records = _records(document)
+        return _to_raw(records, "json", encoding, options, skipped=())
     except json.JSONDecodeError as error:
         raise _invalid(error, error.lineno) from None
-    records = _records(document)
-    return _to_raw(records, "json", encoding, options, skipped=())
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def read_ndjson(data: bytes, options: ReadOptions) -> RawTable:
@@ -49,6 +51,8 @@ def read_ndjson(data: bytes, options: ReadOptions) -> RawTable:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise _invalid(error, number) from None
+        except RecursionError:
+            raise _too_deep(number) from None
         if not isinstance(record, dict):
             raise IngestError(
                 _("Line %(line)s is not a JSON object ({…}); every line must hold one record.")
@@ -57,13 +61,35 @@ def read_ndjson(data: bytes, options: ReadOptions) -> RawTable:
         records.append(record)
     if not records:
         raise IngestError(_("The file is empty."))
-    return _to_raw(records, "ndjson", encoding, options, skipped=tuple(skipped), first=first)
+    try:
+        return _to_raw(records, "ndjson", encoding, options, skipped=tuple(skipped), first=first)
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def _invalid(error: json.JSONDecodeError, line: int) -> IngestError:
     return IngestError(
         _("The file is not valid JSON: %(problem)s on line %(line)s, column %(column)s.")
         % {"problem": error.msg, "line": line, "column": error.colno}
+    )
+
+
+def _too_deep(line: int | None = None) -> IngestError:
+    """Objects or lists inside each other so many times that Python cannot follow them:
+    no data file is like that, and reading it again would fail again."""
+    if line is not None:
+        return IngestError(
+            _(
+                "The JSON on line %(line)s is nested too deeply (objects or lists inside each "
+                "other thousands of times); we cannot read it as a table."
+            )
+            % {"line": line}
+        )
+    return IngestError(
+        _(
+            "The JSON file is nested too deeply (objects or lists inside each other thousands "
+            "of times); we cannot read it as a table."
+        )
     )
 
 

@@ -67,6 +67,11 @@ class Load(models.Model):
     version = models.OneToOneField(
         DatasetVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="load"
     )
+    #: The number of the dataset's current version when the load started loading (0: the
+    #: dataset had none; empty: not started). A requeued run keeps it: a load never
+    #: publishes after a newer load started from the same base (see services.execute).
+    base_version = models.PositiveIntegerField(_("base version"), null=True, blank=True)
+    started_at = models.DateTimeField(_("loading since"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -205,8 +205,9 @@ def test_downloads_refuse_bad_parameters_and_floods(region, steward, settings):
     client = Client()
     base = f"/data/{dataset.slug}/download/"
     for query in ("format=exe", "version=abc", "version=99", "version=" + "9" * 400,
-                  "format=%00", "version=-1"):  # fmt: skip
+                  "version=-1"):  # fmt: skip
         assert client.get(f"{base}?{query}").status_code == 404, query
+    assert client.get(f"{base}?format=%00").status_code == 400  # NUL: refused (issue 15)
     assert client.get(f"/data/{'x' * 300}/download/").status_code == 404
     cache.clear()
     settings.DATASETS_DOWNLOAD_RATE = "2/hour"
