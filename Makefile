@@ -12,7 +12,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
 
-.PHONY: venv system system-test run test test-postgres lint format typecheck openapi messages bench-deps bench bench-smoke clean ci
+.PHONY: fuzz venv system system-test run test test-postgres lint format typecheck openapi messages bench-deps bench bench-smoke clean ci
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ typecheck: venv
 
 ## make openapi: regenerate docs/openapi.yaml, the committed description of the REST API
 ## (in English; a test fails when it differs from what the code generates)
+## make fuzz: schemathesis over every documented endpoint, longer than in make test
+fuzz: venv messages
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest -p no:randomly -n auto tests/test_api_fuzz.py
+
 openapi: venv messages
 	$(BIN)/regiohub spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml
 

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "regiohub.core.middleware.RequestSizeLimitMiddleware",
+    "regiohub.core.middleware.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -191,6 +192,24 @@ TASK_STUCK_MINUTES = config(
     60,
     help_text="A task still running after this many minutes is taken to be orphaned by a "
     "worker that died; workers put it back in the queue when they start.",
+)
+TASK_LEASE_SECONDS = config(
+    "REGIOHUB_TASK_LEASE_SECONDS",
+    60,
+    help_text="A worker renews its heartbeat every few seconds; a running task whose worker "
+    "has not done so for this long is put back in the queue by any live worker.",
+)
+HEALTH_ORPHANED_SECONDS = config(
+    "REGIOHUB_HEALTH_ORPHANED_SECONDS",
+    120,
+    help_text="/health/ turns to error when a task has been orphaned (its worker's lease "
+    "expired) for longer than this without a live worker requeuing it; 0 turns it off.",
+)
+HEALTH_UNSERVED_MINUTES = config(
+    "REGIOHUB_HEALTH_UNSERVED_MINUTES",
+    10,
+    help_text="/health/ turns to error when a queue has had a task ready for longer than "
+    "this while no live worker serves that queue; 0 turns it off.",
 )
 
 # --- Authentication -------------------------------------------------------------------
@@ -395,6 +414,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The shared platform of a region of municipalities.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "regiohub.core.api.schema.add_module_paths",
+    ],
 }
 
 # --- Logging --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ MELDPUNT_FOLLOWUP_RATE = "100000/hour"
 MELDPUNT_OPEN311_RATE = "100000/hour"
 MELDPUNT_NEARBY_RATE = "100000/hour"
 MELDPUNT_CALLBACK_RATE = "100000/hour"
+MELDPUNT_OPEN311_READ_RATE = "100000/hour"
 DATASETS_DOWNLOAD_RATE = "100000/hour"
 
 # A fixed key, so parallel test processes never generate one each.

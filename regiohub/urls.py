@@ -7,6 +7,7 @@ from regiohub.core.auth.oidc import OIDCCallbackView, OIDCStartView
 
 urlpatterns = [
     path("health/", core_views.health_view, name="health"),
+    path("health/live/", core_views.health_live_view, name="health-live"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/login/", core_views.admin_login),
     path("admin/", admin.site.urls),

@@ -110,3 +110,22 @@ def test_an_unknown_person_exports_nothing(db, capsys):
     call_command("privacy", "export", "--email", "nobody@example.org")
     assert json.loads(capsys.readouterr().out)["modules"] == {}
     assert User.objects.count() == 0
+
+
+def test_mails_the_person_sent_are_exported_and_erased(person, capsys):
+    from email.message import EmailMessage
+
+    from regiohub.meldpunt.contrib.mail.intake import receive
+    from regiohub.meldpunt.models import InboundMail
+
+    message = EmailMessage()
+    message["From"] = f"An Peeters <{PERSON}>"
+    message["Subject"] = "Lamp kapot"
+    message["Message-ID"] = "<privacy-1@example.org>"
+    message.set_content("De lamp aan de kerk brandt niet.")
+    receive(message.as_bytes())
+
+    mails = _export(capsys)["modules"]["meldpunt"]["mails"]
+    assert [m["subject"] for m in mails] == ["Lamp kapot"]
+    privacy.erase(PERSON, actor_label="DPO")
+    assert not InboundMail.objects.filter(from_address__iexact=PERSON).exists()

@@ -58,6 +58,13 @@ class UploadPath:
         object.__setattr__(self, "compiled", re.compile(self.pattern))
 
 
+#: Answers a request the platform refuses before any view sees it (a NUL character in a
+#: parameter, a control character in the path): ``(request, problem) -> response``, where
+#: ``problem.message()`` is the explanation in the active language (see
+#: ``core.middleware.BadInputMiddleware``). Declared as a dotted path, imported when first used.
+BadInputResponse = Callable[[Any, Any], Any]
+
+
 class PrivacyHandler(Protocol):
     """A module's answer to a data-subject request (GDPR articles 15 and 17)."""
 
@@ -81,6 +88,16 @@ class ModuleConfig(AppConfig):
     upload_paths: tuple[UploadPath, ...] = ()
     #: Dotted path to the module's :class:`PrivacyHandler` (an object or a class).
     privacy: str = ""
+    #: Dotted path to a function returning OpenAPI ``paths`` and ``components`` for
+    #: endpoints drf-spectacular cannot read (plain Django views such as Open311).
+    openapi: str = ""
+    #: Path prefix -> dotted path of a :data:`BadInputResponse`: how refused input is
+    #: answered under that prefix (an API's own error format); plain text elsewhere.
+    bad_input_responses: dict[str, str] = {}
+    #: Path prefixes whose views take raw bodies with any bytes in them (a mail webhook)
+    #: and clean what they store themselves: the platform checks their path and query
+    #: string, not their body.
+    raw_body_paths: tuple[str, ...] = ()
     #: Submodules imported at start-up when they exist.
     startup_modules: tuple[str, ...] = ("permissions", "events")
 
@@ -122,6 +139,36 @@ def menu(area: Area, may: Callable[[Any], bool] = lambda capability: True) -> li
 def upload_paths() -> Iterable[UploadPath]:
     for module in all_modules():
         yield from module.upload_paths
+
+
+def bad_input_response(path: str) -> BadInputResponse | None:
+    """The answer for refused input declared for the longest prefix of ``path``."""
+    declared = [
+        (prefix, dotted)
+        for module in all_modules()
+        for prefix, dotted in module.bad_input_responses.items()
+        if path.startswith(prefix)
+    ]
+    if not declared:
+        return None
+    _prefix, dotted = max(declared, key=lambda item: len(item[0]))
+    module, _, attribute = dotted.rpartition(".")
+    found: BadInputResponse = getattr(import_module(module), attribute)
+    return found
+
+
+def is_raw_body_path(path: str) -> bool:
+    return any(path.startswith(p) for module in all_modules() for p in module.raw_body_paths)
+
+
+def openapi_fragments() -> list[dict[str, Any]]:
+    """The hand-written OpenAPI parts of every module (see ``ModuleConfig.openapi``)."""
+    found = []
+    for module in all_modules():
+        if module.openapi:
+            dotted, _, name = module.openapi.rpartition(".")
+            found.append(getattr(import_module(dotted), name)())
+    return found
 
 
 def privacy_handlers() -> list[tuple[str, PrivacyHandler]]:

@@ -14,6 +14,7 @@ effect that must not happen twice.
 from __future__ import annotations
 
 import functools
+import operator
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task as django_task
 from django_tasks import task_backends
@@ -157,7 +159,7 @@ def requeue_stuck(older_than: timedelta | None = None) -> int:
     """
     from django_tasks_db.models import DBTaskResult
 
-    limit = older_than or timedelta(minutes=settings.TASK_STUCK_MINUTES)
+    limit = older_than if older_than is not None else timedelta(minutes=settings.TASK_STUCK_MINUTES)
     count = (
         DBTaskResult.objects.running()
         .filter(started_at__lt=timezone.now() - limit)
@@ -165,6 +167,43 @@ def requeue_stuck(older_than: timedelta | None = None) -> int:
     )
     if count:
         log.warning("requeued orphaned tasks", count=count)
+    return count
+
+
+def requeue_orphaned() -> int:
+    """Put back in the queue the RUNNING tasks whose worker's lease expired (it was killed,
+    or its machine died); see :mod:`regiohub.core.heartbeat`. Every live worker calls this
+    every few seconds; tasks are idempotent, so running one again is safe.
+
+    Each row is requeued with one conditional UPDATE that matches the status, the
+    ``worker_ids`` and the ``started_at`` read a moment before: two workers that requeue at
+    once requeue a task once, and a task another worker has claimed again meanwhile (a new
+    id in ``worker_ids``, a new ``started_at``) is left alone.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    from regiohub.core.heartbeat import orphaned
+
+    orphans = orphaned()
+    count = 0
+    for start in range(0, len(orphans), 100):
+        match = functools.reduce(
+            operator.or_,
+            (
+                Q(pk=orphan.id, worker_ids=orphan.worker_ids, started_at=orphan.started_at)
+                for orphan in orphans[start : start + 100]
+            ),
+        )
+        count += (
+            DBTaskResult.objects.running().filter(match).update(status="READY", started_at=None)
+        )
+    if count:
+        log.warning(
+            "requeued tasks of a dead worker",
+            count=count,
+            tasks=sorted({orphan.task_path.rsplit(".", 1)[-1] for orphan in orphans}),
+            workers=sorted({orphan.worker_id for orphan in orphans}),
+        )
     return count
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -13,6 +13,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from regiohub.core.mail import headers_for
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import once, task
 
@@ -22,7 +23,8 @@ def send_invitation(user_id: int, organisation_id: int) -> str:
     """Mail a new person a link to choose their password. Sent once per account."""
     user = get_user_model().objects.get(pk=user_id)
     organisation = Organisation.objects.get(pk=organisation_id)
-    with once(f"core.invitation:{user_id}") as first:
+    key = f"core.invitation:{user_id}"
+    with once(key) as first:
         if not first:
             return "already sent"
         link = settings.SITE_URL.rstrip("/") + reverse(
@@ -34,10 +36,10 @@ def send_invitation(user_id: int, organisation_id: int) -> str:
         )
         with translation.override(user.language):
             context = {"user": user, "organisation": organisation, "link": link}
-            send_mail(
+            EmailMessage(
                 subject=_("Your regiohub account for %(org)s") % {"org": organisation},
-                message=render_to_string("core/mail/invitation.txt", context),
-                from_email=None,
-                recipient_list=[user.email],
-            )
+                body=render_to_string("core/mail/invitation.txt", context),
+                to=[user.email],
+                headers=headers_for(key),
+            ).send()
     return "sent"

@@ -37,6 +37,13 @@ def health_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
+def health_live_view(request: HttpRequest) -> JsonResponse:
+    """For load balancers: can this web process serve (database, cache)? Background work
+    is reported by /health/, so a dead worker does not take every replica out of rotation."""
+    report = health.check(only=health.WEB_PROBES)
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
 @require_GET
 def admin_login(request: HttpRequest) -> HttpResponse:
     """The admin's own login is replaced by ours; a logged-in non-administrator is refused

@@ -17,6 +17,15 @@ class MeldpuntConfig(modules.ModuleConfig):
         modules.MenuEntry(_("Reports"), "meldpunt:inbox", capability=HANDLE_REPORTS, order=10),
     )
     privacy = "regiohub.meldpunt.privacy.PrivacyHandler"
+    openapi = "regiohub.meldpunt.contrib.open311.openapi.paths"
+    #: Refused input (a NUL character) answered in the error format of the path's API.
+    bad_input_responses = {
+        "/open311/v2/": "regiohub.meldpunt.contrib.open311.views.refused",
+        "/meldpunt/mail/inbound/": "regiohub.meldpunt.contrib.mail.views.refused",
+        "/meldpunt/connectors/": "regiohub.meldpunt.contrib.mail.views.refused",
+    }
+    #: The mail webhook takes raw MIME (also as a form field) and cleans what it stores.
+    raw_body_paths = ("/meldpunt/mail/inbound/",)
 
     def connect(self) -> None:
         from regiohub.meldpunt.contrib.connectors.services import subscribe

@@ -15,34 +15,70 @@ same time (a "polyglot": a JPEG with PHP or HTML appended or hidden in a comment
 Re-encoding the pixels throws away everything that is not the picture itself. Before
 decoding we also check the pixel count, so a small file that unpacks into gigabytes of
 pixels (a "decompression bomb") is refused without being unpacked.
+
+Memory. Decoded pixels take far more room than the file: a 40 megapixel PNG of zeros is
+155 KB on disk and 160 MB decoded. So that a web process stays under a known ceiling
+whatever is uploaded (docs/configuration.md, ``REGIOHUB_MELDPUNT_PHOTO_MEMORY_MB``):
+
+- the photo's header tells its size before anything is decoded, and a photo whose decoding
+  would need more than the memory budget is refused (:func:`pixel_limit`, from the bytes
+  per pixel that each kind of photo costs, measured in ``bench/meldpunt_photo_memory.py``);
+- JPEGs are decoded straight at the smallest size that still fills the stored photo (the
+  decoder scales by 1/2, 1/4 or 1/8), and everything else is scaled down before it is
+  turned, converted or copied;
+- one photo at a time is decoded per process (:data:`_DECODING`): parallel uploads queue
+  instead of adding up, and the memory is handed back to the system after each photo.
 """
 
 from __future__ import annotations
 
-import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import io
+import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image
 
 # Formats we decode. Pillow reads MPO (JPEGs from iPhones and some cameras, with extra
 # images inside) through its JPEG reader, so MPO is allowed but not a format to open with.
 OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 ALLOWED_FORMATS = (*OPEN_FORMATS, "MPO")
 # Refuse larger images before decoding them: 40 megapixels is more than any phone camera
-# delivers in its normal mode and still fits comfortably in memory.
+# delivers in its normal mode. The memory budget may set a lower limit (pixel_limit).
 MAX_PIXELS = 40_000_000
 # Longest side of the stored photo, in pixels.
 MAX_SIDE = 2560
 JPEG_QUALITY = 85
+
+# Modes that are scaled down as they are; the others are converted to RGB(A) first, at full
+# size (a palette image would otherwise be scaled with the nearest pixel only).
+SCALABLE_MODES = ("RGB", "RGBA", "L", "LA", "CMYK")
+# Peak bytes per pixel of the header's size while a photo is decoded and scaled down, with
+# Pillow 13 (bench/meldpunt_photo_memory.py): Pillow keeps 8-bit modes in one byte per
+# pixel, 16-bit grey in two and everything else in four; converting to RGB adds four.
+# WebP is decoded by libwebp into its own canvas, copied out as bytes and then into the
+# image: up to 14 bytes per pixel next to the image while loading, 8 of them kept after.
+WEBP_LOAD_BYTES = 14
+WEBP_KEPT_BYTES = 8
+# A progressive JPEG keeps every DCT coefficient of the whole image until the last scan:
+# two bytes per coefficient, whatever size it is decoded at.
+COEFFICIENT_BYTES = 2
+# What the scaled-down photo costs next to the full-size one (the resize output, RGBA).
+SCALED_BYTES = MAX_SIDE * MAX_SIDE * 4
+
+# One photo at a time per process: four threads each decoding three photos would need
+# twelve times the budget; queued, they need it once.
+_DECODING = threading.Lock()
 
 # HEIC/HEIF files start with an "ftyp" box naming one of these brands.
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1")
@@ -71,13 +107,23 @@ def process_photo(
     if not name and isinstance(upload, UploadedFile):
         name = upload.name or ""
 
-    data = _read_at_most(upload, max_bytes, name)
-    image = _open_and_decode(data, name)
-    clean = _clean_copy(image)
-
-    buffer = io.BytesIO()
-    clean.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-    content = buffer.getvalue()
+    with _DECODING:
+        try:
+            data = _read_at_most(upload, max_bytes, name)
+            image = _open_and_decode(data, name)
+            del data
+            try:
+                clean = _clean_copy(image)
+            finally:
+                image.close()
+                del image
+            buffer = io.BytesIO()
+            clean.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+            clean.close()
+            content = buffer.getvalue()
+            del buffer
+        finally:
+            _release_memory()
     return ProcessedPhoto(
         content=content,
         content_type="image/jpeg",
@@ -125,8 +171,9 @@ def _open_and_decode(data: bytes, name: str) -> Image.Image:
     if image.format not in ALLOWED_FORMATS:
         raise _error("not_an_image", _not_an_image_reason(), name)
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise _error("too_many_pixels", _too_many_pixels_reason(), name)
+    limit = pixel_limit(image)
+    if width * height > limit:
+        raise _error("too_many_pixels", _too_many_pixels_reason(limit), name)
 
     try:
         image.verify()
@@ -136,35 +183,165 @@ def _open_and_decode(data: bytes, name: str) -> Image.Image:
         if image.format in ("JPEG", "MPO"):
             # Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while decoding: a 40 MP
             # photo then never sits in memory at full size.
-            image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+            image.draft("RGB", _fitted(image.size))
         image.load()
     except (OSError, SyntaxError, ValueError):
         raise _error("damaged", _damaged_reason(), name) from None
     return image
 
 
+def _fitted(size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled down (never up) to fit in MAX_SIDE x MAX_SIDE, keeping its shape."""
+    width, height = size
+    scale = min(1.0, MAX_SIDE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps per pixel of ``mode`` in memory."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def decode_cost(image: Image.Image) -> int:
+    """Bytes that decoding and scaling down ``image`` (opened, not loaded) needs at most."""
+    width, height = image.size
+    mode = image.mode
+    at_load = kept = 0  # what the decoder needs next to the image while / after loading
+    if image.format in ("JPEG", "MPO"):
+        if image.info.get("progressive"):
+            at_load = _coefficients(image) * COEFFICIENT_BYTES
+        # Decoded at the smallest scale that still fills the stored size (see draft()).
+        fitted = _fitted(image.size)
+        scale = min(width // fitted[0], height // fitted[1])
+        scale = max(s for s in (1, 2, 4, 8) if s <= max(1, scale))
+        width, height = -(-width // scale), -(-height // scale)
+        mode = mode if mode in ("L", "CMYK") else "RGB"
+    elif image.format == "WEBP":
+        at_load = width * height * WEBP_LOAD_BYTES
+        kept = width * height * WEBP_KEPT_BYTES
+    pixels = width * height
+    held = pixels * _bytes_per_pixel(mode) + kept
+    peak = pixels * _bytes_per_pixel(mode) + at_load
+    if mode not in SCALABLE_MODES:  # converted to RGB(A) at full size, the original dropped
+        peak = max(peak, held + pixels * 4)
+        held = pixels * 4
+        mode = "RGBA" if "transparency" in image.info or mode.endswith("A") else "RGB"
+    # Resizing RGBA premultiplies the alpha in a full-size copy, and works in two passes
+    # with an intermediate image of the new width and the old height (or the reverse).
+    premultiplied = pixels * 4 if mode in ("RGBA", "LA") else 0
+    new_width, new_height = _fitted((width, height))
+    intermediate = max(new_width * height, width * new_height) * 4
+    peak = max(peak, held + premultiplied + intermediate)
+    return peak + SCALED_BYTES
+
+
+def _coefficients(image: Image.Image) -> int:
+    """DCT coefficients of a JPEG (per component, after chroma subsampling)."""
+    width, height = image.size
+    layers: list[Any] = getattr(image, "layer", None) or [("", 1, 1, 0)] * 3
+    h_max = max(layer[1] for layer in layers) or 1
+    v_max = max(layer[2] for layer in layers) or 1
+    return sum(-(-width * layer[1] // h_max) * -(-height * layer[2] // v_max) for layer in layers)
+
+
+def memory_budget() -> int:
+    """Bytes one photo may take while it is decoded (REGIOHUB_MELDPUNT_PHOTO_MEMORY_MB)."""
+    return int(settings.MELDPUNT_PHOTO_MEMORY_MB) * 1024 * 1024
+
+
+def pixel_limit(image: Image.Image) -> int:
+    """The most pixels a photo of this kind (format, mode, JPEG layout) may have: the lower
+    of MAX_PIXELS and what fits in the memory budget."""
+    width, height = image.size
+    pixels = max(1, width * height)
+    cost = decode_cost(image)
+    if cost <= memory_budget():
+        return MAX_PIXELS
+    # The cost grows about linearly with the pixels (a little less): scale down to fit.
+    fits = pixels * (memory_budget() - SCALED_BYTES) // (cost - SCALED_BYTES)
+    return max(0, min(MAX_PIXELS, pixels - 1, fits))
+
+
+# Orientation tag of EXIF -> the transposition that makes the photo upright.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION = 0x0112
+
+
+def _orientation(image: Image.Image) -> Image.Transpose | None:
+    """How to turn the photo upright, as its EXIF says. If the EXIF cannot be read, keep
+    the photo as it is rather than refuse it."""
+    try:
+        return _UPRIGHT.get(int(image.getexif().get(_ORIENTATION) or 1))
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _clean_copy(image: Image.Image) -> Image.Image:
-    """Upright RGB pixels at most MAX_SIDE wide or high, in a new image without metadata."""
-    # Turn the pixels as the EXIF orientation says, before the EXIF goes away. If the EXIF
-    # cannot be read, keep the photo as it is rather than refuse it.
-    with contextlib.suppress(OSError, SyntaxError, ValueError, KeyError, TypeError):
-        image = ImageOps.exif_transpose(image)
+    """Upright RGB pixels at most MAX_SIDE wide or high, in a new image without metadata.
 
-    # Scale down first: every step below copies the pixels once more.
-    if image.mode in ("RGB", "RGBA", "L", "LA"):
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    Scaled down first, so every later step (turning, flattening, copying) works on the
+    small image; the full-size pixels are dropped as soon as the small ones exist."""
+    # Read before anything else: a converted or scaled copy no longer carries the EXIF.
+    upright = _orientation(image)
 
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    else:
-        image = image.convert("RGB")
+    full = image
+    if full.mode not in SCALABLE_MODES:
+        full = _replace(image, image.convert("RGBA" if image.has_transparency_data else "RGB"))
+    # The box is square, so turning the photo afterwards gives the same size as turning it
+    # first. Without reducing_gap: a reduced copy would cost memory for little speed.
+    small = _replace(full, full.resize(_fitted(full.size), Image.Resampling.LANCZOS))
+    if upright is not None:
+        small = _replace(small, small.transpose(upright))
 
-    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    if small.has_transparency_data or small.mode in ("RGBA", "LA"):
+        rgba = small.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        rgba.close()
+        small = _replace(small, flat)
+    elif small.mode != "RGB":
+        small = _replace(small, small.convert("RGB"))
     # A new image from the raw pixels: nothing of the original `info` (EXIF, ICC profile,
     # XMP, comments) can be carried over when saving.
-    return Image.frombytes("RGB", image.size, image.tobytes())
+    return _replace(small, Image.frombytes("RGB", small.size, small.tobytes()))
+
+
+def _replace(old: Image.Image, new: Image.Image) -> Image.Image:
+    """``new``, after dropping the pixels of ``old``: no step keeps two copies alive."""
+    if old is not new:
+        old.close()
+    return new
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def _release_memory() -> None:
+    """Give the freed pixel memory back to the system. Pillow frees it, but glibc keeps
+    large freed blocks in its per-thread arenas for reuse: without this, a web process
+    stays at its peak long after the upload (626 MB after four parallel reports)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _is_heif(data: bytes) -> bool:
@@ -203,8 +380,10 @@ def _damaged_reason() -> str:
     return _("the file is damaged or incomplete. Try to add it again, or take a new photo.")
 
 
-def _too_many_pixels_reason() -> str:
+def _too_many_pixels_reason(limit: int = MAX_PIXELS) -> str:
+    megapixels = limit / 1_000_000
+    shown = number_format(megapixels, decimal_pos=0 if megapixels >= 10 else 1)
     return _(
         "the photo has more than %(megapixels)s million pixels. Take a screenshot of the "
         "photo and send that."
-    ) % {"megapixels": MAX_PIXELS // 1_000_000}
+    ) % {"megapixels": shown}

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from regiohub.core import events, history
 from regiohub.meldpunt.events import Action, ReportAnonymised
-from regiohub.meldpunt.models import Message, Report
+from regiohub.meldpunt.models import InboundMail, Message, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS, MessageKind
 from regiohub.meldpunt.workflow import FINISHED, Status
 
@@ -250,8 +250,43 @@ class PrivacyHandler:
     label = _lazy("Contact point")
 
     def export(self, email: str) -> dict[str, Any]:
-        data = export_person(email=email)
-        return {"reports": data["reports"]} if data["reports"] else {}
+        data: dict[str, Any] = {}
+        reports = export_person(email=email)["reports"]
+        if reports:
+            data["reports"] = reports
+        mails = [
+            {
+                "received_at": _iso(mail.received_at),
+                "from": mail.from_address,
+                "name": mail.from_name,
+                "subject": mail.subject,
+                "text": mail.body,
+                "state": mail.state,
+                "report": mail.report.reference if mail.report_id else None,
+                "attachments": mail.attachments.count(),
+            }
+            for mail in _mails_of(email).select_related("report")
+        ]
+        if mails:
+            data["mails"] = mails
+        return data
 
+    @transaction.atomic
     def erase(self, email: str, *, actor_label: str) -> int:
-        return erase_person(email=email, actor_label=actor_label)
+        """Anonymise the person's reports and delete the mails they sent (with their
+        attachments and the kept original): a mail is the person's own words and address,
+        and the report it became keeps what the municipality needs."""
+        count = erase_person(email=email, actor_label=actor_label)
+        files: list[tuple[Any, str]] = []
+        mails = list(_mails_of(email).prefetch_related("attachments"))
+        for mail in mails:
+            files.extend((a.file.storage, a.file.name) for a in mail.attachments.all())
+            if mail.original:
+                files.append((mail.original.storage, mail.original.name))
+            mail.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
+        return count + len(mails)
+
+
+def _mails_of(email: str) -> QuerySet[InboundMail]:
+    return InboundMail.objects.filter(from_address__iexact=email.strip())

@@ -16,6 +16,11 @@ MELDPUNT_PHOTO_MAX_MB = config(
     help_text="Largest photo upload accepted, in megabytes.",
     old_names=("MELDPUNT_PHOTO_MAX_MB",),
 )
+MELDPUNT_PHOTO_MEMORY_MB = config(
+    "REGIOHUB_MELDPUNT_PHOTO_MEMORY_MB",
+    256,
+    help_text="Memory one photo may take while it is decoded; larger photos are refused.",
+)
 MELDPUNT_REOPEN_DAYS = config(
     "REGIOHUB_MELDPUNT_REOPEN_DAYS",
     14,
@@ -63,6 +68,11 @@ MELDPUNT_OPEN311_RATE = config(
     "1000/hour",
     help_text="Reports one Open311 API client (API key) may file.",
     old_names=("MELDPUNT_OPEN311_RATE",),
+)
+MELDPUNT_OPEN311_READ_RATE = config(
+    "REGIOHUB_MELDPUNT_OPEN311_READ_RATE",
+    "60/minute",
+    help_text="Open311 reads (services, requests, one request) one client address may make.",
 )
 MELDPUNT_CALLBACK_RATE = config(
     "REGIOHUB_MELDPUNT_CALLBACK_RATE",

@@ -4,12 +4,13 @@ server fails."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMessage, send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from regiohub.core.mail import headers_for
 from regiohub.core.models import HistoryEntry
 from regiohub.core.tasks import once, task
 from regiohub.meldpunt.links import followup_url
@@ -17,19 +18,20 @@ from regiohub.meldpunt.models import Handover, Message, MessageKind, Report
 from regiohub.meldpunt.workflow import Status
 
 
-def _send(report: Report, subject: str, template: str, context: dict) -> None:
+def _send(report: Report, key: str, subject: str, template: str, context: dict) -> None:
+    """Mail the reporter; ``key`` is the task's idempotency key (its Message-ID)."""
     context = {
         "report": report,
         "REGION_NAME": settings.REGION_NAME,
         "followup_url": followup_url(report),
         **context,
     }
-    send_mail(
+    EmailMessage(
         subject=subject,
-        message=render_to_string(template, context),
-        from_email=None,
-        recipient_list=[report.reporter_email],
-    )
+        body=render_to_string(template, context),
+        to=[report.reporter_email],
+        headers=headers_for(key),
+    ).send()
 
 
 @task(queue_name="mail")
@@ -37,10 +39,12 @@ def send_acknowledgement(report_id: int) -> str:
     report = Report.objects.select_related("organisation", "category").get(pk=report_id)
     if not report.reporter_email:
         return "no address"
-    with once(f"meldpunt.ack:{report_id}") as first, translation.override(report.reporter_language):
+    key = f"meldpunt.ack:{report_id}"
+    with once(key) as first, translation.override(report.reporter_language):
         if first:
             _send(
                 report,
+                key,
                 _("We received your report %(reference)s") % {"reference": report.reference},
                 "meldpunt/mail/acknowledgement.txt",
                 {},
@@ -66,13 +70,12 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
     via = ""
     if entry.object_id != str(report.pk):
         via = Report.objects.filter(pk=entry.object_id).values_list("reference", flat=True).first()
-    with (
-        once(f"meldpunt.status:{history_entry_id}:{report_id}") as first,
-        translation.override(report.reporter_language),
-    ):
+    key = f"meldpunt.status:{history_entry_id}:{report_id}"
+    with once(key) as first, translation.override(report.reporter_language):
         if first:
             _send(
                 report,
+                key,
                 _("Your report %(reference)s: %(status)s")
                 % {"reference": report.reference, "status": Status(status).label},
                 "meldpunt/mail/status_update.txt",
@@ -91,13 +94,12 @@ def send_message_mail(message_id: int) -> str:
     report = message.report
     if not report.reporter_email or not message.is_public:
         return "no address"
-    with (
-        once(f"meldpunt.message:{message_id}") as first,
-        translation.override(report.reporter_language),
-    ):
+    key = f"meldpunt.message:{message_id}"
+    with once(key) as first, translation.override(report.reporter_language):
         if first:
             _send(
                 report,
+                key,
                 _("Your report %(reference)s: a message") % {"reference": report.reference}
                 if message.kind != MessageKind.QUESTION
                 else _("Your report %(reference)s: we have a question")
@@ -116,15 +118,16 @@ def notify_assignee(report_id: int, message_id: int) -> str:
     person = report.assignee
     if person is None or not person.email or not person.is_active:
         return "no assignee"
+    key = f"meldpunt.notify_assignee:{message_id}"
     with (
-        once(f"meldpunt.notify_assignee:{message_id}") as first,
+        once(key) as first,
         translation.override(person.language or settings.LANGUAGE_CODE),
     ):
         if first:
-            send_mail(
+            EmailMessage(
                 subject=_("%(reference)s: the reporter wrote back")
                 % {"reference": report.reference},
-                message=render_to_string(
+                body=render_to_string(
                     "meldpunt/mail/reporter_answered.txt",
                     {
                         "report": report,
@@ -133,9 +136,9 @@ def notify_assignee(report_id: int, message_id: int) -> str:
                         "REGION_NAME": settings.REGION_NAME,
                     },
                 ),
-                from_email=None,
-                recipient_list=[person.email],
-            )
+                to=[person.email],
+                headers=headers_for(key),
+            ).send()
             return "sent"
     return "already sent"
 
@@ -154,7 +157,8 @@ def send_handover_mail(handover_id: int) -> str:
     if body is None:
         return "not an external hand-over"
     report = handover.report
-    with once(f"meldpunt.handover:{handover_id}") as first, translation.override("nl"):
+    key = f"meldpunt.handover:{handover_id}"
+    with once(key) as first, translation.override("nl"):
         if first:
             mail = EmailMessage(
                 subject=_("Report %(reference)s handed over to %(body)s")
@@ -171,6 +175,7 @@ def send_handover_mail(handover_id: int) -> str:
                     },
                 ),
                 to=[body.email],
+                headers=headers_for(key),
             )
             for number, photo in enumerate(report.photos.all(), start=1):
                 with photo.file.open("rb") as handle:

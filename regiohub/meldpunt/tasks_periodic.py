@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from regiohub.core.mail import headers_for
 from regiohub.core.models import Department, User
 from regiohub.core.roles import Role
 from regiohub.core.tasks import enqueue, once, task
@@ -114,7 +115,8 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
     recipients = digest_recipients(department)
     if not recipients:
         return "no recipients"
-    with once(f"meldpunt.digest:{department_id}:{date_iso}") as first:
+    key = f"meldpunt.digest:{department_id}:{date_iso}"
+    with once(key) as first:
         if not first:
             return "already sent"
         messages = []
@@ -136,7 +138,14 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
                     "date": formats.date_format(day, "SHORT_DATE_FORMAT"),
                 }
                 body = render_to_string("meldpunt/mail/digest.txt", context)
-            messages.append(EmailMessage(subject=subject, body=body, to=[user.email]))
+            messages.append(
+                EmailMessage(
+                    subject=subject,
+                    body=body,
+                    to=[user.email],
+                    headers=headers_for(f"{key}:{user.pk}"),
+                )
+            )
         get_connection().send_messages(messages)
     return f"sent to {len(recipients)}"
 

@@ -25,6 +25,14 @@ class FollowUpThrottle(PublicThrottle):
     setting = "MELDPUNT_FOLLOWUP_RATE"
 
 
+class Open311ReadThrottle(PublicThrottle):
+    """Open311 reads (services, requests, one request), counted per client address: no key
+    is needed to read, so the address is all there is."""
+
+    scope = "meldpunt_open311_read"
+    setting = "MELDPUNT_OPEN311_READ_RATE"
+
+
 class Open311ClientThrottle(PublicThrottle):
     """Reports one Open311 API client may file, counted per client (not per address: an
     app's users come from everywhere)."""

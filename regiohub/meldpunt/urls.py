@@ -24,6 +24,7 @@ urlpatterns = [
     path("meldpunt/mail/inbound/", mail.inbound, name="mail-inbound"),
     path("staff/reports/mail/", mail.mailbox, name="mailbox"),
     path("staff/reports/mail/<int:pk>/discard/", mail.discard, name="mail-discard"),
+    path("staff/reports/mail/<int:pk>/original/", mail.original, name="mail-original"),
     path("staff/reports/", staff.inbox_view, name="inbox"),
     path("staff/reports/new/", staff.intake, name="intake"),
     path("staff/reports/bulk/", staff.bulk, name="bulk"),

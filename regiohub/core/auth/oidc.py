@@ -15,6 +15,7 @@ import requests
 import structlog
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponseBase
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -128,9 +129,24 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return user
 
 
+def _refuse_unless_enabled() -> None:
+    """Without a provider the routes do not exist: 404, before the view stores its state
+    and nonce in a session (a session row per anonymous hit otherwise)."""
+    if not settings.OIDC_ISSUER_URL or not enabled():
+        raise Http404
+
+
 class OIDCStartView(OIDCAuthenticationRequestView):
     get_settings = staticmethod(get_setting)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        _refuse_unless_enabled()
+        return super().dispatch(request, *args, **kwargs)
 
 
 class OIDCCallbackView(OIDCAuthenticationCallbackView):
     get_settings = staticmethod(get_setting)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        _refuse_unless_enabled()
+        return super().dispatch(request, *args, **kwargs)

@@ -1,7 +1,7 @@
 from .district import District
 from .history import HistoryEntry
 from .organisation import Department, Membership, Organisation
-from .tasks import IdempotencyKey
+from .tasks import IdempotencyKey, WorkerHeartbeat
 from .user import User
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "Membership",
     "Organisation",
     "User",
+    "WorkerHeartbeat",
 ]

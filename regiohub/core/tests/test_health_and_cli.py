@@ -29,6 +29,14 @@ def test_health_reports_database_and_task_queue():
         "oldest_ready_age_s": 0,
         "failed_attempts_last_24h": 0,
         "stuck": 0,
+        "running": 0,
+        "orphaned": 0,
+        "oldest_orphaned_s": 0,
+    }
+    assert body["checks"]["workers"] == {
+        "status": "ok",
+        "live": 0,
+        "per_queue": {"default": 0, "mail": 0, "connectors": 0, "data": 0},
     }
     assert body["checks"]["cache"] == {"status": "ok"}
     assert response["Cache-Control"].startswith("max-age=0")
@@ -145,3 +153,12 @@ def test_demo_then_serve_answers_home_and_health(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_the_load_balancer_check_ignores_background_workers(client):
+    """/health/live/ asks only what the web process needs; /health/ reports everything."""
+    live = client.get("/health/live/")
+    assert live.status_code == 200
+    assert set(live.json()["checks"]) == {"database", "cache"}
+    assert {"task_queue", "workers"} <= set(client.get("/health/").json()["checks"])

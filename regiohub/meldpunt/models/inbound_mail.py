@@ -28,6 +28,13 @@ class InboundMail(models.Model):
     report = models.ForeignKey(
         "meldpunt.Report", on_delete=models.SET_NULL, null=True, blank=True, related_name="mails"
     )
+    #: What intake could not read (an unknown character set, skipped parts, a mail it
+    #: could not read at all); the agent then opens ``original``.
+    intake_note = models.TextField(_("intake note"), blank=True)
+    #: The message as received, kept when it could not be read fully.
+    original = models.FileField(
+        _("original message"), upload_to="meldpunt/mail/original/", max_length=200, blank=True
+    )
 
     class Meta:
         verbose_name = _("incoming mail")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -83,6 +84,33 @@ RESEND_WINDOW = timedelta(hours=1)
 def client_key_hash(client_key: str) -> str:
     """Stored hashed: the key must not become a second way into the follow-up page."""
     return hashlib.sha256(client_key.encode()).hexdigest() if client_key else ""
+
+
+def resend_key(client_key: str, *, scope: str, content: Mapping[str, Any]) -> str:
+    """The form's resend key bound to what was sent and by whom (``scope``: the session or
+    the browser's CSRF cookie). Only the same form, sent again from the same browser with
+    the same content, finds the report it filed; someone who learnt the hidden key (from a
+    shared cache, a screenshot, a shared computer's history) files their own report instead
+    of receiving the first citizen's follow-up link."""
+    if not client_key:
+        return ""
+    normalised = json.dumps(
+        {name: _normalised(value) for name, value in content.items()},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    payload = "\0".join((client_key, scope, normalised))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _normalised(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, list | tuple):
+        return [getattr(item, "sha256", None) or _normalised(item) for item in value]
+    return value if value is None or isinstance(value, bool | int) else str(value)
 
 
 def calendar_for(organisation: Organisation) -> Calendar:

@@ -115,7 +115,6 @@ def test_the_right_token_opens_the_page_privately(client, categories):
         "/melding/" + "a" * 101 + "/",
         "/melding/../",
         "/melding/..%2F..%2Fetc%2Fpasswd/",
-        "/melding/%00/",
         "/melding/%2500/",
         "/melding/'%20OR%201=1%20--/",
         "/melding/%E2%80%AE/",

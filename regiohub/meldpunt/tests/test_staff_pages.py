@@ -349,7 +349,7 @@ def cursor(value) -> str:
     "after",
     [
         "garbage",
-        "%00%FF",
+        "%FF%FE",
         "a" * 500,
         cursor([1, 2]),
         cursor("x"),
@@ -384,7 +384,6 @@ def test_a_cursor_that_cannot_be_read_starts_at_page_one(categories, kortrijk_ag
         "status=",
         "sort=bogus",
         "sla=bogus",
-        "channel=%00",
         "assignee=somebody",
         "assignee=-1",
         "department=abc",
@@ -392,7 +391,6 @@ def test_a_cursor_that_cannot_be_read_starts_at_page_one(categories, kortrijk_ag
         "category=" + "x" * 500,
         "municipality=%27%20OR%201%3D1%20--",
         "q=%27%20OR%201%3D1%20--",
-        "q=%00",
         "q=" + "%25" * 300,
         "q=KOR-" + "9" * 100,
         "page=2&limit=100000",
@@ -960,13 +958,18 @@ def test_a_handler_cannot_take_reports(categories, region):
     assert client.get(INBOX).context["can_take"] is False
 
 
-@pytest.mark.parametrize("query", ["category=%00", "municipality=K%00R", "q=KOR-%002026"])
-def test_nul_characters_in_filters_are_dropped_not_a_server_error(
+@pytest.mark.parametrize(
+    "query",
+    ["category=%00", "municipality=K%00R", "q=KOR-%002026", "q=%00", "channel=%00",
+     "after=%00%FF"],
+)  # fmt: skip
+def test_nul_characters_in_filters_are_refused_not_a_server_error(
     categories, kortrijk_agent, query
 ):
+    """PostgreSQL cannot hold NUL: the platform refuses it before the inbox (issue 15)."""
     file_report()
-    assert browser(kortrijk_agent).get(INBOX + "?" + query).status_code == 200
+    assert browser(kortrijk_agent).get(INBOX + "?" + query).status_code == 400
 
 
-def test_a_nul_character_in_a_reference_answers_404(categories, kortrijk_agent):
-    assert browser(kortrijk_agent).get("/staff/reports/KOR%00/").status_code == 404
+def test_a_nul_character_in_a_reference_is_refused(categories, kortrijk_agent):
+    assert browser(kortrijk_agent).get("/staff/reports/KOR%00/").status_code == 400

@@ -25,7 +25,7 @@ from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenFor
 from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
 from regiohub.meldpunt.services import citizen
-from regiohub.meldpunt.services.filing import client_key_hash
+from regiohub.meldpunt.services.filing import client_key_hash, resend_key
 from regiohub.meldpunt.workflow import Status
 
 
@@ -66,6 +66,16 @@ def _too_many(request: HttpRequest, wait: int) -> HttpResponse:
     return response
 
 
+def _resend_key(request: HttpRequest, data: dict[str, Any]) -> str:
+    """The hidden resend key, bound to this browser and to what it sent (see resend_key).
+    The browser is its CSRF cookie (set with the form, the same for each send), else its
+    session."""
+    scope = request.META.get("CSRF_COOKIE") or request.session.session_key or ""
+    content = {name: value for name, value in data.items() if name != "client_key"}
+    return resend_key(data["client_key"], scope=scope, content=content)
+
+
+@never_cache  # each page view has its own resend key: never one copy for everybody
 @require_http_methods(["GET", "POST"])
 def report_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -75,6 +85,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        bound_key = _resend_key(request, data)
         try:
             submitted = services.submit_report(
                 category_code=data["category"],
@@ -90,13 +101,13 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 language=(get_language() or "nl")[:2],
                 consent=data["consent"],
                 photos=data["photos"],
-                client_key=data["client_key"],
+                client_key=bound_key,
                 same_as=data["same_as"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
         except IntegrityError:  # the same form sent twice at the same moment
-            key = client_key_hash(data["client_key"])
+            key = client_key_hash(bound_key)
             existing = Report.objects.filter(client_key=key).first() if key else None
             if existing is None or not existing.token_hash:
                 raise

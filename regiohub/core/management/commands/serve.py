@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from gunicorn.app.base import BaseApplication
 
+from regiohub.core.supervise import Supervisor
+
 
 def _freeze_startup_objects(worker: Any) -> None:
     """Move everything loaded at start-up (Django, the URL conf, templates) out of the
@@ -50,7 +52,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-worker",
             action="store_true",
-            help="Also run one background task worker (handy on a single machine).",
+            help="Also run one background task worker (handy on a single machine); it is "
+            "restarted with back-off when it dies.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -61,7 +64,9 @@ class Command(BaseCommand):
         )
         worker = None
         if options["with_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "regiohub.cli", "worker"])
+            # Restarted with back-off when it dies (docs/operations.md).
+            worker = Supervisor([sys.executable, "-m", "regiohub.cli", "worker"])
+            worker.start()
         try:
             _Gunicorn(
                 {
@@ -78,5 +83,4 @@ class Command(BaseCommand):
             ).run()
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=20)
+                worker.stop()

@@ -1,13 +1,15 @@
 import threading
+import time
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
-from regiohub.core import schedule
-from regiohub.core.tasks import requeue_stuck
+from regiohub.core import heartbeat, schedule
+from regiohub.core.tasks import requeue_orphaned, requeue_stuck
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +29,31 @@ def _ticker(stop: threading.Event, every: float) -> None:
         finally:
             connection.close()
         stop.wait(every)
+
+
+def _heartbeat(
+    stop: threading.Event, worker_id: str, queues: list[str], sweep_every: float
+) -> None:
+    """Renew this worker's lease every few seconds and, every ``sweep_every`` seconds,
+    requeue the tasks of workers whose lease expired (see :mod:`regiohub.core.heartbeat`).
+
+    Like the ticker, a thread with its own database connection, closed after each round.
+    """
+    next_sweep = 0.0
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            if not heartbeat.beat(worker_id) and not stop.is_set():
+                heartbeat.register(worker_id, queues)  # the row was deleted meanwhile
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + sweep_every
+                requeue_orphaned()
+                heartbeat.forget_long_dead()
+        except Exception:
+            log.exception("worker heartbeat failed")
+        finally:
+            connection.close()
+        stop.wait(heartbeat.beat_interval())
 
 
 class Command(BaseCommand):
@@ -50,10 +77,51 @@ class Command(BaseCommand):
             default=60.0,
             help="Seconds between two checks for periodic jobs that are due.",
         )
+        parser.add_argument(
+            "--requeue-interval",
+            type=float,
+            default=None,
+            help="Seconds between two looks for tasks of dead workers to requeue "
+            "(default: half of REGIOHUB_TASK_LEASE_SECONDS, at most 30).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        requeue_stuck()
-        worker_args = ["--interval", str(options["interval"])]
+        queues = options["queue"] or ["*"]
+        worker_id = heartbeat.new_worker_id()
+        # Registered before the first claim: a task of ours is never taken for an orphan.
+        heartbeat.register(worker_id, queues)
+        log.info(
+            "worker started",
+            worker_id=worker_id,
+            queues=queues,
+            lease_s=settings.TASK_LEASE_SECONDS,
+        )
+        stop = threading.Event()
+        beats = threading.Thread(
+            target=_heartbeat,
+            args=(
+                stop,
+                worker_id,
+                queues,
+                options["requeue_interval"] or heartbeat.sweep_interval(),
+            ),
+            name="regiohub-heartbeat",
+            daemon=True,
+        )
+        beats.start()
+        try:
+            self._run(worker_id, stop, options)
+        finally:
+            stop.set()
+            beats.join(timeout=10)
+            try:
+                heartbeat.forget(worker_id)
+            except Exception:
+                log.exception("could not delete the worker's heartbeat", worker_id=worker_id)
+
+    def _run(self, worker_id: str, stop: threading.Event, options: dict[str, Any]) -> None:
+        requeue_stuck()  # the last resort; the heartbeat thread requeues within a lease
+        worker_args = ["--interval", str(options["interval"]), "--worker-id", worker_id]
         worker_args += ["--queue-name", ",".join(options["queue"]) if options["queue"] else "*"]
         if options["batch"]:
             worker_args += ["--batch", "--no-startup-delay"]
@@ -62,7 +130,6 @@ class Command(BaseCommand):
             call_command("db_worker", *worker_args)
             return
 
-        stop = threading.Event()
         if options["schedule"]:
             threading.Thread(
                 target=_ticker,
@@ -70,7 +137,4 @@ class Command(BaseCommand):
                 name="regiohub-scheduler",
                 daemon=True,
             ).start()
-        try:
-            call_command("db_worker", *worker_args)
-        finally:
-            stop.set()
+        call_command("db_worker", *worker_args)

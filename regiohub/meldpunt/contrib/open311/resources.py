@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -33,6 +33,10 @@ CLOSED_STATUSES: frozenset[Status] = FINISHED
 #: Statuses whose reason is shown as ``status_notes`` (the reporter is told it as well).
 NOTED_STATUSES: frozenset[Status] = frozenset({Status.CANCELLED, Status.REOPENED})
 
+#: The moments a date parameter may name: far enough from the ends of ``datetime`` that a
+#: window of 90 days either way, and any time zone, stay representable.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _W3_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 )
@@ -60,12 +64,31 @@ def w3(moment: datetime | None) -> str | None:
 
 
 def parse_w3(value: str, field: str) -> datetime:
+    """The date parameter ``field``: a W3C date-time with a time zone, between
+    ``EARLIEST`` and ``LATEST`` (in UTC); 400 otherwise. Every date parameter goes through
+    here, so no date at the edge of the calendar reaches arithmetic or the database."""
     value = value.strip()
     if _W3_DATETIME.match(value):
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            try:
+                in_utc: datetime | None = moment.astimezone(UTC)
+            except OverflowError:  # 0001-01-01T00:00:00+14:00 is in the year 0 in UTC
+                in_utc = None
+            if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+                raise ApiError(
+                    400,
+                    _("%(field)s must lie between %(earliest)s and %(latest)s.")
+                    % {
+                        "field": field,
+                        "earliest": EARLIEST.isoformat().replace("+00:00", "Z"),
+                        "latest": LATEST.isoformat().replace("+00:00", "Z"),
+                    },
+                )
+            return in_utc
     raise ApiError(
         400,
         _(

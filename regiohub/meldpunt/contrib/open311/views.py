@@ -4,6 +4,7 @@ or ``.json``) and reports problems in the spec's error format."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from .filing import file_request
 from .resources import ApiError
 
 LANGUAGES = ("nl", "fr", "en")
+_SUFFIX = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 
 
 def request_language(request: HttpRequest) -> str:
@@ -34,6 +36,16 @@ def request_language(request: HttpRequest) -> str:
         if code[:2].lower() in LANGUAGES:
             return code[:2].lower()
     return "nl"
+
+
+def refused(request: HttpRequest, problem: Any) -> HttpResponse:
+    """Input the platform refuses before any view (a NUL in a parameter or the path, see
+    ``core.middleware.BadInputMiddleware``), in the spec's error format: XML or JSON by the
+    path's suffix, XML when that is missing or unknown."""
+    match = _SUFFIX.search(request.path_info)
+    fmt = match.group(1) if match and match.group(1) in render.FORMATS else "xml"
+    with translation.override(request_language(request)):
+        return render.errors(fmt, 400, [problem.message()])
 
 
 def endpoint(*methods: str) -> Callable:
@@ -59,6 +71,14 @@ def endpoint(*methods: str) -> Callable:
                     )
                     response["Allow"] = ", ".join(methods)
                     return response
+                if request.method == "GET":
+                    ok, wait = throttling.allowed(throttling.Open311ReadThrottle, request)
+                    if not ok:
+                        response = render.errors(
+                            fmt, 429, [_("Too many requests from this address. Try again later.")]
+                        )
+                        response["Retry-After"] = str(wait)
+                        return response
                 try:
                     return view(request, *args, fmt=fmt, language=language, **kwargs)
                 except ApiError as exc:

@@ -109,12 +109,15 @@ class WebhookConnector(Connector):
         event_id = request.headers.get(EVENT_HEADER) or str(data.get("event_id") or "")
         if not event_id:
             raise BadCallback(f"missing {EVENT_HEADER}")
+        note = str(data.get("note") or "")
+        if any("\x00" in value for value in (external_id, their_status, note, event_id)):
+            raise BadCallback("NUL characters are not allowed")  # no text column holds them
         status = self.settings.get("status_map", {}).get(their_status, their_status)
         if status not in Status.values:
             raise BadCallback(f"unknown status {their_status[:40]!r}")
         return StatusUpdate(
             external_id=external_id,
             status=status,
-            note=str(data.get("note") or "")[:2000],
+            note=note[:2000],
             event_id=event_id[:100],
         )

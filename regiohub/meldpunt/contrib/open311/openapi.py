@@ -1,0 +1,262 @@
+"""The Open311 GeoReport v2 endpoints in OpenAPI 3, for the platform's one schema.
+
+The endpoints are plain Django views (the spec fixes their shape, suffixes and error
+format), so drf-spectacular cannot read them; this describes them by hand and the meldpunt
+app adds it to the schema (``ModuleConfig.openapi``). Only the JSON variants are described:
+the XML ones take the same parameters. A test checks that every Open311 URL is described.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREFIX = "/open311/v2"
+
+_ERRORS = {
+    "description": "Problems, one per parameter, in the spec's error format.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Open311Errors"}}},
+}
+
+
+def _query(name: str, description: str, *, required: bool = False, **schema: Any) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def _path(name: str, description: str, max_length: int) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "maxLength": max_length, "pattern": "^[^/.]+$"},
+    }
+
+
+_JURISDICTION = _query(
+    "jurisdiction_id", "The municipality's NIS code, e.g. 34022.", required=True, maxLength=20
+)
+
+
+def _ok(schema: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _operation(op_id: str, summary: str, params: list, responses: dict) -> dict:
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": ["open311"],
+        "security": [{}],
+        "parameters": params,
+        "responses": responses,
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Open311Errors": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            "required": ["code", "description"],
+        },
+    },
+    "Open311Service": {
+        "type": "object",
+        "properties": {
+            "service_code": {"type": "string"},
+            "service_name": {"type": "string"},
+            "description": {"type": "string"},
+            "metadata": {"type": "boolean"},
+            "type": {"type": "string"},
+            "keywords": {"type": "string"},
+            "group": {"type": "string"},
+        },
+    },
+    "Open311ServiceList": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Open311Service"},
+    },
+    "Open311ServiceDefinition": {
+        "type": "object",
+        "properties": {"service_code": {"type": "string"}, "attributes": {"type": "array"}},
+    },
+    "Open311Request": {
+        "type": "object",
+        "properties": {
+            "service_request_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["open", "closed"]},
+            "status_notes": {"type": "string", "nullable": True},
+            "service_name": {"type": "string"},
+            "service_code": {"type": "string"},
+            "description": {"type": "string"},
+            "agency_responsible": {"type": "string"},
+            "requested_datetime": {"type": "string"},
+            "updated_datetime": {"type": "string", "nullable": True},
+            "expected_datetime": {"type": "string", "nullable": True},
+            "address": {"type": "string", "nullable": True},
+            "lat": {"type": "number"},
+            "long": {"type": "number"},
+        },
+    },
+    "Open311RequestList": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Open311Request"},
+    },
+    "Open311Filed": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "service_request_id": {"type": "string"},
+                "service_notice": {"type": "string"},
+                "account_id": {"type": "string", "nullable": True},
+            },
+        },
+    },
+    "Open311Discovery": {"type": "object"},
+}
+
+_FILING_FIELDS = {
+    "api_key": {"type": "string", "maxLength": 200},
+    "jurisdiction_id": {"type": "string", "maxLength": 20},
+    "service_code": {"type": "string", "maxLength": 50},
+    "lat": {"type": "string", "maxLength": 40},
+    "long": {"type": "string", "maxLength": 40},
+    "address_string": {"type": "string", "maxLength": 300},
+    "description": {"type": "string", "maxLength": 4000},
+    "email": {"type": "string", "maxLength": 254},
+    "phone": {"type": "string", "maxLength": 40},
+    "first_name": {"type": "string", "maxLength": 100},
+    "last_name": {"type": "string", "maxLength": 100},
+    "media_url": {"type": "string", "maxLength": 2000},
+}
+
+
+def paths() -> dict[str, Any]:
+    """OpenAPI paths and components of the Open311 API (merged by ``core.api.schema``)."""
+    date = {"format": "date-time", "maxLength": 40}
+    requests_query = [
+        _JURISDICTION,
+        _query("service_request_id", "Comma-separated references.", maxLength=2000),
+        _query("service_code", "Comma-separated service codes.", maxLength=2000),
+        _query("status", "open, closed, or both comma-separated.", maxLength=20),
+        _query("start_date", "Requested at or after (W3C date-time).", **date),
+        _query("end_date", "Requested before (W3C date-time).", **date),
+    ]
+    return {
+        "paths": {
+            f"{PREFIX}/discovery.json": {
+                "get": _operation(
+                    "open311_discovery",
+                    "Service discovery: contact, keys, endpoint and formats.",
+                    [],
+                    {"200": _ok("Open311Discovery", "The discovery document.")},
+                )
+            },
+            f"{PREFIX}/services.json": {
+                "get": _operation(
+                    "open311_services",
+                    "The subjects a municipality handles.",
+                    [_JURISDICTION],
+                    {
+                        "200": _ok("Open311ServiceList", "Services."),
+                        "400": _ERRORS,
+                        "404": _ERRORS,
+                        "429": _ERRORS,
+                    },
+                )
+            },
+            f"{PREFIX}/services/{{service_code}}.json": {
+                "get": _operation(
+                    "open311_service_definition",
+                    "One service's definition (no extra attributes).",
+                    [_path("service_code", "A service code, e.g. pothole.", 50), _JURISDICTION],
+                    {
+                        "200": _ok("Open311ServiceDefinition", "The definition."),
+                        "400": _ERRORS,
+                        "404": _ERRORS,
+                        "429": _ERRORS,
+                    },
+                )
+            },
+            f"{PREFIX}/requests.json": {
+                "get": _operation(
+                    "open311_requests",
+                    "Reports of a municipality, newest first, at most 1000.",
+                    requests_query,
+                    {
+                        "200": _ok("Open311RequestList", "Requests."),
+                        "400": _ERRORS,
+                        "404": _ERRORS,
+                        "429": _ERRORS,
+                    },
+                ),
+                "post": {
+                    **_operation(
+                        "open311_file_request",
+                        "File a report (needs an api_key).",
+                        [],
+                        {
+                            "200": _ok("Open311Filed", "The reference of the new report."),
+                            "400": _ERRORS,
+                            "403": _ERRORS,
+                            "404": _ERRORS,
+                            "429": _ERRORS,
+                        },
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": _FILING_FIELDS,
+                                    "required": [
+                                        "api_key",
+                                        "jurisdiction_id",
+                                        "service_code",
+                                        "description",
+                                    ],
+                                }
+                            }
+                        },
+                    },
+                },
+            },
+            f"{PREFIX}/requests/{{service_request_id}}.json": {
+                "get": _operation(
+                    "open311_request",
+                    "One report, as a list of one.",
+                    [
+                        _path("service_request_id", "A reference, e.g. KOR-2026-000123.", 30),
+                        _JURISDICTION,
+                    ],
+                    {
+                        "200": _ok("Open311RequestList", "The request."),
+                        "400": _ERRORS,
+                        "404": _ERRORS,
+                        "429": _ERRORS,
+                    },
+                )
+            },
+            f"{PREFIX}/tokens/{{token}}.json": {
+                "get": _operation(
+                    "open311_token",
+                    "Tokens are not used: always 404.",
+                    [_path("token", "A token.", 100)],
+                    {"404": _ERRORS},
+                )
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }
