@@ -33,7 +33,7 @@ def test_reads_above_the_limit_get_429_in_the_error_format(client, categories):
     with override_settings(MELDPUNT_OPEN311_READ_RATE="3/minute"):
         for url in reads:  # each kind of read counts against the same limit
             assert client.get(url).status_code == 200
-        refused = client.get(reads[1])
+        refused = client.get(reads[1], HTTP_ACCEPT_LANGUAGE="en")  # the message in English
         refused_xml = client.get(f"{BASE}/services.xml?jurisdiction_id=34022")
         other_address = client.get(reads[0], REMOTE_ADDR="192.0.2.77")
 
