@@ -12,7 +12,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
 
-.PHONY: fuzz venv system system-test run test test-postgres lint format typecheck openapi messages bench-deps bench bench-smoke clean ci
+.PHONY: fuzz soak venv system system-test run test test-postgres lint format typecheck openapi messages bench-deps bench bench-smoke clean ci
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ typecheck: venv
 ## make fuzz: schemathesis over every documented endpoint, longer than in make test
 fuzz: venv messages
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest -p no:randomly -n auto tests/test_api_fuzz.py
+
+## make soak: tests/test_kill_soak.py, workers killed at random moments, 20 iterations in a
+## row (2 in make test); -rP prints each iteration's line and the totals
+soak: venv messages
+	SOAK_ITERATIONS=$${SOAK_ITERATIONS:-20} $(BIN)/pytest -p no:randomly -rP -m slow tests/test_kill_soak.py
 
 openapi: venv messages
 	$(BIN)/regiohub spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml
