@@ -10,6 +10,7 @@ class CoreConfig(modules.ModuleConfig):
 
     menu = (modules.MenuEntry(_("My organisations"), "core:staff-home", order=90),)
     privacy = "regiohub.core.privacy.PrivacyHandler"
+    openapi = "regiohub.core.openapi.health_paths"
     startup_modules = ("roles", "events")
     #: Refused input (a NUL character) on the REST API answered as DRF does: ``detail``.
     bad_input_responses = {"/api/v1/": "regiohub.core.middleware.api_bad_input"}

@@ -90,7 +90,7 @@ class ModuleConfig(AppConfig):
     privacy: str = ""
     #: Dotted path to a function returning OpenAPI ``paths`` and ``components`` for
     #: endpoints drf-spectacular cannot read (plain Django views such as Open311).
-    openapi: str = ""
+    openapi: str | tuple[str, ...] = ""
     #: Path prefix -> dotted path of a :data:`BadInputResponse`: how refused input is
     #: answered under that prefix (an API's own error format); plain text elsewhere.
     bad_input_responses: dict[str, str] = {}
@@ -165,8 +165,9 @@ def openapi_fragments() -> list[dict[str, Any]]:
     """The hand-written OpenAPI parts of every module (see ``ModuleConfig.openapi``)."""
     found = []
     for module in all_modules():
-        if module.openapi:
-            dotted, _, name = module.openapi.rpartition(".")
+        hooks = (module.openapi,) if isinstance(module.openapi, str) else module.openapi
+        for hook in filter(None, hooks):
+            dotted, _, name = hook.rpartition(".")
             found.append(getattr(import_module(dotted), name)())
     return found
 

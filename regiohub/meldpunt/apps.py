@@ -17,7 +17,10 @@ class MeldpuntConfig(modules.ModuleConfig):
         modules.MenuEntry(_("Reports"), "meldpunt:inbox", capability=HANDLE_REPORTS, order=10),
     )
     privacy = "regiohub.meldpunt.privacy.PrivacyHandler"
-    openapi = "regiohub.meldpunt.contrib.open311.openapi.paths"
+    openapi = (
+        "regiohub.meldpunt.contrib.open311.openapi.paths",
+        "regiohub.meldpunt.contrib.open311.openapi.other_json_endpoints",
+    )
     #: Refused input (a NUL character) answered in the error format of the path's API.
     bad_input_responses = {
         "/open311/v2/": "regiohub.meldpunt.contrib.open311.views.refused",

@@ -260,3 +260,97 @@ def paths() -> dict[str, Any]:
         },
         "components": {"schemas": SCHEMAS},
     }
+
+
+def other_json_endpoints() -> dict[str, Any]:
+    """The contact point's other JSON endpoints: the form's "is it one of these?" list, the
+    back offices' status callbacks and the inbound-mail webhook (both authenticated by a
+    signature or a shared secret, described so fuzzing covers their refusals too)."""
+    error = {
+        "description": "Refused, with the reason.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    number = {"type": "string", "maxLength": 40}
+    return {
+        "paths": {
+            "/melden/in-de-buurt/": {
+                "get": {
+                    "operationId": "meldpunt_nearby_open_reports",
+                    "summary": "Open reports of a subject near a point (no personal data).",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "parameters": [
+                        {"name": "lat", "in": "query", "schema": number},
+                        {"name": "lng", "in": "query", "schema": number},
+                        {
+                            "name": "category",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 50},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The reports, perhaps none.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"reports": {"type": "array"}},
+                                    }
+                                }
+                            },
+                        },
+                        "429": error,
+                    },
+                }
+            },
+            "/meldpunt/connectors/{id}/callback/": {
+                "post": {
+                    "operationId": "meldpunt_connector_callback",
+                    "summary": "A back office's status update (signed; see docs/connectors.md).",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31},
+                        }
+                    ],
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"type": "object"}}}
+                    },
+                    "responses": {
+                        "200": {"description": "Applied, or already applied."},
+                        "400": error,
+                        "401": error,
+                        "404": error,
+                        "409": error,
+                        "413": error,
+                        "429": error,
+                    },
+                }
+            },
+            "/meldpunt/mail/inbound/": {
+                "post": {
+                    "operationId": "meldpunt_mail_inbound",
+                    "summary": "An incoming mail as raw MIME (Bearer secret; docs/meldpunt.md).",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "requestBody": {
+                        "content": {
+                            "message/rfc822": {"schema": {"type": "string", "format": "binary"}}
+                        }
+                    },
+                    "responses": {
+                        "200": {"description": "Stored (also when it could not be read)."},
+                        "400": error,
+                        "401": error,
+                        "404": {"description": "E-mail intake is switched off."},
+                        "413": error,
+                    },
+                }
+            },
+        }
+    }
