@@ -1,4 +1,5 @@
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
 from regiohub.core import access
@@ -22,6 +23,8 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     """Departments of the organisations the caller may see."""
 
     serializer_class = DepartmentSerializer
+    # Declared filters need their backend, or they are silently ignored.
+    filter_backends = [DjangoFilterBackend]
     filterset_fields = ["organisation__code", "is_active"]
 
     def get_queryset(self) -> QuerySet[Department]:
