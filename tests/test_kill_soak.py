@@ -60,6 +60,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from regiohub.core.models import IdempotencyKey, WorkerHeartbeat
+from regiohub.core.testing import worker_env
 from regiohub.core.tests.test_workers_per_queue import PROJECT, REGIOHUB, stop
 from regiohub.datasets.tests.test_killed_worker_load import SETUP as DATASET_SETUP
 from regiohub.datasets.tests.test_killed_worker_load import UPLOAD
@@ -291,24 +292,11 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Soak]:
     tmp = tmp_path_factory.mktemp("soak")
     data_dir = tmp / "data"
     data_dir.mkdir()
-    env = {
-        **os.environ,
-        "REGIOHUB_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
-        "SECRET_KEY": "test-only-secret-key-for-the-kill-soak-0123456789",
-        "DEBUG": "false",  # db_worker would otherwise run under the autoreloader
-        "REGIOHUB_TASK_LEASE_SECONDS": str(LEASE_S),
-        "REGIOHUB_TASK_STUCK_MINUTES": "60",  # only the lease brings orphans back
-    }
-    for name in (
-        "DATABASE_URL",
-        "EMAIL_HOST",
-        "REGIOHUB_TASK_BACKEND",
-        "REGIOHUB_SECRETS_KEY",
-        "REGIOHUB_DATASETS_URI",
-        "REGIOHUB_SITE_URL",
-    ):
-        env.pop(name, None)  # SQLite, mails as files, secrets and datasets: all in data_dir
+    env = worker_env(
+        data_dir,
+        REGIOHUB_TASK_LEASE_SECONDS=str(LEASE_S),
+        REGIOHUB_TASK_STUCK_MINUTES="60",  # only the lease brings orphans back
+    )
 
     csv = tmp / "tellingen.csv"
     with csv.open("w") as out:

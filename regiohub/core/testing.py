@@ -217,3 +217,34 @@ def local_server(
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: Settings a worker subprocess must not inherit from the test run: its database, mail,
+#: task backend, secrets, datasets and site all live in its own data directory.
+_INHERITED = (
+    "DATABASE_URL",
+    "EMAIL_HOST",
+    "REGIOHUB_TASK_BACKEND",
+    "REGIOHUB_SECRETS_KEY",
+    "REGIOHUB_DATASETS_URI",
+    "REGIOHUB_SITE_URL",
+)
+
+
+def worker_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of ``regiohub`` subprocesses (workers, migrate, shell) that share one
+    file SQLite database in ``data_dir``, as the tests that kill real workers start them.
+
+    ``settings`` are extra environment variables (``REGIOHUB_TASK_LEASE_SECONDS="3"``).
+    """
+    env = {
+        **os.environ,
+        "REGIOHUB_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
+        "SECRET_KEY": "test-only-secret-key-for-worker-processes-0123456789",
+        "DEBUG": "false",  # db_worker would otherwise run under the autoreloader
+        **settings,
+    }
+    for name in _INHERITED:
+        env.pop(name, None)
+    return env

@@ -31,6 +31,7 @@ from django_tasks_db.models import DBTaskResult
 
 from regiohub.core.mail import message_id
 from regiohub.core.models import WorkerHeartbeat
+from regiohub.core.testing import worker_env
 from regiohub.core.tests.test_workers_per_queue import PROJECT, REGIOHUB, stop
 
 LEASE_S = 3
@@ -55,17 +56,11 @@ def test_a_running_worker_takes_over_the_task_of_a_killed_one(tmp_path, settings
     signals = tmp_path / "signals"
     data_dir.mkdir()
     signals.mkdir()
-    env = {
-        **os.environ,
-        "REGIOHUB_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
-        "SECRET_KEY": "test-only-secret-key-for-the-lease-test-0123456789",
-        "DEBUG": "false",  # db_worker would otherwise run under the autoreloader
-        "REGIOHUB_TASK_LEASE_SECONDS": str(LEASE_S),
-        "REGIOHUB_TASK_STUCK_MINUTES": "60",
-    }
-    for name in ("DATABASE_URL", "EMAIL_HOST", "REGIOHUB_TASK_BACKEND", "REGIOHUB_SITE_URL"):
-        env.pop(name, None)  # SQLite in data_dir; mails as files in data_dir/mail
+    env = worker_env(
+        data_dir,
+        REGIOHUB_TASK_LEASE_SECONDS=str(LEASE_S),
+        REGIOHUB_TASK_STUCK_MINUTES="60",
+    )
 
     def regiohub(*args: str) -> str:
         done = subprocess.run(

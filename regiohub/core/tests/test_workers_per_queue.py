@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django_tasks_db.models import DBTaskResult
 
+from regiohub.core.testing import worker_env
+
 PROJECT = Path(__file__).resolve().parents[3]
 REGIOHUB = [sys.executable, "-m", "regiohub.cli"]
 #: Upper bound for any one step (process start-up included); the test takes a few seconds.
@@ -52,15 +54,7 @@ def test_mail_is_sent_while_a_long_data_task_runs(tmp_path):
     signals = tmp_path / "signals"  # the data task's started/release files
     data_dir.mkdir()
     signals.mkdir()
-    env = {
-        **os.environ,
-        "REGIOHUB_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
-        "SECRET_KEY": "test-only-secret-key-for-the-two-workers-0123456789",
-        "DEBUG": "false",  # db_worker would otherwise run under the autoreloader
-    }
-    for name in ("DATABASE_URL", "EMAIL_HOST", "REGIOHUB_TASK_BACKEND"):
-        env.pop(name, None)  # SQLite in data_dir; mails as files in data_dir/mail
+    env = worker_env(data_dir)
 
     def regiohub(*args: str) -> None:
         done = subprocess.run(

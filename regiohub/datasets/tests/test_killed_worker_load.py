@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django_tasks_db.models import DBTaskResult
 
+from regiohub.core.testing import worker_env
 from regiohub.core.tests.test_workers_per_queue import PROJECT, REGIOHUB, stop, wait_for
 
 ROWS = 500_000
@@ -57,15 +58,7 @@ print(requeue_stuck(timedelta(seconds=1)))
 def test_a_load_killed_mid_way_and_loaded_again_counts_its_rows_once(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {
-        **os.environ,
-        "REGIOHUB_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
-        "SECRET_KEY": "test-only-secret-key-for-the-killed-worker-0123456789",
-        "DEBUG": "false",
-    }
-    for name in ("DATABASE_URL", "EMAIL_HOST", "REGIOHUB_TASK_BACKEND", "REGIOHUB_DATASETS_URI"):
-        env.pop(name, None)
+    env = worker_env(data_dir)
 
     def regiohub(*args: str) -> str:
         done = subprocess.run(

@@ -36,6 +36,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from regiohub.core.models import IdempotencyKey
+from regiohub.core.testing import worker_env
 from regiohub.core.tests.test_workers_per_queue import PROJECT, REGIOHUB, stop
 from regiohub.meldpunt.contrib.connectors.testing import Answer, fake_server
 from regiohub.meldpunt.contrib.webhook.connector import EVENT_HEADER, SIGNATURE_HEADER
@@ -129,16 +130,8 @@ def test_the_connector_push_happens_once_although_workers_are_killed(tmp_path):
     (hooks / "killpoint").mkdir(parents=True)
     (hooks / "killpoint" / "__init__.py").write_text(KILLPOINT_APP)
     (hooks / "killpoint_settings.py").write_text(KILLPOINT_SETTINGS)
-    env = {
-        **os.environ,
-        "REGIOHUB_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "regiohub.settings",
-        "SECRET_KEY": "test-only-secret-key-for-the-killed-worker-0123456789",
-        "DEBUG": "false",  # db_worker would otherwise run under the autoreloader
-        "REGIOHUB_TASK_STUCK_MINUTES": "0",  # a starting worker requeues what the dead one ran
-    }
-    for name in ("DATABASE_URL", "EMAIL_HOST", "REGIOHUB_TASK_BACKEND", "REGIOHUB_SECRETS_KEY"):
-        env.pop(name, None)  # SQLite, mails as files and the secrets key: all in data_dir
+    # A starting worker requeues what the dead one ran.
+    env = worker_env(data_dir, REGIOHUB_TASK_STUCK_MINUTES="0")
 
     def regiohub(*args: str) -> str:
         done = subprocess.run(
