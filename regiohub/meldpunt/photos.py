@@ -6,8 +6,13 @@ Privacy. Phones write metadata into every photo: EXIF with the make and model of
 phone, the time, and often the GPS position where the photo was taken. A citizen who
 photographs a broken street light from their window gives away where they live. The
 photos are seen by staff, handed over to other organisations and sometimes shown in
-public overviews, so nothing but the pixels may leave this module: no EXIF, GPS, XMP,
-ICC profile or comment.
+public overviews, so nothing but the pixels may be stored: no EXIF, GPS, XMP, ICC
+profile or comment.
+
+Position. The one thing read from the metadata before it goes is the GPS position
+(:attr:`ProcessedPhoto.position`, :func:`photo_position`): the report form offers it as the
+place of the problem, and it is kept only if the citizen confirms it. It is never part of
+the stored photo.
 
 Security. We decide what a file is by looking at its content, never at its name or the
 content type the browser sends. A file can be a valid image and something else at the
@@ -36,9 +41,11 @@ import ctypes
 import ctypes.util
 import hashlib
 import io
+import math
+import numbers
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -47,7 +54,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from PIL import Image
+from PIL import ExifTags, Image
 
 # Formats we decode. Pillow reads MPO (JPEGs from iPhones and some cameras, with extra
 # images inside) through its JPEG reader, so MPO is allowed but not a format to open with.
@@ -91,12 +98,17 @@ class ProcessedPhoto:
     width: int
     height: int
     sha256: str  # of content
+    # Where the photo was taken, (latitude, longitude) in WGS84 decimal degrees, from its
+    # EXIF GPS; None when it has none that makes sense. Not in `content`: an offer to the
+    # citizen, kept only if they confirm it.
+    position: tuple[float, float] | None = None
 
 
 def process_photo(
     upload: IO[bytes] | UploadedFile, *, name: str = "", max_bytes: int | None = None
 ) -> ProcessedPhoto:
-    """Check an uploaded photo and return it as a clean JPEG without any metadata.
+    """Check an uploaded photo and return it as a clean JPEG without any metadata, with the
+    position the photo's EXIF GPS gives (read before the metadata is dropped).
 
     Raises ValidationError with a message for the citizen and one of the codes "empty",
     "too_large", "not_an_image", "heic", "damaged" or "too_many_pixels". The message names
@@ -112,6 +124,7 @@ def process_photo(
             data = _read_at_most(upload, max_bytes, name)
             image = _open_and_decode(data, name)
             del data
+            position = _position(image)
             try:
                 clean = _clean_copy(image)
             finally:
@@ -130,7 +143,40 @@ def process_photo(
         width=clean.width,
         height=clean.height,
         sha256=hashlib.sha256(content).hexdigest(),
+        position=position,
     )
+
+
+def photo_position(
+    upload: IO[bytes] | UploadedFile, *, max_bytes: int | None = None
+) -> tuple[float, float] | None:
+    """Where an uploaded photo was taken, from its EXIF GPS: (latitude, longitude) in WGS84
+    decimal degrees, or None.
+
+    For the report form, which offers the place as soon as a photo is chosen. Reads the
+    headers only, never the pixels, so it needs no turn at decoding (:data:`_DECODING`). A
+    photo that :func:`process_photo` would refuse before decoding (empty, too large, HEIC,
+    not an allowed format, too many pixels) gives None; so does anything unexpected: this
+    never raises for what was uploaded.
+    """
+    if max_bytes is None:
+        max_bytes = settings.MELDPUNT_PHOTO_MAX_MB * 1024 * 1024
+    try:
+        data = _read_at_most(upload, max_bytes, "")
+        if _is_heif(data):
+            return None
+        with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as image:
+            if image.format not in ALLOWED_FORMATS:
+                return None
+            if image.width * image.height > pixel_limit(image):
+                return None
+            if image.format == "PNG" and "exif" not in image.info:
+                # No eXIf chunk before the pixels: to look for one after them, Pillow would
+                # decode the pixels.
+                return None
+            return _position(image)
+    except Exception:  # bad input of any kind: no position, never an error page
+        return None
 
 
 def _read_at_most(upload: IO[bytes] | UploadedFile, max_bytes: int, name: str) -> bytes:
@@ -286,6 +332,83 @@ def _orientation(image: Image.Image) -> Image.Transpose | None:
         return _UPRIGHT.get(int(image.getexif().get(_ORIENTATION) or 1))
     except (OSError, SyntaxError, ValueError, KeyError, TypeError):
         return None
+
+
+# Closer to (0, 0) than this (about a metre) is "null island": phones write zeros when they
+# had no fix.
+_NULL_ISLAND = 1e-5
+
+
+def _position(image: Image.Image) -> tuple[float, float] | None:
+    """(latitude, longitude) from the EXIF GPS of ``image`` (opened or loaded), or None.
+    Never raises: a photo with odd EXIF is still a photo."""
+    try:
+        return _gps_position(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
+    except Exception:  # Pillow's EXIF reader raises all sorts on damaged data
+        return None
+
+
+def _gps_position(gps: Mapping[int, Any]) -> tuple[float, float] | None:
+    """(latitude, longitude) from an EXIF GPS IFD, or None if it has no usable position."""
+    if _gps_text(gps.get(ExifTags.GPS.GPSStatus)) == "V":  # "void": no fix
+        return None
+    latitude = _gps_coordinate(
+        gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), "N", "S", 90
+    )
+    longitude = _gps_coordinate(
+        gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), "E", "W", 180
+    )
+    if latitude is None or longitude is None:
+        return None
+    if abs(latitude) < _NULL_ISLAND and abs(longitude) < _NULL_ISLAND:
+        return None
+    return latitude, longitude
+
+
+def _gps_coordinate(
+    value: Any, ref: Any, positive: str, negative: str, limit: float
+) -> float | None:
+    """Signed decimal degrees from EXIF's (degrees, minutes, seconds) and hemisphere."""
+    hemisphere = _gps_text(ref)
+    if hemisphere not in (positive, negative):
+        return None  # without it, the sign is a guess
+    if not isinstance(value, tuple | list) or len(value) != 3:
+        return None
+    degrees, minutes, seconds = (_gps_number(part) for part in value)
+    if degrees is None or minutes is None or seconds is None:
+        return None
+    if degrees < 0 or not (0 <= minutes <= 60 and 0 <= seconds <= 60):
+        return None
+    coordinate = degrees + minutes / 60 + seconds / 3600
+    if not coordinate <= limit:
+        return None
+    return -coordinate if hemisphere == negative else coordinate
+
+
+def _gps_number(value: Any) -> float | None:
+    """A finite number from an EXIF rational: Pillow's IFDRational, or (numerator,
+    denominator) as older readers give it."""
+    try:
+        if isinstance(value, tuple | list) and len(value) == 2:
+            numerator, denominator = (_gps_number(part) for part in value)
+            if numerator is None or not denominator:
+                return None
+            number = numerator / denominator
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            number = float(value)  # an IFDRational with denominator 0 gives NaN
+        else:
+            return None
+    except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _gps_text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    return value.strip("\x00 ").upper()
 
 
 def _clean_copy(image: Image.Image) -> Image.Image:
