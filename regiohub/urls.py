@@ -20,3 +20,9 @@ urlpatterns = [
     path("", include("regiohub.datasets.urls")),
     path("", include("regiohub.core.urls")),
 ]
+
+# The site's own error pages (styled, translated; see core.errors).
+handler400 = "regiohub.core.errors.bad_request"
+handler403 = "regiohub.core.errors.permission_denied"
+handler404 = "regiohub.core.errors.page_not_found"
+handler500 = "regiohub.core.errors.server_error"

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from regiohub.core import modules
+from regiohub.core import errors, modules
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +81,11 @@ class RequestSizeLimitMiddleware:
                 limit_mb = max(limit_mb, getattr(settings, upload.megabytes_setting) + 1)
                 break
         if length > limit_mb * 1024 * 1024:
-            return HttpResponse(
-                _("This is too much data to send at once (at most %(mb)d MB). Send fewer or "
-                  "smaller photos.") % {"mb": limit_mb},
-                status=413,
-                content_type="text/plain; charset=utf-8",
-            )  # fmt: skip
+            message = _("This is too much data to send at once (at most %(mb)d MB). Send "
+                        "fewer or smaller photos.") % {"mb": limit_mb}  # fmt: skip
+            if errors.wants_html(request):  # a browser: the site's own page
+                return errors.error_page(request, 413, message=message)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
 
@@ -184,4 +183,6 @@ class BadInputMiddleware:
         if respond is not None:
             response: HttpResponse = respond(request, problem)
             return response
+        if errors.wants_html(request):  # a browser: the site's own page
+            return errors.error_page(request, 400, message=problem.message())
         return HttpResponse(problem.message(), status=400, content_type="text/plain; charset=utf-8")

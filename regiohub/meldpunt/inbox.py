@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -22,11 +23,21 @@ from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import geo
 from regiohub.meldpunt.models import Report, SlaState
-from regiohub.meldpunt.queries import reports_for
+from regiohub.meldpunt.queries import contact_visible_q, reports_for
 from regiohub.meldpunt.workflow import FINISHED, OPEN, SLA_PAUSED, UNANSWERED, Status
 
 _ID = re.compile(r"^[0-9]{1,9}\Z")  # ASCII digits only; "²".isdigit() is True
-_REFERENCE = re.compile(r"^[A-Z]{3}-[0-9]{4}(-[0-9]{0,6})?\Z")
+#: A reference (KOR-2026-000123) or its beginning (KOR-2026, KOR-2026-0001).
+_REFERENCE = re.compile(r"^[A-Z][A-Z0-9]{1,9}-[0-9]{4}(-[0-9]{0,6})?\Z")
+_FULL_REFERENCE = re.compile(r"^[A-Z][A-Z0-9]{1,9}-[0-9]{4}-[0-9]{6}\Z")
+#: The end of a reference without its municipality: 2026-000123, 2026-123.
+_YEAR_NUMBER = re.compile(r"^([0-9]{4})-([0-9]{1,6})\Z")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+#: What people type between the digits of a phone number.
+_PHONE_SEPARATORS = " \u00a0./-()"
+_PHONE = re.compile(r"^(\+|0)[0-9 \u00a0./()-]+\Z")  # 0..., 00..., +...
+_DATE = re.compile(r"^([0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}|[0-9]{4}-[0-9]{2}-[0-9]{2})\Z")
+_PHONE_MIN_DIGITS = 8  # 056 27 00 00; a report number has at most 6
 
 PAGE_SIZE = 50
 COUNT_LIMIT = 1000
@@ -123,6 +134,23 @@ class InboxQuery:
     def is_id(value: str) -> bool:
         return bool(_ID.match(value))
 
+    @property
+    def search_kind(self) -> str:
+        """What the search box holds (see :func:`search_kind`); "" when it is empty."""
+        return search_kind(self.text) if self.text else ""
+
+    @property
+    def ignores_filters(self) -> bool:
+        """A reference, an e-mail address or a phone number names what the agent looks
+        for: the other filters would only hide it."""
+        return self.search_kind in FINDERS
+
+    @property
+    def full_reference(self) -> str:
+        """The reference searched for, when the search box holds a whole one."""
+        upper = self.text.upper()
+        return upper if _FULL_REFERENCE.match(upper) else ""
+
     def params(self, **overrides: Any) -> str:
         """This query as a URL query string (for links, saved filters and paging)."""
         data = QueryDict(mutable=True)
@@ -149,6 +177,9 @@ class InboxQuery:
         return data.urlencode()
 
     def filter(self, queryset: QuerySet[Report], user: Any) -> QuerySet[Report]:
+        if self.ignores_filters:
+            # Whatever the status or the deadline: only the scope (``queryset``) holds.
+            return find(queryset, self.text, self.search_kind, user)
         if "all" not in self.statuses:
             wanted: set[str] = set()
             for status in self.statuses:
@@ -175,14 +206,87 @@ class InboxQuery:
         return queryset
 
 
-def text_q(text: str) -> Q:
-    """A reference (KOR-2026-000123, or its number) matches exactly; other words search
-    the description and the address."""
+#: Search kinds that find a report or a person whatever the other filters say.
+FINDERS = ("reference", "email", "phone")
+
+
+def search_kind(text: str) -> str:
+    """What the search box holds: a "reference" (KOR-2026-000123, its beginning, or its
+    year and number: 2026-000123), an "email" address, a "phone" number, or "words"."""
+    text = text.strip()
     upper = text.upper()
+    if _REFERENCE.match(upper) or _YEAR_NUMBER.match(upper):
+        return "reference"
+    if _EMAIL.match(text):
+        return "email"
+    digits = sum(c.isdigit() for c in text)
+    if _PHONE.match(text) and digits >= _PHONE_MIN_DIGITS and not _DATE.match(text):
+        return "phone"
+    return "words"
+
+
+def phone_variants(text: str) -> set[str]:
+    """The ways one phone number may be written, without separators: 056 27 00 00,
+    +32 56 27 00 00, 0032 56 27 00 00 and +32 (0)56 27 00 00 are the same number (a
+    number starting with a single 0 is Belgian, +32)."""
+    digits = "".join(c for c in text if c.isdigit() or c == "+")
+    if digits.startswith("+"):
+        international = digits[1:]
+    elif digits.startswith("00"):
+        international = digits[2:]
+    elif digits.startswith("0"):
+        international = "32" + digits[1:]
+    else:
+        return {digits}
+    variants = {"+" + international, "00" + international}
+    if international.startswith("32"):
+        national = international[2:].removeprefix("0")
+        variants |= {"0" + national, "+32" + national, "0032" + national}
+        variants |= {"+320" + national, "00320" + national}
+    return variants
+
+
+def _phone_digits() -> Any:
+    """The reporter's phone number as stored, without the separators people type."""
+    expression: Any = F("reporter_phone")
+    for separator in _PHONE_SEPARATORS:
+        expression = Replace(expression, Value(separator), Value(""))
+    return expression
+
+
+def find(queryset: QuerySet[Report], text: str, kind: str, user: Any) -> QuerySet[Report]:
+    """The reports a reference, e-mail address or phone number names, in any status.
+
+    By contact details only among the reports whose reporter ``user`` may see
+    (``queries.can_see_contact``): for the others a search by e-mail or phone finds
+    nothing, so not even the number of matches says who reported what.
+    """
+    if kind == "reference":
+        return queryset.filter(text_q(text))
+    visible = queryset.filter(contact_visible_q(user))
+    if kind == "email":
+        return visible.filter(reporter_email__iexact=text.strip())
+    return visible.alias(phone_digits=_phone_digits()).filter(
+        reporter_phone__gt="", phone_digits__in=sorted(phone_variants(text))
+    )
+
+
+def text_q(text: str) -> Q:
+    """A reference (KOR-2026-000123, its beginning, or its year and number 2026-000123)
+    matches exactly; other words search the description and the address."""
+    upper = text.strip().upper()
     if _REFERENCE.match(upper):
         # A range on the unique index: LIKE 'KOR-2026%' cannot use it on SQLite, where LIKE
         # ignores case. References hold only A-Z, 0-9 and "-", all sorting below "~".
-        return Q(reference__gte=upper, reference__lt=upper + "~")
+        query = Q(reference__gte=upper, reference__lt=upper + "~")
+        prefix, year, *number = upper.split("-")
+        if number and number[0]:  # KOR-2026-123 is KOR-2026-000123 too
+            query |= Q(reference=f"{prefix}-{year}-{number[0].zfill(6)}")
+        return query
+    year_number = _YEAR_NUMBER.match(upper)
+    if year_number:
+        year, number = year_number.groups()
+        return Q(reference__endswith=f"-{year}-{number.zfill(6)}")
     query = Q()
     for word in text.split()[:5]:
         query &= Q(description__icontains=word) | Q(address__icontains=word)

@@ -66,6 +66,21 @@ def can_see_contact(user: Any, report: Report) -> bool:
     return Membership.objects.filter(user=user, department_id=report.department_id).exists()
 
 
+def contact_visible_q(user: Any) -> Q:
+    """The reports whose reporter details ``user`` may see (the rule of
+    :func:`can_see_contact`), as a filter: to search by e-mail address or phone number."""
+    if user.is_superuser:
+        return Q()
+    departments = Membership.objects.filter(user=user, department__isnull=False).values(
+        "department_id"
+    )
+    return (
+        Q(assignee=user)
+        | Q(organisation_id__in=access.organisation_ids(user, TAKE_REPORTS))
+        | Q(department_id__in=departments)
+    )
+
+
 def handlers_of(organisation_ids: set[int] | frozenset[int]) -> QuerySet[User]:
     """People who may be assigned reports of these organisations."""
     return (

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from regiohub.core import access, events, history
 from regiohub.core.models import Department, Organisation, User
@@ -241,6 +242,12 @@ def add_note(report: Report, body: str, *, actor: Any) -> Message:
     return message
 
 
+#: The reason of the status change a question makes (for staff, in their language).
+QUESTION_ASKED = history.translated_when_shown(
+    gettext_noop("Question to the reporter"),
+    stored_before=["Vraag aan de melder", "Question à l’auteur du signalement"],
+)
+
 PLACEHOLDERS = ("reference", "category", "municipality", "status", "address", "name", "date")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -271,15 +278,21 @@ def render_template(
 
 
 def templates_for(report: Report) -> list[MessageTemplate]:
-    """Templates offered for ``report``: in the reporter's language, of its municipality
-    or region-wide, for its current status or any; the municipality's own first."""
+    """Templates offered for ``report``, whatever its status (an agent may answer a new
+    report with an "in progress" text): in the reporter's language, of its municipality or
+    region-wide. Those for its current status first, then those for any status, then those
+    for other statuses; within each, the municipality's own first."""
     candidates = MessageTemplate.objects.filter(
         Q(organisation=report.organisation_id) | Q(organisation__isnull=True),
-        Q(status=report.status) | Q(status=""),
         is_active=True,
         language=report.reporter_language,
     )
-    return sorted(candidates, key=lambda t: (t.organisation_id is None, t.status == "", t.title))
+
+    def rank(template: MessageTemplate) -> tuple[int, bool, str]:
+        fit = 0 if template.status == report.status else 1 if template.status == "" else 2
+        return (fit, template.organisation_id is None, template.title)
+
+    return sorted(candidates, key=rank)
 
 
 @transaction.atomic
@@ -306,9 +319,9 @@ def send_message(report: Report, body: str, *, actor: Any, question: bool = Fals
         after={"message": message.pk, "kind": kind},
     )
     if question and report.status != Status.WAITING_FOR_REPORTER:
-        with translation.override(report.reporter_language):
-            reason = _("Question to the reporter")
-        change_status(report, Status.WAITING_FOR_REPORTER, actor=actor, reason=reason, notify=False)
+        change_status(
+            report, Status.WAITING_FOR_REPORTER, actor=actor, reason=QUESTION_ASKED, notify=False
+        )
     if report.reporter_email:
         from regiohub.meldpunt.tasks import send_message_mail
 

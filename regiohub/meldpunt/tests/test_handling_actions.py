@@ -329,10 +329,22 @@ def test_templates_on_offer_municipality_first_in_the_reporters_language(categor
     own_for_status = template("M own, new", language="nl", organisation=kor, status=Status.NEW)
     template("French", language="fr", organisation=kor)
     template("Menen", language="nl", organisation=menen)
-    template("Other status", language="nl", organisation=kor, status=Status.RESOLVED)
+    other_status = template("Other status", language="nl", organisation=kor, status=Status.RESOLVED)
+    regional_other = template("B regional", language="nl", status=Status.IN_PROGRESS)
     template("Inactive", language="nl", organisation=kor, is_active=False)
     offered = services.templates_for(report)
-    assert offered == [own_for_status, own, regional]
+    # Its status's own first, then those for any status, then the other statuses' too: an
+    # agent may answer a new report with an "in progress" text.
+    assert offered == [own_for_status, own, regional, other_status, regional_other]
+
+
+def test_every_status_is_offered_every_template_its_own_first(categories, kortrijk_agent):
+    report = file_report()
+    new = template("Ontvangen", language="nl", status=Status.NEW)
+    working = template("Ingepland", language="nl", status=Status.IN_PROGRESS)
+    assert services.templates_for(report) == [new, working]
+    report = services.change_status(report, Status.IN_PROGRESS, actor=kortrijk_agent)
+    assert services.templates_for(report) == [working, new]
 
 
 def test_a_french_reporter_is_offered_french_templates(categories):

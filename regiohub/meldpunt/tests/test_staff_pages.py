@@ -252,8 +252,10 @@ def test_the_inbox_searches_references_numbers_and_words(mixed, kortrijk_agent):
     client = browser(kortrijk_agent)
     m = mixed
     phone = m["phone"].reference
-    assert references(client.get(INBOX + f"?q={phone}")) == [phone]
-    assert references(client.get(INBOX + f"?q={phone.lower()}")) == [phone]
+    # A whole reference opens the report (test_inbox_finds_a_report_or_a_reporter.py).
+    assert client.get(INBOX + f"?q={phone}")["Location"] == page_url(m["phone"])
+    assert client.get(INBOX + f"?q={phone.lower()}")["Location"] == page_url(m["phone"])
+    assert references(client.get(INBOX + f"?q={phone[4:]}")) == [phone]  # 2026-000002
     assert references(client.get(INBOX + f"?q={int(phone[-6:])}")) == [phone]
     assert references(client.get(INBOX + "?q=flikkert")) == [phone]
     assert references(client.get(INBOX + "?q=GAT+school")) == [m["new"].reference]
@@ -568,6 +570,125 @@ def test_a_bulk_action_with_an_overlong_report_id_is_refused(reports, kortrijk_a
     assert response.status_code == 302
 
 
+def bulk_post(client, **data):
+    return client.post(reverse("meldpunt:bulk"), data, follow=True)
+
+
+def test_the_bulk_bar_sits_above_the_list_and_offers_colleagues_and_departments(
+    reports, kortrijk_agent
+):
+    colleague = handler(reports["kor"].organisation, "Mobiliteit")
+    html = browser(kortrijk_agent).get(INBOX).content.decode()
+    assert html.index('id="bulk-action"') < html.index('class="data inbox-table"')
+    assert f'<option value="{colleague.pk}">' in html
+    mobility = Department.objects.get(organisation__code="KOR", name="Mobiliteit")
+    assert f'<option value="{mobility.pk}">' in html
+    menen_roads = Department.objects.get(organisation__code="MEN", name="Openbare werken")
+    assert f'<option value="{menen_roads.pk}">' not in html  # not this agent's
+
+
+def test_bulk_assign_to_a_colleague_records_history(reports, kortrijk_agent):
+    colleague = handler(reports["kor"].organisation, "Mobiliteit")
+    chosen = [reports["kor"], reports["kor2"]]
+    response = bulk_post(
+        browser(kortrijk_agent), action="assign", assignee=colleague.pk,
+        reports=[r.pk for r in chosen],
+    )  # fmt: skip
+    assert any(line.startswith("Changed 2 report(s)") for line in messages_of(response))
+    for report in chosen:
+        assert refresh(report).assignee == colleague
+        [entry] = HistoryEntry.objects.for_object(report).filter(action="report.assigned")
+        assert entry.actor == kortrijk_agent and entry.after["assignee"] == colleague.pk
+
+
+def test_bulk_assign_checks_each_reports_municipality(reports, region_admin):
+    """A region admin selects a Kortrijk and a Menen report and gives both to a Menen agent:
+    the Menen one is assigned, the Kortrijk one refused with the reason."""
+    menen_agent = MembershipFactory(organisation=reports["men"].organisation, agent=True).user
+    response = bulk_post(
+        browser(region_admin), action="assign", assignee=menen_agent.pk,
+        reports=[reports["kor"].pk, reports["men"].pk],
+    )  # fmt: skip
+    assert refresh(reports["men"]).assignee == menen_agent
+    assert refresh(reports["kor"]).assignee is None
+    lines = messages_of(response)
+    assert [line for line in lines if line.startswith("Changed 1")] == [
+        f"Changed 1 report(s): {reports['men'].reference}"
+    ]
+    [refused] = [line for line in lines if line.startswith("Not changed")]
+    assert reports["kor"].reference in refused and "does not handle reports of" in refused
+
+
+def test_bulk_give_to_a_department_of_each_reports_municipality(reports, region_admin):
+    mobility = Department.objects.get(organisation__code="KOR", name="Mobiliteit")
+    response = bulk_post(
+        browser(region_admin), action="department", department=mobility.pk,
+        reports=[reports["kor"].pk, reports["kor2"].pk, reports["men"].pk],
+    )  # fmt: skip
+    assert refresh(reports["kor"]).department == mobility
+    assert refresh(reports["kor2"]).department == mobility
+    assert refresh(reports["men"]).department.organisation.code == "MEN"
+    [refused] = [line for line in messages_of(response) if line.startswith("Not changed")]
+    assert reports["men"].reference in refused and "Choose a department of Menen" in refused
+
+
+def test_bulk_choices_outside_the_agents_reach_change_nothing(reports, kortrijk_agent):
+    menen_roads = Department.objects.get(organisation__code="MEN", name="Openbare werken")
+    stranger = MembershipFactory(organisation=reports["men"].organisation, agent=True).user
+    client = browser(kortrijk_agent)
+    for data, problem in [
+        ({"action": "department", "department": menen_roads.pk}, "valid choice"),
+        ({"action": "assign", "assignee": stranger.pk}, "valid choice"),
+        ({"action": "assign"}, "Choose the person"),
+        ({"action": "department"}, "Choose the department"),
+    ]:
+        response = bulk_post(client, reports=[reports["kor"].pk], **data)
+        assert any(problem in line for line in messages_of(response)), data
+    kor = refresh(reports["kor"])
+    assert kor.assignee is None and kor.department.name == "Openbare werken"
+
+
+def test_a_bulk_cancel_with_a_reason_is_recorded_per_report(reports, kortrijk_agent):
+    chosen = [reports["kor"], reports["kor2"]]
+    response = bulk_post(
+        browser(kortrijk_agent), action="status", status="cancelled", reason="Proefmelding",
+        reports=[r.pk for r in chosen],
+    )  # fmt: skip
+    assert any(line.startswith("Changed 2") for line in messages_of(response))
+    for report in chosen:
+        assert refresh(report).status == Status.CANCELLED
+        [entry] = HistoryEntry.objects.for_object(report).filter(action="report.status_changed")
+        assert entry.reason == "Proefmelding"
+
+
+def test_bulk_refusals_with_the_same_reason_are_named_together(categories, kortrijk_agent):
+    done = [file_report() for _n in range(2)]
+    for report in done:
+        services.change_status(report, Status.RESOLVED, actor=kortrijk_agent)
+    waiting = file_report()
+    response = bulk_post(
+        browser(kortrijk_agent), action="status", status="in_progress",
+        reports=[r.pk for r in [*done, waiting]],
+    )  # fmt: skip
+    refused = [line for line in messages_of(response) if line.startswith("Not changed")]
+    assert len(refused) == 1
+    assert all(r.reference in refused[0] for r in done) and "cannot become" in refused[0]
+    assert refresh(waiting).status == Status.IN_PROGRESS
+
+
+def test_the_bulk_bar_works_on_a_full_page(categories, kortrijk_agent):
+    for _n in range(inbox.PAGE_SIZE + 1):
+        file_report()
+    client = browser(kortrijk_agent)
+    page = client.get(INBOX)
+    shown = [report.pk for report, _sla in page.context["rows"]]
+    assert len(shown) == inbox.PAGE_SIZE and page.context["next_url"]
+    assert 'id="bulk-action"' in page.content.decode()
+    response = bulk_post(client, action="assign_me", reports=shown)
+    assert any(line.startswith(f"Changed {inbox.PAGE_SIZE} ") for line in messages_of(response))
+    assert Report.objects.filter(assignee=kortrijk_agent).count() == inbox.PAGE_SIZE
+
+
 # --- Report page actions ----------------------------------------------------------------
 
 
@@ -580,6 +701,95 @@ def test_the_report_page_shows_the_report_and_its_history(reports, kortrijk_agen
     assert report.reference in html and "Gat in de Doorniksewijk." in html
     assert "Ploeg gepland." in html
     assert "Report filed" in html and "Note added" in html
+
+
+def ids_and_labels(html: str) -> tuple[list[str], dict[str, str]]:
+    """Every id on the page, and each label's text by the id it points at."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        ids: list[str] = []
+        labels: dict[str, str] = {}
+        _for: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if "id" in attrs:
+                self.ids.append(attrs["id"])
+            if tag == "label":
+                self._for = attrs.get("for")
+                self.labels.setdefault(self._for, "")
+
+        def handle_endtag(self, tag):
+            if tag == "label":
+                self._for = None
+
+        def handle_data(self, data):
+            if self._for:
+                self.labels[self._for] += data
+
+    parser = Parser()
+    parser.ids, parser.labels = [], {}
+    parser.feed(html)
+    return parser.ids, {key: " ".join(text.split()) for key, text in parser.labels.items()}
+
+
+def test_each_form_of_the_report_page_has_its_own_field_ids(reports, kortrijk_agent):
+    ids, labels = ids_and_labels(
+        browser(kortrijk_agent).get(page_url(reports["kor"])).content.decode()
+    )
+    assert len(ids) == len(set(ids))
+    assert labels["message-body"] == "Message to the reporter"
+    assert labels["note-body"] == "Internal note (never shown to the reporter)"
+    assert labels["status-reason"].startswith("Reason")
+    assert labels["merge-reason"].startswith("Reason")
+    assert labels["forward-reason"].startswith("Reason for the hand-over")
+    assert all(target in ids for target in labels)
+
+
+def test_a_form_with_errors_shows_them_in_its_own_unfolded_section(reports, kortrijk_agent):
+    menen_roads = Department.objects.get(organisation__code="MEN", name="Openbare werken")
+    response = browser(kortrijk_agent).post(
+        page_url(reports["kor"], "assign"), {"department": menen_roads.pk}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<details class="action" id="act-assign" open>' in html
+    assert '<details class="action" id="act-split">' in html  # the others stay folded
+    assert 'href="#assign-department"' in html and 'id="assign-department"' in html
+
+
+def test_the_report_page_folds_all_but_the_newest_history(reports, kortrijk_agent):
+    from regiohub.meldpunt.views.staff import HISTORY_SHOWN
+
+    report = reports["kor"]
+    for n in range(HISTORY_SHOWN + 3):
+        services.add_note(report, f"Notitie nummer {n:02d}.", actor=kortrijk_agent)
+    html = browser(kortrijk_agent).get(page_url(report)).content.decode()
+    folded = html[html.index('<details class="timeline-older">') : html.index("</details>")]
+    assert "Report filed" in folded and "Notitie nummer 00." in folded
+    assert f"Notitie nummer {HISTORY_SHOWN + 2:02d}." not in folded
+    assert f"Notitie nummer {HISTORY_SHOWN + 2:02d}." in html  # the newest, shown
+    assert "Show all" in folded
+
+
+def test_the_report_page_offers_templates_of_other_statuses_after_its_own(reports, kortrijk_agent):
+    report = reports["kor"]  # new
+    working = MessageTemplate.objects.create(
+        language="nl",
+        title="Ingepland",
+        body="{reference} is ingepland.",
+        status=Status.IN_PROGRESS,
+    )
+    own = MessageTemplate.objects.create(language="nl", title="Ontvangen", body="Ontvangen.",
+                                         status=Status.NEW)  # fmt: skip
+    client = browser(kortrijk_agent)
+    page = client.get(page_url(report))
+    assert page.context["templates"] == [own, working]
+    html = page.content.decode()
+    assert 'Ingepland</a> <span class="meta">(In progress)</span>' in html
+    page = client.get(page_url(report) + f"?template={working.pk}")
+    assert page.context["message_form"].initial["body"] == f"{report.reference} is ingepland."
 
 
 def test_changing_the_status_on_the_report_page(reports, kortrijk_agent):
