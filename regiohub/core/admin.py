@@ -6,7 +6,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+import regiohub.core.geocoding  # noqa: F401 - lists the "geocoders" family
 from regiohub.core import access, plugins
 from regiohub.core.auth.decorators import fully_authenticated
 from regiohub.core.models import Department, HistoryEntry, Membership, Organisation, User
@@ -87,7 +89,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["name", "organisation", "email", "is_active"]
     list_filter = ["organisation", "is_active"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_fr", "name_en"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
         return access.scope(super().get_queryset(request), request.user)
@@ -109,8 +111,12 @@ class UserAdmin(admin.ModelAdmin):
 
 @admin.register(HistoryEntry)
 class HistoryEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor_label", "action", "content_type", "object_id"]
+    list_display = ["at", "who", "action", "content_type", "object_id"]
     list_filter = ["action", "content_type"]
+
+    @admin.display(description=gettext_lazy("who"), ordering="actor_label")
+    def who(self, entry: HistoryEntry) -> str:
+        return entry.actor_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

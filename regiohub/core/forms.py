@@ -11,6 +11,18 @@ from regiohub.core.roles import Role
 
 class DepartmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_fr = forms.CharField(
+        label=_("Name in French"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown on French pages. Empty: the name above."),
+    )
+    name_en = forms.CharField(
+        label=_("Name in English"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown on English pages. Empty: the name above."),
+    )
     email = forms.EmailField(
         label=_("E-mail"), required=False, help_text=_("Shared mailbox of the department.")
     )

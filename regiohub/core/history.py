@@ -11,8 +11,11 @@ from django.db import models
 
 from regiohub.core.middleware import current_request_id
 from regiohub.core.models import HistoryEntry
-
-SYSTEM = "system"
+from regiohub.core.models.history import CITIZEN as CITIZEN
+from regiohub.core.models.history import ERASURE_REQUEST as ERASURE_REQUEST
+from regiohub.core.models.history import PRIVACY_COMMAND as PRIVACY_COMMAND
+from regiohub.core.models.history import SYSTEM
+from regiohub.core.models.history import translated_when_shown as translated_when_shown
 
 
 class Actions(enum.StrEnum):
@@ -79,8 +82,9 @@ def record(
 ) -> HistoryEntry:
     """Append one history entry about ``subject``.
 
-    ``actor`` is a user or ``None`` (then ``actor_label`` says who: "citizen", a connector,
-    or "system" by default).
+    ``actor`` is a user or ``None`` (then ``actor_label`` says who: :data:`CITIZEN`, a
+    connector, or :data:`SYSTEM` by default). Pass the keys, never a translated word: the
+    entry is read later in other languages (``HistoryEntry.actor_display`` translates them).
     """
     if action not in known_actions():
         raise ValueError(f"undeclared history action {action!r}: add it to the module's Action")

@@ -123,7 +123,7 @@ class PrivacyHandler:
                 user,
                 CoreAction.PERSON_ERASED,
                 actor_label=actor_label,
-                reason=str(_("erasure request")),
+                reason=history.ERASURE_REQUEST,
             )
             count += 1
         return count

@@ -22,7 +22,13 @@ from regiohub.core.tasks import enqueue
 
 @transaction.atomic
 def create_department(
-    organisation: Organisation, *, name: str, email: str = "", actor: Any
+    organisation: Organisation,
+    *,
+    name: str,
+    email: str = "",
+    actor: Any,
+    name_fr: str = "",
+    name_en: str = "",
 ) -> Department:
     access.require(actor, MANAGE_ORGANISATION, organisation)
     name = name.strip()
@@ -33,13 +39,19 @@ def create_department(
                 % {"org": organisation.display_name, "name": name}
             }
         )
-    department = Department.objects.create(organisation=organisation, name=name, email=email)
+    department = Department.objects.create(
+        organisation=organisation,
+        name=name,
+        name_fr=name_fr.strip(),
+        name_en=name_en.strip(),
+        email=email,
+    )
     history.record(
         department,
         CoreAction.DEPARTMENT_CREATED,
         actor=actor,
         organisation=organisation,
-        after=history.snapshot(department, ["name", "email", "organisation"]),
+        after=history.snapshot(department, ["name", "name_fr", "name_en", "email", "organisation"]),
     )
     return department
 

@@ -132,7 +132,9 @@ def department_create(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, _("Department “%(name)s” added.") % {"name": department.name})
+            messages.success(
+                request, _("Department “%(name)s” added.") % {"name": department.display_name}
+            )
             return redirect("core:organisation", code=organisation.code)
     return render(
         request, "core/department_form.html", {"organisation": organisation, "form": form}

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 
 from regiohub.core import events, history
 from regiohub.meldpunt.events import Action, ReportAnonymised
@@ -47,6 +48,13 @@ PERSONAL_FIELDS = [
 ]
 #: Shortest phone number (in digits, without country or trunk prefix) that is matched.
 MIN_PHONE_DIGITS = 8
+
+
+#: The reason the history gives when a report is anonymised at the end of its retention.
+RETENTION_ENDED = history.translated_when_shown(
+    gettext_noop("retention period ended"),
+    stored_before=["bewaartermijn verstreken", "délai de conservation écoulé"],
+)
 
 
 class PersonNotGiven(ValueError):
@@ -231,7 +239,7 @@ def erase_person_references(
     reports that were erased, oldest first."""
     pks = list(find_reports(email, phone).values_list("pk", flat=True))
     reports = Report.objects.select_for_update().filter(pk__in=pks).order_by("created_at", "pk")
-    reason = _("erasure request")
+    reason = history.ERASURE_REQUEST
     touched = []
     for report in reports:
         anonymise(report, reason, actor_label=actor_label)

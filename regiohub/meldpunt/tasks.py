@@ -85,6 +85,14 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
     return "already sent"
 
 
+def greets(text: str) -> bool:
+    """Whether a message opens with its own salutation ("Beste An Peeters,", "Madame,
+    Monsieur,"): a short first line ending in a comma. The mail around it then greets no
+    more, so the reporter is greeted once."""
+    first = text.strip().split("\n", 1)[0].strip()
+    return first.endswith(",") and len(first) <= 60
+
+
 @task(queue_name="mail")
 def send_message_mail(message_id: int) -> str:
     """Mail a message or question from staff to the reporter."""
@@ -105,7 +113,7 @@ def send_message_mail(message_id: int) -> str:
                 else _("Your report %(reference)s: we have a question")
                 % {"reference": report.reference},
                 "meldpunt/mail/message.txt",
-                {"message": message},
+                {"message": message, "message_greets": greets(message.body)},
             )
             return "sent"
     return "already sent"

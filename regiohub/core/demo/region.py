@@ -47,23 +47,32 @@ INTERMUNICIPAL: list[dict[str, Any]] = [
         "name": "W13",
         "name_fr": "W13",
         "website": "https://www.w13.be",
-        "departments": ["Zorg", "Wonen", "Armoedebestrijding"],
+        "departments": [
+            ("Zorg", "Soins", "Care"),
+            ("Wonen", "Logement", "Housing"),
+            ("Armoedebestrijding", "Lutte contre la pauvreté", "Tackling poverty"),
+        ],
     },
     {
         "code": "LEI",
         "name": "Leiedal",
         "name_fr": "Leiedal",
         "website": "https://www.leiedal.be",
-        "departments": ["Ruimtelijke planning", "Data en GIS", "ICT-samenwerking"],
+        "departments": [
+            ("Ruimtelijke planning", "Aménagement du territoire", "Spatial planning"),
+            ("Data en GIS", "Données et SIG", "Data and GIS"),
+            ("ICT-samenwerking", "Coopération informatique", "ICT cooperation"),
+        ],
     },
 ]
 
+# (Dutch name, French name, English name, e-mail local part)
 MUNICIPAL_DEPARTMENTS = [
-    ("Openbare werken", "openbarewerken"),
-    ("Mobiliteit", "mobiliteit"),
-    ("Milieu", "milieu"),
-    ("Burgerzaken", "burgerzaken"),
-    ("ICT", "ict"),
+    ("Openbare werken", "Travaux publics", "Public works", "openbarewerken"),
+    ("Mobiliteit", "Mobilité", "Mobility", "mobiliteit"),
+    ("Milieu", "Environnement", "Environment", "milieu"),
+    ("Burgerzaken", "Population et état civil", "Civil affairs", "burgerzaken"),
+    ("ICT", "Informatique", "ICT", "ict"),
 ]
 
 # (e-mail local part, full name, organisation code, department or None, role)
@@ -157,11 +166,16 @@ def load_region(out: Any = None) -> dict[str, int]:
                 "email": f"meldpunt@{_slug(props['name_nl'])}.{DEMO_DOMAIN}",
             },
         )
-        for name, local in MUNICIPAL_DEPARTMENTS:
-            Department.objects.get_or_create(
+        for name, name_fr, name_en, local in MUNICIPAL_DEPARTMENTS:
+            Department.objects.update_or_create(
                 organisation=organisation,
                 name=name,
-                defaults={"email": f"{local}@{_slug(props['name_nl'])}.{DEMO_DOMAIN}"},
+                defaults={"name_fr": name_fr, "name_en": name_en},
+                create_defaults={
+                    "name_fr": name_fr,
+                    "name_en": name_en,
+                    "email": f"{local}@{_slug(props['name_nl'])}.{DEMO_DOMAIN}",
+                },
             )
     districts = load_districts()
     for body in INTERMUNICIPAL:
@@ -175,8 +189,12 @@ def load_region(out: Any = None) -> dict[str, int]:
                 "parent": region,
             },
         )
-        for name in body["departments"]:
-            Department.objects.get_or_create(organisation=organisation, name=name)
+        for name, name_fr, name_en in body["departments"]:
+            Department.objects.update_or_create(
+                organisation=organisation,
+                name=name,
+                defaults={"name_fr": name_fr, "name_en": name_en},
+            )
 
     admin, created = User.objects.get_or_create(
         email=f"admin@{DEMO_DOMAIN}",

@@ -1,16 +1,59 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
     """History rows are never changed or removed."""
+
+
+#: Words the code itself writes into the history (who acted when no account did, reasons it
+#: gives): stored as their English source, translated when an entry is shown, in the
+#: reader's language. The request that wrote them may have spoken another one.
+_TRANSLATED_WHEN_SHOWN: set[str] = set()
+#: What entries written before stored instead: the word already translated in the language
+#: of the request that wrote it. History is append-only (rows are never rewritten), so
+#: these old words are recognised when shown.
+_STORED_BEFORE: dict[str, str] = {}
+
+
+def translated_when_shown(text: str, *, stored_before: Iterable[str] = ()) -> str:
+    """Declare ``text`` (marked with ``gettext_noop``) as a word the history stores in
+    English and shows translated; ``stored_before`` are its translations older entries hold.
+    Returns ``text``, the value to store."""
+    _TRANSLATED_WHEN_SHOWN.add(text)
+    _STORED_BEFORE.update(dict.fromkeys(stored_before, text))
+    return text
+
+
+def shown(text: str) -> str:
+    """A stored label or reason in the active language: a declared word translated now,
+    anything else (a person's name, a connector, a reason someone typed) as it was stored."""
+    key = _STORED_BEFORE.get(text, text)
+    return gettext(key) if key in _TRANSLATED_WHEN_SHOWN else text
+
+
+SYSTEM = translated_when_shown(gettext_noop("system"))
+CITIZEN = translated_when_shown(gettext_noop("citizen"), stored_before=["burger", "citoyen"])
+PRIVACY_COMMAND = translated_when_shown(
+    gettext_noop("privacy request (command line)"),
+    stored_before=[
+        "privacyverzoek (opdrachtregel)",
+        "demande relative à la vie privée (ligne de commande)",
+    ],
+)
+ERASURE_REQUEST = translated_when_shown(
+    gettext_noop("erasure request"),
+    stored_before=["verzoek tot wissing", "demande d’effacement"],
+)
 
 
 class HistoryQuerySet(models.QuerySet["HistoryEntry"]):
@@ -88,3 +131,13 @@ class HistoryEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("history entries cannot be deleted")
+
+    @property
+    def actor_display(self) -> str:
+        """Who acted, in the reader's language (see :func:`shown`)."""
+        return shown(self.actor_label)
+
+    @property
+    def reason_display(self) -> str:
+        """Why, in the reader's language when the code gave the reason (see :func:`shown`)."""
+        return shown(self.reason)

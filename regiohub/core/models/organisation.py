@@ -78,7 +78,9 @@ class Department(models.Model):
         on_delete=models.PROTECT,
         related_name="departments",
     )
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name (Dutch)"), max_length=200)
+    name_fr = models.CharField(_("name (French)"), max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -93,7 +95,12 @@ class Department(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.organisation.display_name})"
+        return f"{self.display_name} ({self.organisation.display_name})"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language where it is known, else the Dutch name."""
+        return localised(self, "name")
 
 
 class Membership(models.Model):

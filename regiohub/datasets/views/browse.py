@@ -24,11 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from regiohub.core import access, throttling
+from regiohub.core import access, errors, throttling
 from regiohub.datasets import charts, formats, query, storage
 from regiohub.datasets.models import Dataset, DatasetVersion
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.queries import version_of
+from regiohub.datasets.views.steward import ROLE_LABELS, TYPE_LABELS
 
 PREVIEW_ROWS = 50
 EXCEL_MAX_ROWS = 1_048_575
@@ -260,7 +261,15 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "version": version,
             "columns": [
-                {**column, "stats": _shown_stats(column, column_stats.get(column["key"], {}))}
+                {
+                    **column,
+                    "stats": _shown_stats(column, column_stats.get(column["key"], {})),
+                    # Words, not the stored codes ("timestamp", "id").
+                    "type_label": TYPE_LABELS.get(column["type"], column["type"]),
+                    "role_label": ROLE_LABELS.get(column["role"], column["role"])
+                    if column.get("role")
+                    else "",
+                }
                 for column in version.schema
             ],
             "rows": rows,
@@ -314,11 +323,15 @@ def download(request: HttpRequest, slug: str) -> HttpResponse:
     fmt = request.GET.get("format", "csv")
     ok, wait = throttling.allowed(DownloadThrottle, request)
     if not ok:
-        response = HttpResponse(
-            _("Too many downloads from your address; try again in %(s)d seconds.") % {"s": wait},
-            status=429,
-            content_type="text/plain; charset=utf-8",
-        )
+        if errors.wants_html(request):  # a browser: the site's own page
+            response = errors.error_page(request, 429, minutes=max(1, -(-wait // 60)))
+        else:
+            response = HttpResponse(
+                _("Too many downloads from your address; try again in %(s)d seconds.")
+                % {"s": wait},
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
         response["Retry-After"] = str(wait)
         return response
     if fmt not in DOWNLOAD_FORMATS:
@@ -331,12 +344,12 @@ def download(request: HttpRequest, slug: str) -> HttpResponse:
         return _file_response(_parquet(files, keys), name, content_type)
     if fmt == "xlsx":
         if version.row_count > EXCEL_MAX_ROWS:
-            return HttpResponse(
-                _("Excel holds at most %(max)s rows; download CSV or Parquet instead.")
-                % {"max": f"{EXCEL_MAX_ROWS:,}"},
-                status=400,
-                content_type="text/plain; charset=utf-8",
-            )
+            message = _("Excel holds at most %(max)s rows; download CSV or Parquet instead.") % {
+                "max": f"{EXCEL_MAX_ROWS:,}"
+            }
+            if errors.wants_html(request):
+                return errors.error_page(request, 400, message=message)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         return _file_response(_excel(files, version), name, content_type)
     batches = _batches(files, version)
     if fmt == "csv":

@@ -38,7 +38,7 @@ ROLE_LABELS = {
     "time": gettext_lazy("Time of the row"),
     "latitude": gettext_lazy("Latitude"),
     "longitude": gettext_lazy("Longitude"),
-    "id": gettext_lazy("Identifier"),
+    "id": gettext_lazy("Identifier of the row"),
 }
 
 

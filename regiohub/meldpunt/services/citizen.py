@@ -27,7 +27,7 @@ from regiohub.meldpunt.services.filing import (
 from regiohub.meldpunt.services.handling import _locked, _text, change_status
 from regiohub.meldpunt.workflow import Status
 
-CITIZEN = "citizen"
+CITIZEN = history.CITIZEN  # translated when shown, never when stored
 
 
 def report_for_token(token: str) -> Report | None:
@@ -75,14 +75,12 @@ def answer(report: Report, body: str) -> Message:
     history.record(
         report,
         Action.REPORTER_ANSWERED,
-        actor_label=_("citizen"),
+        actor_label=CITIZEN,
         organisation=report.organisation,
         after={"message": message.pk},
     )
     if report.status == Status.WAITING_FOR_REPORTER:
-        change_status(
-            report, Status.IN_PROGRESS, actor=None, actor_label=_("citizen"), notify=False
-        )
+        change_status(report, Status.IN_PROGRESS, actor=None, actor_label=CITIZEN, notify=False)
     if report.assignee_id:
         from regiohub.meldpunt.tasks import notify_assignee
 
@@ -109,7 +107,7 @@ def add_photos(report: Report, photos: Sequence[PhotoContent]) -> int:
         history.record(
             report,
             Action.PHOTO_ADDED,
-            actor_label=_("citizen"),
+            actor_label=CITIZEN,
             organisation=report.organisation,
             after={"photos": [p.pk for p in stored]},
         )
@@ -137,7 +135,7 @@ def rate(report: Report, rating: int | str, comment: str = "") -> Report:
     history.record(
         report,
         Action.RATED,
-        actor_label=_("citizen"),
+        actor_label=CITIZEN,
         organisation=report.organisation,
         after={"rating": value},
     )
@@ -154,6 +152,4 @@ def reopen(report: Report, reason: str) -> Report:
             {"reason": _("This report can no longer be reopened. Please file a new report.")}
         )
     Message.objects.create(report=report, kind=MessageKind.FROM_REPORTER, body=reason)
-    return change_status(
-        report, Status.REOPENED, actor=None, actor_label=_("citizen"), reason=reason
-    )
+    return change_status(report, Status.REOPENED, actor=None, actor_label=CITIZEN, reason=reason)

@@ -7,6 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 
 from regiohub.core import privacy
+from regiohub.core.history import PRIVACY_COMMAND
 
 
 class Command(BaseCommand):
@@ -31,9 +32,7 @@ class Command(BaseCommand):
             if options["action"] == "export" or not options["yes"]:
                 data = privacy.export(email)
             else:
-                counts = privacy.erase(
-                    email, actor_label=options["by"] or _("privacy request (command line)")
-                )
+                counts = privacy.erase(email, actor_label=options["by"] or PRIVACY_COMMAND)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["action"] == "export":

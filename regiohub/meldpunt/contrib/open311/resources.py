@@ -158,7 +158,7 @@ def service(category: Category) -> dict[str, Any]:
         "metadata": False,
         "type": "realtime",
         "keywords": _keywords(category),
-        "group": category.department.name,
+        "group": category.department.display_name,
     }
 
 

@@ -158,7 +158,7 @@ def _post(request: HttpRequest, fmt: str, language: str) -> HttpResponse:
         "%(department)s of %(municipality)s handles this report; expected to be resolved "
         "by %(date)s."
     ) % {
-        "department": report.department.name,
+        "department": report.department.display_name,
         "municipality": report.organisation.display_name,
         "date": resources.w3(report.resolution_due_at),
     }

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from regiohub.core.history import PRIVACY_COMMAND
 from regiohub.meldpunt.privacy import PersonNotGiven, erase_person_references, find_reports
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
                     _("%(count)d report(s) would be anonymised. Add --yes to erase them.")
                     % {"count": len(references)}
                 )
-            actor_label = options["by"] or _("privacy request (command line)")
+            actor_label = options["by"] or PRIVACY_COMMAND
             references = erase_person_references(email, phone, actor_label=actor_label)
         except PersonNotGiven as exc:
             raise CommandError(str(exc)) from exc
