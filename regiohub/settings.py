@@ -349,6 +349,8 @@ SESSION_COOKIE_AGE = config(
 )
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# A form sent after its page expired gets the site's own 403 page (core.errors).
+CSRF_FAILURE_VIEW = "regiohub.core.errors.csrf_failure"
 LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
@@ -365,6 +367,17 @@ MAP_ATTRIBUTION = config(
     "REGIOHUB_MAP_ATTRIBUTION",
     "© OpenStreetMap",
     help_text="Attribution shown on the map for the tiles.",
+)
+GEOCODER = config(
+    "REGIOHUB_GEOCODER",
+    "",
+    help_text='Geocoder plugin name, e.g. "vlaanderen"; empty = no geocoder: addresses typed '
+    "on forms are kept as text and the place is the municipality's centre, marked approximate.",
+)
+GEOCODER_SETTINGS = config(
+    "REGIOHUB_GEOCODER_SETTINGS",
+    {},
+    help_text='The geocoder plugin\'s settings as a JSON object, e.g. {"api_key": "…"}.',
 )
 _tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if "://" in MAP_TILE_URL else ""
 CONTENT_SECURITY_POLICY = config(

@@ -20,4 +20,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "REGION_NAME": settings.REGION_NAME,
         "MAP_TILE_URL": settings.MAP_TILE_URL,
         "MAP_ATTRIBUTION": settings.MAP_ATTRIBUTION,
+        # Whether addresses are looked up (core.geocoding): forms offer matches, maps name
+        # the street of a tapped point.
+        "GEOCODING": bool(getattr(settings, "GEOCODER", "")),
     }

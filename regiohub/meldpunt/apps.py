@@ -31,8 +31,10 @@ class MeldpuntConfig(modules.ModuleConfig):
     raw_body_paths = ("/meldpunt/mail/inbound/",)
 
     def connect(self) -> None:
+        from regiohub.meldpunt import places
         from regiohub.meldpunt.contrib.connectors.services import subscribe
         from regiohub.meldpunt.schedule import register_jobs
 
         register_jobs()
         subscribe()
+        places.subscribe()

@@ -1,10 +1,19 @@
 """Duplicate suggestions: which other reports are probably about the same problem.
 
-A candidate must be near (``MELDPUNT_DUPLICATE_RADIUS_M``), recent
-(``MELDPUNT_DUPLICATE_DAYS``), of the same municipality and of the same or a related
-subject. Among those, a score in [0, 1] weighs how near, how close in time, how similar
-the subject and how similar the words are. ``bench/meldpunt_duplicates.py`` measures the
-precision and recall of :data:`THRESHOLD` on a generated set with known duplicates.
+A candidate must be recent (``MELDPUNT_DUPLICATE_DAYS``), of the same municipality and of
+the same or a related subject. Among those, a score in [0, 1] weighs how near, how close in
+time, how similar the subject and how similar the words are. ``bench/meldpunt_duplicates.py``
+measures the precision and recall of :data:`THRESHOLD` on a generated set with known
+duplicates.
+
+"How near" is measured only between two points that mark the place (the map, a confirmed
+photo position, an address found in the register): within ``MELDPUNT_DUPLICATE_RADIUS_M``.
+A report filed by address alone sits on its municipality's centre, and a distance from that
+point means nothing (two such reports were once "0 m apart" and merged though they were
+streets apart). When a place is not known, the typed addresses are compared instead when
+both reports have one (a clearly different address rules the pair out); otherwise the
+place is "unknown", and the other signals must carry the suggestion on their own, against
+the stricter :data:`THRESHOLD_PLACE_UNKNOWN`.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from regiohub.core import geo
 from regiohub.meldpunt.models import Report
@@ -34,7 +43,23 @@ RELATED: dict[str, frozenset[str]] = {
 #: Suggestions at or above this score are shown as likely duplicates.
 THRESHOLD = 0.65
 
+#: Without a known place, the time, subject and words (rescaled to [0, 1]) must reach this.
+THRESHOLD_PLACE_UNKNOWN = 0.85
+
+#: Two typed addresses less alike than this (trigrams, see :func:`text_similarity`) are
+#: different places: "Grote Markt 1" and "Doorniksestraat 45", "Kerkstraat 12" and "14".
+ADDRESS_DIFFERENT = 0.3
+
 WEIGHTS = {"distance": 0.35, "time": 0.15, "subject": 0.2, "text": 0.3}
+
+
+class PlaceSignal:
+    """How the places of two reports were compared."""
+
+    DISTANCE = "distance"  # both points mark the place: metres apart
+    ADDRESS = "address"  # at least one is approximate; both have a typed address
+    UNKNOWN = "unknown"  # nothing to compare: the place plays no part in the score
+
 
 #: Reports in these states can still take a duplicate (a resolved one may be reopened).
 TARGET_STATES = [s for s in Status if s not in (Status.MERGED, Status.CANCELLED)]
@@ -51,10 +76,16 @@ _STOPWORDS = frozenset(
 class Suggestion:
     report: Report
     score: float
-    distance_m: float
+    distance_m: float | None  # None unless both places are known (place == "distance")
     hours_apart: float
     same_subject: bool
     text_similarity: float
+    place: str = PlaceSignal.DISTANCE
+    address_similarity: float | None = None
+
+    @property
+    def place_unknown(self) -> bool:
+        return self.place == PlaceSignal.UNKNOWN
 
 
 def words(text: str) -> frozenset[str]:
@@ -94,48 +125,66 @@ def text_similarity(a: str, b: str) -> float:
     return similarity
 
 
-def score(distance_m: float, hours_apart: float, same_subject: bool, similarity: float) -> float:
+def score(
+    distance_m: float | None,
+    hours_apart: float,
+    same_subject: bool,
+    similarity: float,
+    *,
+    nearness: float | None = None,
+) -> float:
+    """The score of a pair. The place counts through ``distance_m`` (metres between two
+    known places) or ``nearness`` (in [0, 1], from comparing typed addresses); with neither,
+    the place is unknown and the other signals are rescaled to [0, 1] (compare with
+    :data:`THRESHOLD_PLACE_UNKNOWN`)."""
     radius = settings.MELDPUNT_DUPLICATE_RADIUS_M
     period_h = settings.MELDPUNT_DUPLICATE_DAYS * 24
-    near = max(0.0, 1 - distance_m / radius)
     recent = math.exp(-3 * hours_apart / period_h)
     # Texts of real duplicates rarely share more than half their trigrams: scale up.
     text = min(1.0, similarity * 2.5)
-    return round(
-        WEIGHTS["distance"] * near
-        + WEIGHTS["time"] * recent
+    rest = (
+        WEIGHTS["time"] * recent
         + WEIGHTS["subject"] * (1.0 if same_subject else 0.4)
-        + WEIGHTS["text"] * text,
-        3,
+        + WEIGHTS["text"] * text
     )
+    if distance_m is not None:
+        nearness = max(0.0, 1 - distance_m / radius)
+    if nearness is None:
+        return round(rest / (1 - WEIGHTS["distance"]), 3)
+    return round(WEIGHTS["distance"] * nearness + rest, 3)
 
 
 def candidates(report: Report, queryset: QuerySet[Report]) -> QuerySet[Report]:
-    """Reports near ``report`` in space and time, of the same or a related subject."""
+    """Reports of the same or a related subject, in the same municipality and period, that
+    could be in the same place: near ``report``'s point when both places are known, anywhere
+    in the municipality when one of them is approximate."""
     period = timedelta(days=settings.MELDPUNT_DUPLICATE_DAYS)
-    lat_min, lat_max, lon_min, lon_max = geo.bounding_box(
-        report.latitude, report.longitude, settings.MELDPUNT_DUPLICATE_RADIUS_M
-    )
     codes = {report.category.code, *RELATED.get(report.category.code, ())}
-    return (
-        queryset.filter(
-            organisation_id=report.organisation_id,
-            category__code__in=sorted(codes),
-            status__in=TARGET_STATES,
-            latitude__range=(lat_min, lat_max),
-            longitude__range=(lon_min, lon_max),
-            created_at__range=(report.created_at - period, report.created_at + period),
-        )
-        .exclude(pk=report.pk)
-        .select_related("category")
+    found = queryset.filter(
+        organisation_id=report.organisation_id,
+        category__code__in=sorted(codes),
+        status__in=TARGET_STATES,
+        created_at__range=(report.created_at - period, report.created_at + period),
     )
+    if report.place_known:
+        lat_min, lat_max, lon_min, lon_max = geo.bounding_box(
+            report.latitude, report.longitude, settings.MELDPUNT_DUPLICATE_RADIUS_M
+        )
+        found = found.filter(
+            Q(location_is_approximate=True)
+            | Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max))
+        )
+    return found.exclude(pk=report.pk).select_related("category")
 
 
 def within_radius(report: Report, queryset: QuerySet[Report]) -> list[tuple[float, Report]]:
-    """The candidates that really lie within the radius, nearest first, with their
-    distance in metres."""
+    """The candidates whose known place really lies within the radius of ``report``'s known
+    place, nearest first, with their distance in metres. Empty when ``report``'s place is
+    not known: no distance is measured from a municipality's centre."""
+    if not report.place_known:
+        return []
     found = []
-    for other in candidates(report, queryset)[:200]:
+    for other in candidates(report, queryset).filter(location_is_approximate=False)[:200]:
         distance = geo.distance_m(
             report.latitude, report.longitude, other.latitude, other.longitude
         )
@@ -145,18 +194,53 @@ def within_radius(report: Report, queryset: QuerySet[Report]) -> list[tuple[floa
     return found
 
 
+def address_similarity(a: str, b: str) -> float:
+    """How alike two typed addresses are (0 when either is empty): the words' trigrams,
+    and different house numbers make them different places."""
+    return text_similarity(a, b) if a.strip() and b.strip() else 0.0
+
+
+def compare(report: Report, other: Report) -> Suggestion | None:
+    """The suggestion ``other`` is for ``report`` (below the threshold too), or None when
+    the two cannot be the same problem (too far apart, clearly different addresses)."""
+    hours = abs((report.created_at - other.created_at).total_seconds()) / 3600
+    same = other.category.code == report.category.code
+    similarity = text_similarity(report.description, other.description)
+    if report.place_known and other.place_known:
+        distance = geo.distance_m(
+            report.latitude, report.longitude, other.latitude, other.longitude
+        )
+        if distance > settings.MELDPUNT_DUPLICATE_RADIUS_M:
+            return None
+        value = score(distance, hours, same, similarity)
+        return Suggestion(other, value, distance, hours, same, round(similarity, 2))
+    if report.address.strip() and other.address.strip():
+        alike = address_similarity(report.address, other.address)
+        if alike < ADDRESS_DIFFERENT:
+            return None
+        nearness = min(1.0, alike * 1.25)
+        value = score(None, hours, same, similarity, nearness=nearness)
+        return Suggestion(
+            other, value, None, hours, same, round(similarity, 2), PlaceSignal.ADDRESS,
+            round(alike, 2),
+        )  # fmt: skip
+    value = score(None, hours, same, similarity)
+    return Suggestion(other, value, None, hours, same, round(similarity, 2), PlaceSignal.UNKNOWN)
+
+
 def suggest(report: Report, queryset: QuerySet[Report], limit: int = 5) -> list[Suggestion]:
     """The likely duplicates of ``report`` among ``queryset`` (scope it to what the user
     may see), best first."""
     found = []
-    for distance, other in within_radius(report, queryset):
-        hours = abs((report.created_at - other.created_at).total_seconds()) / 3600
-        same = other.category.code == report.category.code
-        similarity = text_similarity(report.description, other.description)
-        value = score(distance, hours, same, similarity)
-        if value >= THRESHOLD:
-            found.append(Suggestion(other, value, distance, hours, same, round(similarity, 2)))
-    found.sort(key=lambda s: -s.score)
+    for other in candidates(report, queryset).order_by("-created_at")[:200]:
+        suggestion = compare(report, other)
+        if suggestion is None:
+            continue
+        bar = THRESHOLD_PLACE_UNKNOWN if suggestion.place_unknown else THRESHOLD
+        if suggestion.score >= bar:
+            found.append(suggestion)
+    # Known places first at equal scores: they are the better evidence.
+    found.sort(key=lambda s: (-s.score, s.place_unknown))
     return found[:limit]
 
 

@@ -40,6 +40,7 @@ class Action(history.Actions):
     PHOTO_ADDED = "report.photo_added"
     RATED = "report.rated"
     ANONYMISED = "report.anonymised"
+    PLACE_CHANGED = "report.place_changed"
 
 
 @events.declare

@@ -118,9 +118,31 @@ class LocationMixin(forms.Form):
         help_text=_("Only needed when you do not mark the place on the map."),
     )
 
+    # How the point was found, written by the form's script: "map" (tapped), "address" (a
+    # match from the address register was chosen, with its register id) or "photo" (the
+    # photo's position was accepted). The service trusts only "map" without a register id.
+    location_source = forms.ChoiceField(
+        choices=[("", ""), ("map", "map"), ("address", "address"), ("photo", "photo")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    address_register_id = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+    # The second step without JavaScript: the place the citizen chose among the offered
+    # ones (a signed value, see meldpunt.views.place_step) or "typed" (keep the address as
+    # typed), and the address those places were offered for.
+    place_choice = forms.CharField(max_length=1000, required=False)
+    place_checked = forms.CharField(max_length=300, required=False, widget=forms.HiddenInput)
+    # Cleaned photos kept while the form asks its second step (see meldpunt.pending).
+    photo_stash = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["municipality"].choices = _municipality_choices()
+
+    def place_offered(self, data: dict[str, Any]) -> bool:
+        """Whether the form can offer a place although none was given (a photo's
+        position): then the missing place is asked in the second step, not refused."""
+        return False
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -129,7 +151,12 @@ class LocationMixin(forms.Form):
             raise ValidationError(
                 _("Give both the latitude and the longitude, or mark the place on the map.")
             )
-        if lat is None and not (data.get("address") and data.get("municipality")):
+        if (
+            lat is None
+            and not (data.get("address") and data.get("municipality"))
+            and not data.get("place_choice")
+            and not self.place_offered(data)
+        ):
             self.add_error(
                 "address",
                 _("Mark the place on the map, or type the address and choose the municipality."),
@@ -165,6 +192,10 @@ class ReportForm(LocationMixin, ContactMixin):
         "category", "description", "address", "municipality", "latitude", "longitude",
         "photos", "reporter_name", "reporter_email", "reporter_phone", "consent",
     ]  # fmt: skip
+    # Not required by the form, yet needed in some cases: never labelled "(optional)" (see
+    # core_tags.is_optional). The address and municipality without a point on the map; an
+    # e-mail address or a phone number for subjects that cannot be anonymous.
+    conditionally_required = ("address", "municipality", "reporter_email", "reporter_phone")
 
     category = forms.ChoiceField(label=_("What is it about?"), widget=forms.RadioSelect)
     description = forms.CharField(
@@ -202,11 +233,16 @@ class ReportForm(LocationMixin, ContactMixin):
     def subject_help(self) -> dict[str, Subject]:
         return {s.code: s for s in self.subjects}
 
+    def place_offered(self, data: dict[str, Any]) -> bool:
+        return any(getattr(photo, "position", None) for photo in data.get("photos") or ())
+
 
 class IntakeForm(ReportForm):
     """The same report, taken by an agent from a phone call, the desk, a mail or a chat."""
 
     field_order = ["channel", *ReportForm.field_order, "reporter_language"]
+    # The consent is needed as soon as contact details are given.
+    conditionally_required = (*ReportForm.conditionally_required, "consent")
 
     channel = forms.ChoiceField(
         label=_("Channel"),

@@ -10,10 +10,15 @@ TOPDESK_POLL_MINUTES = 5
 
 
 def register_jobs() -> None:
-    from regiohub.meldpunt.tasks_periodic import anonymise_expired_reports, send_daily_digests
+    from regiohub.meldpunt.tasks_periodic import (
+        anonymise_expired_reports,
+        send_daily_digests,
+        sweep_pending_photos,
+    )
 
     schedule.every_day("meldpunt.daily-digest", send_daily_digests, hour="MELDPUNT_DIGEST_HOUR")
     schedule.every_day("meldpunt.retention", anonymise_expired_reports, hour=RETENTION_HOUR)
+    schedule.every_day("meldpunt.pending-photos", sweep_pending_photos, hour=RETENTION_HOUR)
 
     from regiohub.meldpunt.contrib.topdesk.tasks import poll_topdesk
 

@@ -57,6 +57,12 @@ MELDPUNT_NEARBY_RATE = config(
     help_text="Look-ups of open reports nearby one client address may make from the form.",
     old_names=("MELDPUNT_NEARBY_RATE",),
 )
+MELDPUNT_PLACE_RATE = config(
+    "REGIOHUB_MELDPUNT_PLACE_RATE",
+    "600/hour",
+    help_text="Address suggestions, street look-ups and photo positions one client address "
+    "may ask from the form.",
+)
 MELDPUNT_INBOUND_MAIL_SECRET = config(
     "REGIOHUB_MELDPUNT_INBOUND_MAIL_SECRET",
     "",

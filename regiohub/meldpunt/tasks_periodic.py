@@ -21,7 +21,7 @@ from regiohub.core.models import Department, User
 from regiohub.core.roles import Role
 from regiohub.core.tasks import enqueue, once, task
 from regiohub.meldpunt.models import Report
-from regiohub.meldpunt.privacy import anonymise, expired_reports
+from regiohub.meldpunt.privacy import RETENTION_ENDED, anonymise, expired_reports
 from regiohub.meldpunt.workflow import FINISHED, SLA_PAUSED, UNANSWERED
 
 RETENTION_BATCH = 500
@@ -132,7 +132,7 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
                     "REGION_NAME": settings.REGION_NAME,
                 }
                 subject = _("%(department)s: %(overdue)d overdue, %(soon)d due soon (%(date)s)") % {
-                    "department": department.name,
+                    "department": department.display_name,
                     "overdue": len(overdue),
                     "soon": len(soon),
                     "date": formats.date_format(day, "SHORT_DATE_FORMAT"),
@@ -183,7 +183,7 @@ def anonymise_expired_reports() -> int:
     Works in batches of 500, one transaction each; rows another process holds are skipped
     (``SKIP LOCKED`` where the database has it) and picked up on a later run.
     """
-    reason = _("retention period ended")
+    reason = RETENTION_ENDED
     total = 0
     while True:
         with transaction.atomic():
@@ -196,3 +196,14 @@ def anonymise_expired_reports() -> int:
         total += len(batch)
         if len(batch) < RETENTION_BATCH:
             return total
+
+
+# --- Photos waiting for the form's second step -------------------------------------------
+
+
+@task(queue_name="default")
+def sweep_pending_photos() -> int:
+    """Remove the photos of report forms that were never sent (see ``meldpunt.pending``)."""
+    from regiohub.meldpunt import pending
+
+    return pending.sweep()

@@ -20,6 +20,13 @@ class NearbyThrottle(PublicThrottle):
     setting = "MELDPUNT_NEARBY_RATE"
 
 
+class PlaceThrottle(PublicThrottle):
+    """Address suggestions, street look-ups and photo positions from the report form."""
+
+    scope = "meldpunt_place"
+    setting = "MELDPUNT_PLACE_RATE"
+
+
 class FollowUpThrottle(PublicThrottle):
     scope = "meldpunt_followup"
     setting = "MELDPUNT_FOLLOWUP_RATE"

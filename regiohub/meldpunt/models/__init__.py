@@ -5,7 +5,15 @@ from .conversation import Message, MessageKind, MessageTemplate
 from .handover import ExternalBody, Handover
 from .inbound_mail import InboundAttachment, InboundMail, InboundMailState
 from .photo import Photo
-from .report import Channel, ReferenceSequence, Report, SlaPause, SlaState, sla_state
+from .report import (
+    Channel,
+    PlaceSource,
+    ReferenceSequence,
+    Report,
+    SlaPause,
+    SlaState,
+    sla_state,
+)
 from .saved_filter import SavedFilter
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "MessageKind",
     "MessageTemplate",
     "Photo",
+    "PlaceSource",
     "ReferenceSequence",
     "Report",
     "SavedFilter",

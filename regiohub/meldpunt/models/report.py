@@ -18,6 +18,16 @@ class Channel(models.TextChoices):
     API = "api", _("App or API")
 
 
+class PlaceSource(models.TextChoices):
+    """How the place of a report was found: it tells how far the point can be trusted."""
+
+    MAP = "map", _("Marked on the map")
+    PHOTO = "photo", _("Position of the photo, confirmed by the reporter")
+    ADDRESS = "address", _("Address found in the address register")
+    STAFF = "staff", _("Set by staff")
+    MUNICIPALITY = "municipality", _("Not known: the centre of the municipality")
+
+
 class ReferenceSequence(models.Model):
     """The last reference number handed out per municipality and year (KOR-2026-000123)."""
 
@@ -77,6 +87,18 @@ class Report(models.Model):
         _("location approximate"),
         default=False,
         help_text=_("Only the address and municipality were given; the point is the centre."),
+    )
+    location_source = models.CharField(
+        _("place found by"),
+        max_length=12,
+        choices=PlaceSource.choices,
+        default=PlaceSource.MAP,
+    )
+    address_register_id = models.CharField(
+        _("address register id"),
+        max_length=200,
+        blank=True,
+        help_text=_("The address in the Flemish address register, when the place was matched."),
     )
     district_code = models.CharField(
         _("district"),
@@ -151,6 +173,12 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def place_known(self) -> bool:
+        """False when the point is only the municipality's centre: then it says nothing
+        about where the problem is, and nothing may be measured from it."""
+        return not self.location_is_approximate
 
     @property
     def is_anonymous(self) -> bool:

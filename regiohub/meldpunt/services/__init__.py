@@ -12,6 +12,7 @@ from regiohub.meldpunt.services.filing import (
     attach_photos,
     calendar_for,
     locate,
+    set_place,
     submit_report,
     update_due_dates,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "merge",
     "render_template",
     "send_message",
+    "set_place",
     "split",
     "submit_report",
     "templates_for",

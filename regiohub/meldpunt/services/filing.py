@@ -24,7 +24,7 @@ from regiohub.meldpunt import workflow
 from regiohub.meldpunt.events import Action, ReportFiled
 from regiohub.meldpunt.links import followup_token, token_hash
 from regiohub.meldpunt.models import Category, ClosingDay, Photo, ReferenceSequence, Report
-from regiohub.meldpunt.models.report import Channel
+from regiohub.meldpunt.models.report import Channel, PlaceSource
 from regiohub.meldpunt.sla import Calendar
 
 TRACKED_FIELDS = ["status", "department", "assignee", "organisation", "category"]
@@ -187,11 +187,16 @@ def submit_report(
     municipality_code: str = "",
     same_as: str = "",
     actor: Any = None,
+    location_source: PlaceSource | str = "",
+    address_register_id: str = "",
 ) -> Submitted:
     """File a report: the location decides the municipality, the category its department.
 
     ``client_key`` (a random value the form sends along) makes a resent form return the
-    report it already filed instead of filing it twice.
+    report it already filed instead of filing it twice. ``location_source`` says how the
+    point was found (the map by default; the photo's position or an address found in the
+    register, each confirmed by whoever filed it); without a point, the place is the
+    municipality's centre and marked approximate (see ``meldpunt.places``).
     """
     client_key = client_key_hash(client_key)
     if client_key:
@@ -224,8 +229,13 @@ def submit_report(
             )
         latitude, longitude = geo.representative_point(organisation.pk)
         approximate = True
+        location_source, address_register_id = PlaceSource.MUNICIPALITY, ""
     else:
         organisation = locate(latitude, longitude)
+        if location_source not in PlaceSource.values or location_source == PlaceSource.MUNICIPALITY:
+            location_source = PlaceSource.MAP
+        if location_source != PlaceSource.ADDRESS:
+            address_register_id = ""
     category = (
         Category.objects.filter(organisation=organisation, code=category_code, is_active=True)
         .select_related("department")
@@ -268,6 +278,8 @@ def submit_report(
         longitude=longitude,
         address=address.strip(),
         location_is_approximate=approximate,
+        location_source=location_source,
+        address_register_id=address_register_id.strip()[:200],
         # An approximate point is the municipality's centre, not the place: no district.
         district_code="" if approximate else geo.district_at(latitude, longitude),
         reporter_name=reporter_name.strip(),
@@ -291,7 +303,7 @@ def submit_report(
             report,
             Action.REPORT_CREATED,
             actor=actor,
-            actor_label=None if actor else _("citizen"),
+            actor_label=None if actor else history.CITIZEN,
             organisation=organisation,
             after=history.snapshot(report, [*TRACKED_FIELDS, "channel"]),
         )
@@ -314,6 +326,60 @@ def submit_report(
     if same_as:
         _join(report, same_as, actor)
     return Submitted(report=report, token=token)
+
+
+@transaction.atomic
+def set_place(
+    report: Report,
+    *,
+    latitude: float,
+    longitude: float,
+    source: PlaceSource | str,
+    address: str = "",
+    register_id: str = "",
+    actor: Any = None,
+    reason: str = "",
+) -> Report:
+    """Mark the place of ``report``: the address it was filed with, found in the register
+    (``actor`` None: done by the system), or a point staff set. The point must lie in the
+    report's own municipality; one elsewhere means the report belongs there (a hand-over,
+    not a correction). Recorded in the history with the place before and after."""
+    from regiohub.meldpunt.services.handling import _locked
+
+    report = _locked(report, actor)
+    organisation = locate(latitude, longitude)
+    if organisation.pk != report.organisation_id:
+        raise ValidationError(
+            {
+                "location": _(
+                    "This place is in %(municipality)s. Hand the report over to "
+                    "%(municipality)s instead."
+                )
+                % {"municipality": organisation.display_name}
+            }
+        )
+    if source not in PlaceSource.values or source == PlaceSource.MUNICIPALITY:
+        raise ValidationError({"location": _("This is not a way to find a place.")})
+    fields = ["latitude", "longitude", "address", "location_source", "address_register_id"]
+    before = history.snapshot(report, fields)
+    report.latitude, report.longitude = latitude, longitude
+    report.location_is_approximate = False
+    report.location_source = source
+    report.address_register_id = register_id.strip()[:200] if source == PlaceSource.ADDRESS else ""
+    if address.strip():
+        report.address = address.strip()[:300]
+    report.district_code = geo.district_at(latitude, longitude)
+    report.save(update_fields=[*fields, "location_is_approximate", "district_code", "updated_at"])
+    history.record(
+        report,
+        Action.PLACE_CHANGED,
+        actor=actor,
+        organisation=report.organisation,
+        before=before,
+        after=history.snapshot(report, fields),
+        reason=reason,
+    )
+    return report
 
 
 def _join(report: Report, reference: str, actor: Any) -> None:

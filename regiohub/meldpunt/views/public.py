@@ -19,13 +19,14 @@ from django.views.decorators.cache import cache_page, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regiohub.core import geo, history
-from regiohub.meldpunt import services, throttling
+from regiohub.meldpunt import places, services, throttling
 from regiohub.meldpunt.events import Action
 from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenForm, ReportForm
 from regiohub.meldpunt.models import Channel, Report
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
 from regiohub.meldpunt.services import citizen
 from regiohub.meldpunt.services.filing import client_key_hash, resend_key
+from regiohub.meldpunt.views import place_step
 from regiohub.meldpunt.workflow import Status
 
 
@@ -83,16 +84,31 @@ def report_form(request: HttpRequest) -> HttpResponse:
         if not ok:
             return _too_many(request, wait)
     form = ReportForm(request.POST or None, request.FILES or None)
+    photos_kept = 0
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        photos = place_step.photos_of(data)
+        decision = place_step.decide(form, {**data, "photos": photos})
+        if isinstance(decision, place_step.Question):
+            place_step.ask(form, decision, photos)
+            return render(
+                request,
+                "meldpunt/report_form.html",
+                {
+                    "form": form,
+                    "question": decision,
+                    "photos_kept": len(photos),
+                    "geocoding": places.available(),
+                },
+            )
         bound_key = _resend_key(request, data)
         try:
             submitted = services.submit_report(
                 category_code=data["category"],
                 description=data["description"],
-                latitude=data["latitude"],
-                longitude=data["longitude"],
-                address=data["address"],
+                latitude=decision.latitude,
+                longitude=decision.longitude,
+                address=decision.address,
                 municipality_code=data["municipality"],
                 channel=Channel.WEB,
                 reporter_name=data["reporter_name"],
@@ -100,12 +116,15 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 reporter_phone=data["reporter_phone"],
                 language=(get_language() or "nl")[:2],
                 consent=data["consent"],
-                photos=data["photos"],
+                photos=photos,
                 client_key=bound_key,
                 same_as=data["same_as"],
+                location_source=decision.source,
+                address_register_id=decision.register_id,
             )
         except ValidationError as error:
             apply_service_errors(form, error)
+            photos_kept = len(photos) if data.get("photo_stash") else 0
         except IntegrityError:  # the same form sent twice at the same moment
             key = client_key_hash(bound_key)
             existing = Report.objects.filter(client_key=key).first() if key else None
@@ -119,12 +138,16 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 % {"reference": submitted.report.reference},
             )
             return redirect("meldpunt:followup", submitted.token)
-    if request.method == "POST" and request.FILES and form.errors:
+    if request.method == "POST" and request.FILES and form.errors and not photos_kept:
         form.add_error(
             "photos" if "photos" not in form.errors else None,
             _("For your safety the browser forgets chosen photos: please choose them again."),
         )
-    return render(request, "meldpunt/report_form.html", {"form": form})
+    return render(
+        request,
+        "meldpunt/report_form.html",
+        {"form": form, "photos_kept": photos_kept, "geocoding": places.available()},
+    )
 
 
 def _report_or_404(token: str) -> Report:
@@ -170,7 +193,7 @@ def _followup_context(report: Report, token: str) -> dict[str, Any]:
         "timeline": public_timeline(report),
         "photos": report.photos.all(),
         "waiting": report.status == Status.WAITING_FOR_REPORTER,
-        "answer_form": AnswerForm() if report.is_open else None,
+        "answer_form": AnswerForm() if report.status == Status.WAITING_FOR_REPORTER else None,
         "photo_form": PhotoForm() if report.is_open and citizen.photo_slots(report) else None,
         "rating_form": RatingForm() if citizen.can_rate(report) else None,
         "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
@@ -284,7 +307,16 @@ def nearby_open_reports(request: HttpRequest) -> JsonResponse:
         latitude = float(request.GET.get("lat", ""))
         longitude = float(request.GET.get("lng", ""))
     except ValueError:
-        return JsonResponse({"reports": []})
+        # No point: a typed address (the phone intake, the form before a tap on the map),
+        # placed only when the address register is sure of it.
+        latitude = longitude = float("nan")
+        address = request.GET.get("address", "")[:300]
+        municipality = request.GET.get("municipality", "")[:20]
+        if address:
+            place = places.sure_match(places.find_address(address, municipality))
+            if place is None:
+                return JsonResponse({"reports": [], "place": "unknown"})
+            latitude, longitude = place.latitude, place.longitude
     code = request.GET.get("category", "")[:50]
     if not geo.valid_wgs84(latitude, longitude) or not code:
         return JsonResponse({"reports": []})
@@ -317,6 +349,94 @@ def nearby_open_reports(request: HttpRequest) -> JsonResponse:
                     "description": other.description[:140],
                 }
                 for distance, other in found[:5]
-            ]
+            ],
+            "place": "known",
+        }
+    )
+
+
+def _throttled_json(request: HttpRequest) -> JsonResponse | None:
+    ok, wait = throttling.allowed(throttling.PlaceThrottle, request)
+    if ok:
+        return None
+    response = JsonResponse({"error": "too many requests"}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@require_GET
+def address_suggestions(request: HttpRequest) -> JsonResponse:
+    """Addresses in the region for what the citizen is typing (the form's list). ``state``
+    says whether a geocoder answered: found, none, off (not configured) or unavailable."""
+    refused = _throttled_json(request)
+    if refused:
+        return refused
+    text = request.GET.get("q", "")[:200]
+    municipality = request.GET.get("municipality", "")[:20]
+    lookup = (
+        places.find_address(text, municipality)
+        if municipality and request.GET.get("match")
+        else places.suggestions(text)
+    )
+    return JsonResponse(
+        {
+            "state": lookup.state,
+            "message": lookup.message,
+            "places": [places.as_json(place) for place in lookup.places],
+        }
+    )
+
+
+@require_GET
+def place_at(request: HttpRequest) -> JsonResponse:
+    """The nearest address to a tapped point, so the citizen sees the street they chose."""
+    refused = _throttled_json(request)
+    if refused:
+        return refused
+    try:
+        latitude = float(request.GET.get("lat", ""))
+        longitude = float(request.GET.get("lng", ""))
+    except ValueError:
+        return JsonResponse({"place": None})
+    if not geo.valid_wgs84(latitude, longitude):
+        return JsonResponse({"place": None})
+    location = geo.municipality_at(latitude, longitude)
+    if not location.inside:
+        return JsonResponse({"place": None, "inside": False})
+    place = places.describe(latitude, longitude)
+    return JsonResponse(
+        {
+            "place": places.as_json(place) if place else None,
+            "inside": True,
+            "municipality": location.name,
+        }
+    )
+
+
+@require_POST
+def photo_position(request: HttpRequest) -> JsonResponse:
+    """Where a chosen photo was taken, read from its metadata, for the form to OFFER as the
+    place. Nothing is stored: the photo is read and forgotten; the form sends it again with
+    the report, cleaned of its metadata."""
+    from regiohub.meldpunt.photos import photo_position as read_position
+
+    refused = _throttled_json(request)
+    if refused:
+        return refused
+    upload = request.FILES.get("photo")
+    if upload is None:
+        return JsonResponse({"error": "photo: choose a photo"}, status=400)
+    position = read_position(upload)
+    if position is None or not geo.municipality_at(*position).inside:
+        return JsonResponse({"position": None})
+    place = places.describe(*position)
+    return JsonResponse(
+        {
+            "position": {
+                "lat": round(position[0], 6),
+                "lng": round(position[1], 6),
+                "label": place.label if place else "",
+                "municipality": geo.municipality_at(*position).name,
+            }
         }
     )

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.models import Department, Organisation, User
-from regiohub.meldpunt import duplicates, inbox, queries, services, workflow
+from regiohub.meldpunt import duplicates, inbox, places, queries, services, workflow
 from regiohub.meldpunt.contrib.mail.intake import _fresh_part
 from regiohub.meldpunt.contrib.mail.services import ensure_waiting, take_in
 from regiohub.meldpunt.events import Action
@@ -65,24 +65,69 @@ BULK_STATUSES = [s for s in Status.choices if s[0] not in (Status.MERGED, Status
 class BulkForm(forms.Form):
     ACTIONS = [
         ("assign_me", gettext_lazy("Assign to me")),
+        ("assign", gettext_lazy("Assign to the person chosen")),
+        ("department", gettext_lazy("Give to the department chosen")),
         ("unassign", gettext_lazy("Remove assignment")),
         ("status", gettext_lazy("Change status")),
     ]
-    action = forms.ChoiceField(label=gettext_lazy("With the selected reports"), choices=ACTIONS)
+    action = forms.ChoiceField(label=gettext_lazy("Action"), choices=ACTIONS)
+    assignee = forms.ModelChoiceField(
+        label=gettext_lazy("Person"), queryset=User.objects.none(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=gettext_lazy("Department"), queryset=Department.objects.none(), required=False
+    )
     status = forms.ChoiceField(
         label=gettext_lazy("New status"),
         required=False,
         choices=[("", "—"), *BULK_STATUSES],
     )
     reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
-    reports = forms.ModelMultipleChoiceField(queryset=Report.objects.none())
+    reports = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Selected reports"),
+        queryset=Report.objects.none(),
+        error_messages={"required": gettext_lazy("Select one or more reports first.")},
+    )
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        org_ids = access.organisation_ids(user, HANDLE_REPORTS)
+        self.fields["reports"].queryset = queries.reports_for(user)
+        # Offered: whoever handles reports where this user does; each report's own
+        # municipality is checked by the service, one report at a time.
+        self.fields["assignee"].queryset = handlers_of(org_ids)
+        self.fields["department"].queryset = Department.objects.filter(
+            organisation_id__in=org_ids
+        ).select_related("organisation")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        needed = {"assign": "assignee", "department": "department", "status": "status"}
+        field = needed.get(data.get("action", ""))
+        if field and not data.get(field) and field not in self.errors:
+            messages_ = {
+                "assignee": _("Choose the person."),
+                "department": _("Choose the department."),
+                "status": _("Choose the new status."),
+            }
+            self.add_error(field, messages_[field])
+        return data
 
 
 @staff_required
 @require_GET
 def inbox_view(request: HttpRequest) -> HttpResponse:
     query = inbox.InboxQuery.from_params(request.GET)
+    if query.full_reference and not query.after:
+        # The agent typed a whole reference (a caller read it out): straight to it.
+        found = list(
+            query.filter(queries.reports_for(request.user), request.user).values_list(
+                "reference", flat=True
+            )[:2]
+        )
+        if len(found) == 1:
+            return redirect("meldpunt:staff-report", found[0])
     result = inbox.page(query, request.user)
     org_ids = access.organisation_ids(request.user, HANDLE_REPORTS)
     now_rows = [(report, sla_state(report)) for report in result.reports]
@@ -106,6 +151,8 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "current_params": query.params(),
         "bulk_statuses": BULK_STATUSES,
+        "bulk_actions": BulkForm.ACTIONS,
+        "colleagues": handlers_of(org_ids),
         "can_take": bool(access.organisation_ids(request.user, TAKE_REPORTS)),
     }
     return render(request, "meldpunt/staff/inbox.html", context)
@@ -114,10 +161,11 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the reports ticked in the inbox, each through its service (rules and
+    history per report); says which changed, and which not and why."""
     data = request.POST.copy()
     data.setlist("reports", [v for v in data.getlist("reports") if inbox.InboxQuery.is_id(v)])
-    form = BulkForm(data)
-    form.fields["reports"].queryset = queries.reports_for(request.user)
+    form = BulkForm(request.user, data)
     back = request.POST.get("next", "")
     back = back if back.startswith("?") else ""
     target = reverse("meldpunt:inbox") + back
@@ -127,22 +175,29 @@ def bulk(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
         return redirect(target)
     data = form.cleaned_data
-    done, failed = [], []
-    for report in data["reports"]:
+    action = data["action"]
+    done: list[str] = []
+    failed: dict[str, list[str]] = {}  # why -> references
+    for report in data["reports"].order_by("reference"):
         try:
-            if data["action"] == "assign_me":
+            if action == "assign_me":
                 services.assign(report, actor=request.user, assignee=request.user)
-            elif data["action"] == "unassign":
+            elif action == "assign":
+                services.assign(report, actor=request.user, assignee=data["assignee"])
+            elif action == "department":
+                services.assign(report, actor=request.user, department=data["department"])
+            elif action == "unassign":
                 services.assign(report, actor=request.user, clear_assignee=True)
             else:
-                if not data["status"]:
-                    raise ValidationError(_("Choose the new status."))
                 services.change_status(
                     report, data["status"], actor=request.user, reason=data["reason"]
                 )
-        except (ValidationError, workflow.TransitionNotAllowed) as error:
-            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-            failed.append(f"{report.reference}: {text}")
+        except ValidationError as error:
+            failed.setdefault(" ".join(error.messages), []).append(report.reference)
+        except workflow.TransitionNotAllowed as error:
+            failed.setdefault(str(error), []).append(report.reference)
+        except PermissionDenied:  # handed over to another municipality meanwhile
+            failed.setdefault(_("You no longer handle this report."), []).append(report.reference)
         else:
             done.append(report.reference)
     if done:
@@ -151,8 +206,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
             _("Changed %(count)d report(s): %(references)s")
             % {"count": len(done), "references": ", ".join(done)},
         )
-    for line in failed:
-        messages.error(request, _("Not changed: %(reason)s") % {"reason": line})
+    for why, refused in failed.items():
+        messages.error(
+            request, _("Not changed: %(reason)s") % {"reason": f"{', '.join(refused)}: {why}"}
+        )
     return redirect(target)
 
 
@@ -229,17 +286,33 @@ def intake(request: HttpRequest) -> HttpResponse:
         # Check first, type later: only the place needs to be valid to look around it.
         form.is_valid()
         lat, lon = form.cleaned_data.get("latitude"), form.cleaned_data.get("longitude")
+        initial = request.POST.dict()
+        lookup = None
+        if lat is None and form.cleaned_data.get("address"):
+            # A caller gives an address, not a point: when the register is sure of it, that
+            # is the place (shown on the map, filed with it); else the place stays unknown.
+            lookup = places.find_address(
+                form.cleaned_data["address"], form.cleaned_data.get("municipality", "")
+            )
+            sure = places.sure_match(lookup)
+            if sure is not None:
+                lat, lon = sure.latitude, sure.longitude
+                initial.update(
+                    latitude=f"{lat:.6f}", longitude=f"{lon:.6f}", location_source="address",
+                    address_register_id=sure.register_id, address=sure.label,
+                )  # fmt: skip
         if lat is not None and lon is not None:
             nearby_reports = inbox.nearby(request.user, lat, lon)
-        unbound = IntakeForm(initial=request.POST.dict())
+        unbound = IntakeForm(initial=initial)
         unbound.initial["client_key"] = request.POST.get("client_key", "")
         return render(
             request,
             "meldpunt/staff/intake.html",
             # The mail being taken in stays with the form (a hidden field), so filing after
             # "Check" still converts it instead of leaving it waiting for a second intake.
-            {"form": unbound, "nearby": nearby_reports, "no_place": lat is None, "mail": mail},
-        )
+            {"form": unbound, "nearby": nearby_reports, "no_place": lat is None, "mail": mail,
+             "lookup": lookup},
+        )  # fmt: skip
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         # From a mail: the report and the mail marked converted are one transaction.
@@ -261,6 +334,8 @@ def intake(request: HttpRequest) -> HttpResponse:
                 photos=data["photos"],
                 client_key=data["client_key"],
                 actor=request.user,
+                location_source=data["location_source"],
+                address_register_id=data["address_register_id"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -298,7 +373,22 @@ def _mail_to_take_in(request: HttpRequest) -> InboundMail | None:
 # --- Report page ------------------------------------------------------------------------
 
 
-class StatusForm(forms.Form):
+class ReportPageForm(forms.Form):
+    """One of the report page's forms. The page holds several with fields of the same name
+    (a "reason" in three, a "body" in two): each form's ids start with its own
+    ``id_prefix`` (``status-reason``, ``note-body``), so every label names its own field."""
+
+    id_prefix = "report"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class StatusForm(ReportPageForm):
+    id_prefix = "status"
+    conditionally_required = ("reason",)  # never "(optional)": see the help text
+
     status = forms.ChoiceField(label=gettext_lazy("New status"))
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
@@ -320,7 +410,9 @@ class StatusForm(forms.Form):
         ]
 
 
-class AssignForm(forms.Form):
+class AssignForm(ReportPageForm):
+    id_prefix = "assign"
+
     department = forms.ModelChoiceField(
         label=gettext_lazy("Department"), queryset=Department.objects.none(), required=False
     )
@@ -342,7 +434,9 @@ class AssignForm(forms.Form):
         self.fields["assignee"].queryset = handlers_of({report.organisation_id})
 
 
-class NoteForm(forms.Form):
+class NoteForm(ReportPageForm):
+    id_prefix = "note"
+
     body = forms.CharField(
         label=gettext_lazy("Internal note (never shown to the reporter)"),
         max_length=5000,
@@ -350,7 +444,9 @@ class NoteForm(forms.Form):
     )
 
 
-class MessageForm(forms.Form):
+class MessageForm(ReportPageForm):
+    id_prefix = "message"
+
     body = forms.CharField(
         label=gettext_lazy("Message to the reporter"),
         max_length=5000,
@@ -362,7 +458,10 @@ class MessageForm(forms.Form):
     )
 
 
-class ForwardForm(forms.Form):
+class ForwardForm(ReportPageForm):
+    id_prefix = "forward"
+    conditionally_required = ("organisation", "external_body")  # one of the two
+
     organisation = forms.ModelChoiceField(
         label=gettext_lazy("To another municipality"),
         queryset=Organisation.objects.filter(kind="municipality"),
@@ -392,14 +491,18 @@ class ForwardForm(forms.Form):
         return data
 
 
-class MergeForm(forms.Form):
+class MergeForm(ReportPageForm):
+    id_prefix = "merge"
+
     into = forms.CharField(
         label=gettext_lazy("Reference of the report this one duplicates"), max_length=20
     )
     reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
 
 
-class SplitForm(forms.Form):
+class SplitForm(ReportPageForm):
+    id_prefix = "split"
+
     category = forms.ChoiceField(label=gettext_lazy("Category of the new report"))
     description = forms.CharField(
         label=gettext_lazy("What the new report is about"),
@@ -445,6 +548,10 @@ def staff_timeline(report: Report) -> list[dict[str, Any]]:
     return items
 
 
+#: History entries the report page shows at once, the newest; "Show all" unfolds the rest.
+HISTORY_SHOWN = 8
+
+
 def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict[str, Any]:
     templates = services.templates_for(report)
     chosen = request.GET.get("template", "")
@@ -455,11 +562,16 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
             message_initial["body"] = services.render_template(
                 template, report, with_name=can_see_contact(request.user, report)
             )
+    timeline = staff_timeline(report)
+    shown = len(timeline) - HISTORY_SHOWN
     context = {
         "report": report,
         "sla": sla_state(report),
         "see_contact": can_see_contact(request.user, report),
-        "timeline": staff_timeline(report),
+        "timeline": timeline,
+        # The newest entries are shown; the earlier ones fold away (the page stays short).
+        "timeline_recent": timeline[max(shown, 0) :],
+        "timeline_older": timeline[: max(shown, 0)],
         "photos": report.photos.all(),
         "handovers": report.handovers.select_related(
             "to_organisation", "to_external_body", "from_organisation", "by"

@@ -159,6 +159,8 @@
       if (form) form.classList.remove("js-map-active");
     }
 
+    var outlines = null;
+
     if (data.boundaries) {
       fetch(data.boundaries, {
         credentials: "same-origin",
@@ -179,6 +181,7 @@
               fillOpacity: 0.04,
             },
           }).addTo(map);
+          outlines = outline;
           var bounds = outline.getBounds();
           if (!ready) {
             if (!bounds.isValid()) throw new Error("empty boundaries");
@@ -258,15 +261,48 @@
       marker.on("dragend", function () {
         var moved = marker.getLatLng().wrap();
         writeInputs(moved);
+        markedOnMap();
         say(data.msgPlaced);
+        describe(moved);
       });
+    }
+
+    // The form keeps how the point was found: a tap or a drag is "map" (no register id).
+    function markedOnMap() {
+      if (!form) return;
+      var source = form.querySelector("[name=location_source]");
+      var registerId = form.querySelector("[name=address_register_id]");
+      if (source) source.value = "map";
+      if (registerId) registerId.value = "";
+    }
+
+    // Name the street of the chosen point (when the site looks addresses up), so the
+    // citizen sees that the tap landed where they meant.
+    var describing = 0;
+    function describe(latlng) {
+      if (!data.describe || !window.fetch) return;
+      var ticket = ++describing;
+      var query = "?lat=" + latlng.lat.toFixed(DECIMALS) + "&lng=" + latlng.lng.toFixed(DECIMALS);
+      fetch(data.describe + query, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .then(function (body) {
+          if (ticket !== describing) return;
+          if (body.place && body.place.label) {
+            say((data.msgNear || "%(place)s").replace("%(place)s", body.place.label));
+          } else if (body.municipality) {
+            say((data.msgIn || "%(place)s").replace("%(place)s", body.municipality));
+          }
+        })
+        .catch(function () {});
     }
 
     function place(latlng) {
       latlng = latlng.wrap();
       showMarker(latlng);
       writeInputs(latlng);
+      markedOnMap();
       say(data.msgPlaced);
+      describe(latlng);
     }
 
     if (start) showMarker(start);
@@ -295,7 +331,8 @@
       }
       showMarker(point);
       if (ready) {
-        map.panTo(point);
+        // A point chosen elsewhere (an address, a photo) is shown close enough to check it.
+        map.setView(point, Math.max(map.getZoom(), POINT_ZOOM - 1));
       } else {
         map.setView(point, POINT_ZOOM);
         ready = true;
@@ -303,6 +340,34 @@
     }
     latInput.addEventListener("change", onInputChange);
     lngInput.addEventListener("change", onInputChange);
+
+    // --- the map opens where the problem probably is ---------------------------------------
+    // On the municipality chosen in the form (as long as no point is marked) ...
+    var municipality = form ? form.querySelector("select[name=municipality]") : null;
+    if (municipality) {
+      municipality.addEventListener("change", function () {
+        if (marker || !outlines || !municipality.value) return;
+        outlines.eachLayer(function (layer) {
+          var props = layer.feature && layer.feature.properties;
+          if (props && props.code === municipality.value) {
+            map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+            ready = true;
+          }
+        });
+      });
+    }
+    // ... or on the user's own location, when they allowed this site to know it before
+    // (never asked for here: the "Use my location" button asks).
+    if (!start && navigator.permissions && navigator.permissions.query && "geolocation" in navigator) {
+      navigator.permissions.query({ name: "geolocation" }).then(function (status) {
+        if (status.state !== "granted") return;
+        navigator.geolocation.getCurrentPosition(function (position) {
+          if (marker) return;
+          map.setView(L.latLng(position.coords.latitude, position.coords.longitude), POINT_ZOOM);
+          ready = true;
+        }, function () {}, { maximumAge: 300000, timeout: 10000 });
+      }).catch(function () {});
+    }
 
     // --- "Use my location" ---------------------------------------------------------------
     if (locateButton && "geolocation" in navigator && window.isSecureContext !== false) {
