@@ -205,7 +205,7 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
     slug = world["dataset"].slug
     superuser = world["superuser"]
     uid = urlsafe_base64_encode(force_bytes(superuser.pk))
-    actions = ["status", "assign", "note", "message", "forward", "merge", "split"]
+    actions = ["status", "assign", "note", "message", "forward", "merge", "split", "place"]
     return {
         "meldpunt:followup": lambda: [f"/melding/{t}/" for t in tokens],
         "meldpunt:followup-answer": lambda: [f"/melding/{token}/antwoord/"],
@@ -270,6 +270,7 @@ def error_states(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
         ),
         ("superuser", f"/staff/reports/{new}/status/", {"status": "on_hold"}),
         ("superuser", f"/staff/reports/{new}/assign/", {"department": menen_roads.pk}),
+        ("superuser", f"/staff/reports/{new}/place/", {"latitude": "50.8"}),
         ("superuser", f"/staff/reports/{new}/note/", {"body": ""}),
         ("superuser", f"/staff/reports/{new}/message/", {"body": ""}),
         ("superuser", f"/staff/reports/{new}/forward/", {"reason": ""}),

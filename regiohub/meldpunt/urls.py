@@ -37,6 +37,7 @@ urlpatterns = [
     path("staff/reports/<str:reference>/status/", staff.report_status, name="staff-status"),
     path("staff/reports/<str:reference>/assign/", staff.report_assign, name="staff-assign"),
     path("staff/reports/<str:reference>/note/", staff.report_note, name="staff-note"),
+    path("staff/reports/<str:reference>/place/", staff.report_place, name="staff-place"),
     path("staff/reports/<str:reference>/message/", staff.report_message, name="staff-message"),
     path("staff/reports/<str:reference>/forward/", staff.report_forward, name="staff-forward"),
     path("staff/reports/<str:reference>/merge/", staff.report_merge, name="staff-merge"),

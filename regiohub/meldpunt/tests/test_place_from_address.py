@@ -293,3 +293,97 @@ def test_an_ambiguous_or_foreign_address_is_not_placed(categories, register):
     report.refresh_from_db()
     assert report.location_is_approximate
     assert not HistoryEntry.objects.filter(action=Action.PLACE_CHANGED).exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x" * 5000, "Grote Markt 1 🐛", "‮Grote Markt", "' OR 1=1 --", "%00%ff", "ΑΒΓ 1",
+     "Grote\tMarkt\n1", "  ", "1" * 300, "Kerkstraat 99999999999999999999"],
+)  # fmt: skip
+def test_hostile_address_text_gets_an_answer_not_an_error(client, categories, register, text):
+    for params in ({"q": text}, {"q": text, "municipality": "KOR", "match": "1"}):
+        response = client.get("/melden/adressen/", params)
+        assert response.status_code == 200
+        assert response.json()["state"] in ("found", "none")
+    response = client.post(URL, typed(text[:300]))
+    assert response.status_code in (200, 302)
+    for request in register.received:
+        assert len(request.path) + sum(map(len, request.query.values())) < 2000
+
+
+def test_nul_bytes_are_refused_before_the_register_is_asked(client, categories, register):
+    response = client.get("/melden/adressen/", {"q": "Grote\x00Markt"})
+    assert response.status_code == 400
+    assert register.received == []
+
+
+# --- Staff correct the place ---------------------------------------------------------
+
+
+def _approximate(address: str = "Doorniksestraat 45") -> Report:
+    return submit_report(
+        category_code="pothole",
+        description="Put in de weg",
+        latitude=None,
+        longitude=None,
+        address=address,
+        municipality_code="KOR",
+        channel="phone",
+    ).report
+
+
+def test_an_agent_marks_the_place_of_an_address_only_report(categories, kortrijk_agent):
+    from regiohub.core.testing import staff_client
+
+    report = _approximate()
+    client = staff_client(kortrijk_agent)
+    page = client.get(f"/staff/reports/{report.reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Place unknown: mark it" in page.content.decode()
+    url = f"/staff/reports/{report.reference}/place/"
+    response = client.post(url, {"latitude": "50.8259", "longitude": "3.2663", "address": "",
+                                 "reason": "caller described it"})  # fmt: skip
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.place_known and report.location_source == "staff"
+    assert report.address == "Doorniksestraat 45"  # kept
+    entry = HistoryEntry.objects.get(action=Action.PLACE_CHANGED)
+    assert entry.actor_id == kortrijk_agent.pk and entry.reason == "caller described it"
+    # A point in another municipality is a hand-over, not a correction.
+    response = client.post(url, {"latitude": "50.7966", "longitude": "3.1222"},
+                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert response.status_code == 400
+    assert "Hand the report over" in response.content.decode()
+    report.refresh_from_db()
+    assert abs(report.latitude - 50.8259) < 1e-6
+
+
+def test_an_agent_places_a_report_by_an_address_the_register_knows(
+    categories, kortrijk_agent, register
+):
+    from regiohub.core.testing import staff_client
+
+    report = _approximate("ergens in de Doorniksestraat")
+    client = staff_client(kortrijk_agent)
+    url = f"/staff/reports/{report.reference}/place/"
+    response = client.post(url, {"address": "Doorniksestraat 45"})
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.location_source == "address"
+    assert report.address_register_id == DOORNIKSESTRAAT.uri
+    response = client.post(url, {"address": "Nergensstraat 12"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "could not find this address" in response.content.decode()
+
+
+def test_another_municipality_cannot_correct_the_place(categories, region):
+    from regiohub.core.testing import staff_client
+    from regiohub.core.tests.factories import MembershipFactory
+
+    report = _approximate()
+    menen = MembershipFactory(organisation=region["MEN"], agent=True).user
+    response = staff_client(menen).post(
+        f"/staff/reports/{report.reference}/place/", {"latitude": "50.8259", "longitude": "3.2663"}
+    )
+    assert response.status_code in (403, 404)
+    report.refresh_from_db()
+    assert report.location_is_approximate

@@ -33,6 +33,7 @@ from regiohub.meldpunt.models import (
     Channel,
     ExternalBody,
     InboundMail,
+    PlaceSource,
     Report,
     SavedFilter,
     SlaState,
@@ -434,6 +435,49 @@ class AssignForm(ReportPageForm):
         self.fields["assignee"].queryset = handlers_of({report.organisation_id})
 
 
+class PlaceForm(ReportPageForm):
+    """Correct the place: a point (the map, or coordinates from the caller) or an address
+    the register knows without doubt."""
+
+    id_prefix = "place"
+    conditionally_required = ("address", "latitude", "longitude")
+
+    address = forms.CharField(
+        label=gettext_lazy("Address"),
+        max_length=300,
+        required=False,
+        help_text=gettext_lazy(
+            "Looked up in the address register when no point is marked. With a point, it "
+            "is kept as the description of the place."
+        ),
+    )
+    latitude = forms.FloatField(
+        label=gettext_lazy("Latitude"), required=False, min_value=-90, max_value=90,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )  # fmt: skip
+    longitude = forms.FloatField(
+        label=gettext_lazy("Longitude"), required=False, min_value=-180, max_value=180,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )  # fmt: skip
+    reason = forms.CharField(label=gettext_lazy("Why"), max_length=500, required=False)
+
+    def __init__(self, report: Report | None = None, *args: Any, **kwargs: Any) -> None:
+        if report is not None and "data" not in kwargs and not args:
+            kwargs.setdefault("initial", {"address": report.address})
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lat, lon = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lon is None):
+            raise ValidationError(gettext_lazy("Give both the latitude and the longitude."))
+        if lat is None and not data.get("address"):
+            raise ValidationError(
+                gettext_lazy("Mark the place on the map, or type an address to look up.")
+            )
+        return data
+
+
 class NoteForm(ReportPageForm):
     id_prefix = "note"
 
@@ -589,6 +633,7 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
         "forward_form": ForwardForm(report),
         "merge_form": MergeForm(),
         "split_form": SplitForm(report),
+        "place_form": PlaceForm(report),
     }
     context.update(forms_)
     return context
@@ -666,6 +711,46 @@ def report_note(request: HttpRequest, reference: str) -> HttpResponse:
         request, reference, "note_form", lambda report, data: NoteForm(data),
         lambda report, data: services.add_note(report, data["body"], actor=request.user),
         _("Note added."),
+    )  # fmt: skip
+
+
+@staff_required
+@require_POST
+def report_place(request: HttpRequest, reference: str) -> HttpResponse:
+    """Correct the place: a marked point (source "staff"), or an address the register is
+    sure of (source "address", with its register id). A point in another municipality is
+    refused by the service: that is a hand-over."""
+
+    def act(report: Report, data: dict) -> Report:
+        if data["latitude"] is not None:
+            return services.set_place(
+                report, latitude=data["latitude"], longitude=data["longitude"],
+                source=PlaceSource.STAFF, address=data["address"], actor=request.user,
+                reason=data["reason"],
+            )  # fmt: skip
+        lookup = places.find_address(data["address"], report.organisation.code)
+        place = places.sure_match(lookup)
+        if place is None:
+            found = ", ".join(p.label for p in lookup.places)
+            raise ValidationError(
+                {
+                    "address": (
+                        _("Several places match: %(places)s. Give the exact address, or mark "
+                          "the place on the map.") % {"places": found}
+                        if found else lookup.message
+                        or _("The address register does not know this address.")
+                    )
+                }
+            )  # fmt: skip
+        return services.set_place(
+            report, latitude=place.latitude, longitude=place.longitude,
+            source=PlaceSource.ADDRESS, address=place.label, register_id=place.register_id,
+            actor=request.user, reason=data["reason"],
+        )  # fmt: skip
+
+    return _act(
+        request, reference, "place_form", lambda report, data: PlaceForm(None, data),
+        act, _("Place corrected."),
     )  # fmt: skip
 
 

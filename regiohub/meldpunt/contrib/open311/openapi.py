@@ -283,6 +283,18 @@ def other_json_endpoints() -> dict[str, Any]:
                         {"name": "lat", "in": "query", "schema": number},
                         {"name": "lng", "in": "query", "schema": number},
                         {
+                            "name": "address",
+                            "in": "query",
+                            "description": "Without lat/lng: a typed address, used when the "
+                            "address register is sure of it (else place 'unknown').",
+                            "schema": {"type": "string", "maxLength": 300},
+                        },
+                        {
+                            "name": "municipality",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 20},
+                        },
+                        {
                             "name": "category",
                             "in": "query",
                             "schema": {"type": "string", "maxLength": 50},
@@ -295,11 +307,113 @@ def other_json_endpoints() -> dict[str, Any]:
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
-                                        "properties": {"reports": {"type": "array"}},
+                                        "properties": {
+                                            "reports": {"type": "array"},
+                                            "place": {
+                                                "type": "string",
+                                                "enum": ["known", "unknown"],
+                                            },
+                                        },
                                     }
                                 }
                             },
                         },
+                        "429": error,
+                    },
+                }
+            },
+            "/melden/adressen/": {
+                "get": {
+                    "operationId": "meldpunt_address_suggestions",
+                    "summary": "Addresses in the region for what is being typed (the "
+                    "geocoder's answer; state 'off' when none is configured).",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 200},
+                        },
+                        {
+                            "name": "municipality",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 20},
+                        },
+                        {
+                            "name": "match",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 5},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The state of the lookup and the places found.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "state": {
+                                                "type": "string",
+                                                "enum": ["found", "none", "off", "unavailable"],
+                                            },
+                                            "message": {"type": "string"},
+                                            "places": {"type": "array"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "429": error,
+                    },
+                }
+            },
+            "/melden/plaats/": {
+                "get": {
+                    "operationId": "meldpunt_place_at",
+                    "summary": "The nearest address to a point of the region.",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "parameters": [
+                        {"name": "lat", "in": "query", "schema": number},
+                        {"name": "lng", "in": "query", "schema": number},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The address (or null), whether the point is in "
+                            "the region, and its municipality.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "429": error,
+                    },
+                }
+            },
+            "/melden/foto-plaats/": {
+                "post": {
+                    "operationId": "meldpunt_photo_position",
+                    "summary": "Where a photo was taken (its EXIF GPS), to offer as the place; "
+                    "nothing is stored. Needs the form's CSRF token.",
+                    "tags": ["meldpunt"],
+                    "security": [{}],
+                    "requestBody": {
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"photo": {"type": "string", "format": "binary"}},
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The position and the address near it, or null.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "400": error,
+                        "403": {"description": "No valid CSRF token."},
+                        "413": error,
                         "429": error,
                     },
                 }

@@ -60,7 +60,11 @@
     var messages = root.querySelector("[data-location-map-messages]");
     var help = root.querySelector("[data-location-map-help]");
     var locateButton = root.querySelector("[data-location-map-locate]");
-    if (!canvas || typeof L === "undefined") return;
+    if (!canvas || typeof window.L === "undefined") return;
+    // The Leaflet this map was made with. A page with two maps includes leaflet.js twice,
+    // and the second copy replaces window.L: mixing objects of both copies breaks
+    // Leaflet's instanceof checks ("Bounds are not valid").
+    var L = window.L;
 
     var latInput = null;
     var lngInput = null;
@@ -185,6 +189,13 @@
           var bounds = outline.getBounds();
           if (!ready) {
             if (!bounds.isValid()) throw new Error("empty boundaries");
+            // A map for one municipality's report opens on that municipality.
+            if (data.municipality) {
+              outline.eachLayer(function (layer) {
+                var props = layer.feature && layer.feature.properties;
+                if (props && props.code === data.municipality) bounds = layer.getBounds();
+              });
+            }
             map.fitBounds(bounds, { padding: [8, 8] });
             ready = true;
           }
