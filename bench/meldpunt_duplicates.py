@@ -6,6 +6,13 @@ subject), next to hard non-duplicates: another problem of the same kind around t
 something else at the same spot, the same spot two months later. Every pair within 500 m
 is judged by ``meldpunt.duplicates.is_duplicate`` and compared with the truth.
 
+A second part asks the same of reports filed by address alone (phone, mail, no JavaScript):
+the same set, each report with a typed address instead of a point (copies of a problem
+write its address differently; the problem around the corner has another house number).
+Side by side: the old rule, which measured distance from the municipality's centre where
+such reports were pinned ("0 m apart"), and today's, which compares the typed addresses or
+says "place unknown" (decision 0023).
+
     .venv/bin/python bench/meldpunt_duplicates.py        (BENCH_SMOKE=1 for a tiny run)
 """
 
@@ -64,6 +71,22 @@ class Item:
     longitude: float
     created_at: datetime
     description: str
+    address: str = ""
+    approximate: bool = False
+
+
+STREETS = [
+    "Kerkstraat", "Stationsstraat", "Doorniksestraat", "Grote Markt", "Leiekaai",
+    "Veldstraat", "Meensesteenweg", "Gentsesteenweg", "Brugsesteenweg", "Kapelstraat",
+    "Molenstraat", "Schoolstraat", "Nieuwstraat", "Dorpsstraat", "Kortrijksestraat",
+    "Zuidstraat", "Noordstraat", "Oudenaardsesteenweg", "Sint-Amandsplein", "Beekstraat",
+]  # fmt: skip
+# How people write the same address: "Kerkstraat 12", "kerkstraat 12, Kortrijk", ...
+ADDRESS_FORMS = ["{s} {n}", "{s} {n}, Kortrijk", "{l} {n}", "{s} nr {n}", "{s} {n} bus 1"]
+
+
+def typed_address(street: str, n: int, rng: random.Random) -> str:
+    return rng.choice(ADDRESS_FORMS).format(s=street, l=street.lower(), n=n)
 
 
 def _offset(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[float, float]:
@@ -80,6 +103,7 @@ def generate(rng: random.Random) -> list[Item]:
         code = rng.choice(list(WORDING))
         kind = rng.randrange(len(WORDING[code]))
         n = rng.randint(1, 400)
+        street = rng.choice(STREETS)
         lat, lon = _offset(*CENTRE, rng.uniform(0, 6000), rng)
         when = start + timedelta(hours=rng.uniform(0, 24 * 60))
         copies = rng.choices([1, 2, 3, 4], [50, 30, 15, 5])[0]
@@ -90,7 +114,7 @@ def generate(rng: random.Random) -> list[Item]:
             items.append(
                 Item(problem, c_code, c_lat, c_lon,
                      when + timedelta(hours=rng.uniform(0, 72) if copy else 0),
-                     rng.choice(variants).format(n=n))
+                     rng.choice(variants).format(n=n), typed_address(street, n, rng))
             )  # fmt: skip
         # Hard non-duplicates next to it.
         if rng.random() < 0.5:  # same kind of problem around the corner, another number
@@ -98,19 +122,21 @@ def generate(rng: random.Random) -> list[Item]:
             items.append(
                 Item(PROBLEMS + problem, code, o_lat, o_lon,
                      when + timedelta(hours=rng.uniform(0, 96)),
-                     rng.choice(WORDING[code][(kind + 1) % len(WORDING[code])]).format(n=n + 7))
+                     rng.choice(WORDING[code][(kind + 1) % len(WORDING[code])]).format(n=n + 7),
+                     typed_address(street, n + 7, rng))
             )  # fmt: skip
         if rng.random() < 0.3:  # something else at the same spot
             other = rng.choice([c for c in WORDING if c not in (code, RELATED.get(code))])
             items.append(
                 Item(2 * PROBLEMS + problem, other, *_offset(lat, lon, rng.uniform(0, 20), rng),
                      when + timedelta(hours=rng.uniform(0, 48)),
-                     rng.choice(WORDING[other][0]).format(n=n))
+                     rng.choice(WORDING[other][0]).format(n=n), typed_address(street, n, rng))
             )  # fmt: skip
         if rng.random() < 0.2:  # the same spot, two months later: a new problem
             items.append(
                 Item(3 * PROBLEMS + problem, code, *_offset(lat, lon, rng.uniform(0, 20), rng),
-                     when + timedelta(days=rng.uniform(45, 90)), rng.choice(variants).format(n=n))
+                     when + timedelta(days=rng.uniform(45, 90)), rng.choice(variants).format(n=n),
+                     typed_address(street, n, rng))
             )  # fmt: skip
     return items
 
@@ -162,6 +188,47 @@ def main() -> None:
             f"threshold {threshold:.2f}: precision {precision:.3f}, recall {recall:.3f}, "
             f"F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn}; {len(pairs) / elapsed:,.0f} pairs/s){mark}"
         )
+
+    address_only(pairs, truth)
+
+
+def _rates(predicted: list[bool], truth: list[bool]) -> str:
+    tp = sum(p and t for p, t in zip(predicted, truth, strict=True))
+    fp = sum(p and not t for p, t in zip(predicted, truth, strict=True))
+    fn = sum(t and not p for p, t in zip(predicted, truth, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return f"precision {precision:.3f}, recall {recall:.3f} (tp {tp}, fp {fp}, fn {fn})"
+
+
+def address_only(pairs: list[tuple[Item, Item]], truth: list[bool]) -> None:
+    """The same pairs, filed by address alone: pinned on the centre, the address typed."""
+    from dataclasses import replace
+
+    from regiohub.meldpunt import duplicates
+
+    def typed(item: Item) -> Item:
+        return replace(item, latitude=CENTRE[0], longitude=CENTRE[1], approximate=True)
+
+    def without_address(item: Item) -> Item:
+        return replace(typed(item), address="")
+
+    print("address-only reports (every report pinned on the municipality's centre):")
+
+    def pinned(item: Item) -> Item:  # what the old rule saw: a point, 0 m from the others
+        return replace(typed(item), approximate=False)
+
+    old = [duplicates.is_duplicate(pinned(a), pinned(b)) for a, b in pairs]
+    print(f"  old rule, distance from the centre (0 m): {_rates(old, truth)}")
+    started = time.perf_counter()
+    new = [duplicates.is_duplicate(typed(a), typed(b)) for a, b in pairs]
+    elapsed = time.perf_counter() - started
+    print(f"  today, typed addresses compared:          {_rates(new, truth)}; "
+          f"{len(pairs) / elapsed:,.0f} pairs/s")  # fmt: skip
+    unknown = [duplicates.is_duplicate(without_address(a), without_address(b)) for a, b in pairs]
+    print(f"  today, no address at all (place unknown): {_rates(unknown, truth)}")
+    mixed = [duplicates.is_duplicate(a, without_address(b)) for a, b in pairs]
+    print(f"  one marked on the map, one without place: {_rates(mixed, truth)}")
 
 
 if __name__ == "__main__":

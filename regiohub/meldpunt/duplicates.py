@@ -200,32 +200,45 @@ def address_similarity(a: str, b: str) -> float:
     return text_similarity(a, b) if a.strip() and b.strip() else 0.0
 
 
+def _place(a: Any, b: Any, a_known: bool, b_known: bool) -> tuple[str, float | None, float] | None:
+    """How the places of two reports compare: (signal, metres apart, address similarity),
+    or None when they cannot be the same place (too far apart, clearly other addresses)."""
+    if a_known and b_known:
+        distance = geo.distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
+        if distance > settings.MELDPUNT_DUPLICATE_RADIUS_M:
+            return None
+        return PlaceSignal.DISTANCE, distance, 0.0
+    address_a, address_b = getattr(a, "address", ""), getattr(b, "address", "")
+    if address_a.strip() and address_b.strip():
+        alike = address_similarity(address_a, address_b)
+        if alike < ADDRESS_DIFFERENT:
+            return None
+        return PlaceSignal.ADDRESS, None, alike
+    return PlaceSignal.UNKNOWN, None, 0.0
+
+
+def _score(place: tuple[str, float | None, float], hours: float, same: bool, words: float) -> float:
+    signal, distance, alike = place
+    if signal == PlaceSignal.ADDRESS:
+        return score(None, hours, same, words, nearness=min(1.0, alike * 1.25))
+    return score(distance, hours, same, words)
+
+
 def compare(report: Report, other: Report) -> Suggestion | None:
     """The suggestion ``other`` is for ``report`` (below the threshold too), or None when
     the two cannot be the same problem (too far apart, clearly different addresses)."""
+    place = _place(report, other, report.place_known, other.place_known)
+    if place is None:
+        return None
     hours = abs((report.created_at - other.created_at).total_seconds()) / 3600
     same = other.category.code == report.category.code
     similarity = text_similarity(report.description, other.description)
-    if report.place_known and other.place_known:
-        distance = geo.distance_m(
-            report.latitude, report.longitude, other.latitude, other.longitude
-        )
-        if distance > settings.MELDPUNT_DUPLICATE_RADIUS_M:
-            return None
-        value = score(distance, hours, same, similarity)
-        return Suggestion(other, value, distance, hours, same, round(similarity, 2))
-    if report.address.strip() and other.address.strip():
-        alike = address_similarity(report.address, other.address)
-        if alike < ADDRESS_DIFFERENT:
-            return None
-        nearness = min(1.0, alike * 1.25)
-        value = score(None, hours, same, similarity, nearness=nearness)
-        return Suggestion(
-            other, value, None, hours, same, round(similarity, 2), PlaceSignal.ADDRESS,
-            round(alike, 2),
-        )  # fmt: skip
-    value = score(None, hours, same, similarity)
-    return Suggestion(other, value, None, hours, same, round(similarity, 2), PlaceSignal.UNKNOWN)
+    signal, distance, alike = place
+    return Suggestion(
+        other, _score(place, hours, same, similarity), distance, hours, same,
+        round(similarity, 2), signal,
+        round(alike, 2) if signal == PlaceSignal.ADDRESS else None,
+    )  # fmt: skip
 
 
 def suggest(report: Report, queryset: QuerySet[Report], limit: int = 5) -> list[Suggestion]:
@@ -246,14 +259,16 @@ def suggest(report: Report, queryset: QuerySet[Report], limit: int = 5) -> list[
 
 def is_duplicate(a: Any, b: Any) -> bool:
     """For the benchmark: would ``b`` be suggested for ``a``? (plain objects with
-    latitude, longitude, created_at, code and description)."""
+    latitude, longitude, created_at, code and description; ``approximate`` and ``address``
+    when the place may be unknown). The same rules as :func:`suggest`."""
     if a.code != b.code and b.code not in RELATED.get(a.code, ()):
         return False
-    distance = geo.distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
     hours = abs((a.created_at - b.created_at).total_seconds()) / 3600
-    if distance > settings.MELDPUNT_DUPLICATE_RADIUS_M:
-        return False
     if hours > settings.MELDPUNT_DUPLICATE_DAYS * 24:
         return False
-    similarity = text_similarity(a.description, b.description)
-    return score(distance, hours, a.code == b.code, similarity) >= THRESHOLD
+    place = _place(a, b, not getattr(a, "approximate", False), not getattr(b, "approximate", False))
+    if place is None:
+        return False
+    value = _score(place, hours, a.code == b.code, text_similarity(a.description, b.description))
+    bar = THRESHOLD_PLACE_UNKNOWN if place[0] == PlaceSignal.UNKNOWN else THRESHOLD
+    return value >= bar
