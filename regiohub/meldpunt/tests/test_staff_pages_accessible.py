@@ -55,11 +55,17 @@ def test_the_agents_pages_are_accessible_on_a_desk_and_a_phone(live_server, cate
     MessageTemplate.objects.create(language="nl", title="Ingepland", body="Ingepland.",
                                    status=Status.IN_PROGRESS)  # fmt: skip
     long_mail()
+    by_address = services.submit_report(
+        category_code="pothole", description="Put.", latitude=None, longitude=None,
+        address="Doorniksestraat 45", municipality_code="KOR", channel="phone",
+    ).report  # fmt: skip
     pages = {
         "inbox": "/staff/reports/",
         "report": f"/staff/reports/{report.reference}/",
         "mail": "/staff/reports/mail/",
         "not found": "/staff/reports/KOR-1999-000001/",
+        "intake": "/staff/reports/new/",
+        "place unknown": f"/staff/reports/{by_address.reference}/",
     }
     with chromium_page() as page:
         page.context.add_cookies(
@@ -75,7 +81,7 @@ def test_the_agents_pages_are_accessible_on_a_desk_and_a_phone(live_server, cate
                 assert axe_violations(page) == [], where
                 if width < 400:
                     assert page.evaluate(OVERFLOW) <= 0, where
-                if name == "report":  # the folded actions and history, unfolded
+                if name in ("report", "place unknown"):  # folded actions and history, unfolded
                     page.evaluate(
                         "document.querySelectorAll('details').forEach(d => d.open = true)"
                     )
@@ -89,7 +95,7 @@ def test_the_agents_pages_are_accessible_on_a_desk_and_a_phone(live_server, cate
         # "Select all" ticks every row; the bulk bar comes before the list.
         page.goto(live_server.url + pages["inbox"])
         page.check("[data-select-all]")
-        assert page.locator("input[name=reports]:checked").count() == 2
+        assert page.locator("input[name=reports]:checked").count() == 3
         bar = page.locator(".bulk-actions").bounding_box()
         table = page.locator(".inbox-table").bounding_box()
         assert bar["y"] < table["y"]
