@@ -1,14 +1,22 @@
-"""Rows as the formats people download them in: CSV (text a spreadsheet will not run as a
-formula), NDJSON and JSON, streamed batch by batch. Shared by the query API and the
-downloads of whole versions."""
+"""Rows as the formats people download them in: CSV and Excel (text a spreadsheet will not
+run as a formula), NDJSON and JSON, streamed batch by batch. Shared by the query API and
+the downloads of whole versions.
+
+Every text that reaches a spreadsheet gets the same treatment: cells, column headers and
+sheet names alike (``safe_for_spreadsheet``, :func:`excel_text`, :func:`sheet_title`). In
+Excel, headers are written as explicit string cells, and no text reaches openpyxl starting
+with ``=``, so it never turns one into a formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from regiohub.datasets.ingest import safe_for_spreadsheet
@@ -23,10 +31,35 @@ def json_value(value: Any) -> Any:
     return value
 
 
+#: Characters XML 1.0 (and so an .xlsx file) cannot hold.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters Excel does not allow in a sheet name (and control characters).
+_NOT_IN_SHEET_NAME = re.compile(r"[\\*?:/\[\]\x00-\x1f\x7f\ufffe\uffff]")
+#: The most characters an Excel cell holds.
+EXCEL_MAX_TEXT = 32_767
+
+
+def excel_text(text: str) -> str:
+    """Text for an Excel cell: safe as a spreadsheet's text, without the characters XML
+    cannot hold (shown as U+FFFD), at most :data:`EXCEL_MAX_TEXT` characters."""
+    return safe_for_spreadsheet(_NOT_IN_XML.sub("\ufffd", text))[:EXCEL_MAX_TEXT]
+
+
+def sheet_title(text: str, default: str = "data") -> str:
+    """A sheet name Excel accepts, that no spreadsheet reads as a formula: without
+    ``\\ / * ? : [ ]`` and control characters, not starting or ending with ``'`` (Excel
+    refuses that, so a would-be formula gets ``_`` before it instead), at most 31
+    characters."""
+    title = _NOT_IN_SHEET_NAME.sub("_", text).strip("_ '")
+    if safe_for_spreadsheet(title) != title:
+        title = "_" + title
+    return title[:31].rstrip("'") or default
+
+
 def csv_stream(columns: list[str], batches: Iterable[Any]) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([safe_for_spreadsheet(str(name)) for name in columns])
     for batch in batches:
         for row in batch.to_pylist():
             writer.writerow(
@@ -62,3 +95,39 @@ def json_array_stream(batches: Iterable[Any]) -> Iterator[bytes]:
             yield (("" if first else ",") + ",".join(texts)).encode()
             first = False
     yield b"]"
+
+
+def _excel_text_cell(sheet: Any, text: str) -> Any:
+    """Text as an explicit string cell: openpyxl never makes it a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=excel_text(text))
+    cell.data_type = "s"
+    return cell
+
+
+def _excel_value(sheet: Any, value: Any) -> Any:
+    """A value for an Excel row: text made safe (a plain string is cheaper than a cell,
+    and safe text never starts with ``=``, the only start openpyxl makes a formula of;
+    should it ever, it becomes an explicit string cell), times without their zone (Excel
+    has none; they are the wall-clock time of the column)."""
+    if isinstance(value, str):
+        text = excel_text(value)
+        return _excel_text_cell(sheet, text) if text.startswith("=") else text
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return value
+
+
+def write_xlsx(target: Path, title: str, header: list[str], batches: Iterable[Any]) -> None:
+    """One sheet called ``title`` (see :func:`sheet_title`) with ``header`` and the rows of
+    ``batches``, written row by row to ``target``."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=sheet_title(title))
+    sheet.append([_excel_text_cell(sheet, str(name)) for name in header])
+    for batch in batches:
+        for row in batch.to_pylist():
+            sheet.append([_excel_value(sheet, value) for value in row.values()])
+    book.save(target)

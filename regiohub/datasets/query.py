@@ -6,6 +6,15 @@ A query is parsed from request parameters (Datasette's ``column__op=value`` styl
 :class:`Query` that names only columns of the version's schema and operators and functions
 from the lists below; the SQL is built from those names (quoted) with every value bound as
 a parameter. Nothing the user typed becomes SQL text.
+
+Every output column has its own name: a group keeps its column's name, an aggregate is
+called ``count``, ``sum_car``, ... and, when that name is taken by a group (a column called
+``count``) or an earlier aggregate, ``count_1`` (``_2``, ...), as DuckDB names a repeated
+CSV header.
+
+DuckDB itself runs with external access off (:func:`connection`): it reads only files
+under ``REGIOHUB_DATASETS_URI``, installs and loads no extension, attaches no database and
+cannot change that, whatever SQL reaches it.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -63,7 +74,7 @@ class QueryError(Exception):
     """A parameter that cannot be answered: which one and why (translated)."""
 
     def __init__(self, parameter: str, message: str) -> None:
-        self.parameter = parameter
+        self.parameter = parameter[:100]  # a filter's name is what the caller typed
         self.message = message
         super().__init__(f"{parameter}: {message}")
 
@@ -178,10 +189,11 @@ def parse(params: Mapping[str, Any], schema: list[dict[str, Any]]) -> Query:
         value = params.get(name, "")
         return str(value).strip() if value is not None else ""
 
-    for name in _names(get("select")):
-        query.select.append(_known(columns, name, "select"))
-    for name in _names(get("group_by")):
-        query.group_by.append(_known(columns, name, "group_by"))
+    for parameter, chosen in (("select", query.select), ("group_by", query.group_by)):
+        for name in _names(get(parameter)):
+            if _known(columns, name, parameter) in chosen:
+                raise QueryError(parameter, _("%(name)s is asked twice.") % {"name": name})
+            chosen.append(name)
     if bucket := get("bucket"):
         column, _sep, unit = bucket.partition(":")
         _known(columns, column, "bucket")
@@ -287,12 +299,33 @@ def parse(params: Mapping[str, Any], schema: list[dict[str, Any]]) -> Query:
     return query
 
 
+def _groups(query: Query) -> list[str]:
+    """The group columns of an aggregate answer, in order: the bucket's column first."""
+    groups = list(query.group_by)
+    if query.bucket:
+        groups = [query.bucket[0], *[g for g in groups if g != query.bucket[0]]]
+    return groups
+
+
+def aggregate_names(query: Query) -> list[str]:
+    """The output name of each aggregate: its alias, or ``alias_1`` (``_2``, ...) when a
+    group or an earlier aggregate has that name already."""
+    taken = set(_groups(query))
+    names = []
+    for aggregate in query.aggregates:
+        name, number = aggregate.alias, 0
+        while name in taken:
+            number += 1
+            name = f"{aggregate.alias}_{number}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
 def output_columns(query: Query, schema: list[dict[str, Any]]) -> list[str]:
+    """The answer's column names, in order; never twice the same."""
     if query.is_aggregate:
-        groups = list(query.group_by)
-        if query.bucket:
-            groups = [query.bucket[0], *[g for g in groups if g != query.bucket[0]]]
-        return groups + [a.alias for a in query.aggregates]
+        return _groups(query) + aggregate_names(query)
     return query.select or [c["key"] for c in schema]
 
 
@@ -395,13 +428,13 @@ def plan(query: Query, schema: list[dict[str, Any]], source: str = "data") -> Pl
             select.append(quote(column))
             groups.append(quote(column))
             outputs.append(column)
-        for aggregate in query.aggregates:
+        for aggregate, name in zip(query.aggregates, aggregate_names(query), strict=True):
             target = "*" if aggregate.column is None else quote(aggregate.column)
             expression = AGGREGATES[aggregate.function].format(target)
             if aggregate.function == "sum" and columns[aggregate.column]["type"] == "integer":
                 expression = f"CAST({expression} AS BIGINT)"  # not a 128-bit decimal
-            select.append(f"{expression} AS {quote(aggregate.alias)}")
-            outputs.append(aggregate.alias)
+            select.append(f"{expression} AS {quote(name)}")
+            outputs.append(name)
         keys = outputs[: len(groups)]
         inner = f"SELECT {', '.join(select)} FROM {source}"  # noqa: S608 - names checked, quoted
         if where:
@@ -500,21 +533,64 @@ class _AnswerCache:
 _answers = _AnswerCache()
 
 
+def allowed_directories() -> list[str]:
+    """The folders DuckDB may read: the dataset tables (``REGIOHUB_DATASETS_URI``), as
+    written and with links resolved, each ending in ``/`` so no sibling folder matches."""
+    base = str(settings.DATASETS_URI).rstrip("/")
+    if "://" in base:
+        return [base + "/"]
+    found = {os.path.abspath(base), os.path.realpath(base)}
+    return sorted(str(Path(folder)) + "/" for folder in found)
+
+
 def connection() -> duckdb.DuckDBPyConnection:
-    """This thread's DuckDB connection (in memory; it only ever reads Parquet files)."""
+    """This thread's DuckDB connection (in memory; it only ever reads Parquet files).
+
+    External access is off and the configuration locked: the connection reads files under
+    :func:`allowed_directories` only (the versions' Parquet files), cannot reach the
+    network, another file, an extension or another database, and no statement can turn
+    that back on. It is made again when the settings it was made with change.
+    """
+    key = (
+        tuple(allowed_directories()),
+        int(settings.DATASETS_DUCKDB_THREADS),
+        str(settings.DATASETS_DUCKDB_MEMORY),
+    )
     con = getattr(_local, "connection", None)
-    if con is None:
+    if con is None or getattr(_local, "connection_key", None) != key:
         con = duckdb.connect(
             config={
-                "threads": int(settings.DATASETS_DUCKDB_THREADS),
-                "memory_limit": str(settings.DATASETS_DUCKDB_MEMORY),
+                "threads": key[1],
+                "memory_limit": key[2],
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
             }
         )
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
+        # In this order: the folders first (they cannot change once access is off).
+        con.execute("SET allowed_directories = ?", [list(key[0])])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         _local.connection = con
+        _local.connection_key = key
     return con
+
+
+def write_parquet(files: list[str], columns: list[str], target: Path) -> None:
+    """The ``columns`` of the version made of ``files`` as one Parquet file at ``target``
+    (a download). The rows stream through Arrow: the engine itself writes no file."""
+    import pyarrow.parquet as pq
+
+    con = connection().cursor()
+    try:
+        names = ", ".join(quote(c) for c in columns)
+        result = con.sql(f"SELECT {names} FROM read_parquet(?)", params=[files])  # noqa: S608 - schema keys, quoted
+        reader = result.to_arrow_reader(122_880)
+        with pq.ParquetWriter(target, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Settings of the data platform, merged into ``regiohub/settings.py`` (see
 ``regiohub.conf.module_settings``). Environment names are ``REGIOHUB_DATASETS_*``."""
 
-from regiohub.conf import config, data_dir
+from regiohub.conf import ConfigurationError, config, data_dir
 
 DATASETS_URI = config(
     "REGIOHUB_DATASETS_URI",
@@ -53,3 +53,19 @@ DATASETS_DUCKDB_MEMORY = config(
     "1GB",
     help_text="Memory limit of DuckDB in each server process, e.g. 1GB.",
 )
+DATASETS_FEED_HOSTS = config(
+    "REGIOHUB_DATASETS_FEED_HOSTS",
+    {},
+    help_text="JSON object: per feed kind, the hosts its API address may name, e.g. "
+    '{"telraam": ["telraam-api.net"]}; replaces that kind\'s built-in list.',
+)
+if not all(
+    isinstance(kind, str)
+    and isinstance(hosts, list)
+    and all(isinstance(host, str) and host.strip() for host in hosts)
+    for kind, hosts in DATASETS_FEED_HOSTS.items()
+):
+    raise ConfigurationError(
+        "REGIOHUB_DATASETS_FEED_HOSTS must map each feed kind to a list of host names, "
+        'e.g. {"telraam": ["telraam-api.net"]}'
+    )

@@ -19,10 +19,14 @@ The caller (the load task) writes each batch, then stores ``batch.cursor``; the 
 passes the stored cursor back. A feed never emits rows at or before the cursor, nor rows
 of a period that is still in progress at ``until``, so re-running adds nothing.
 
-Exceptions tell the caller what to do: :class:`FeedAuthError` and :class:`FeedSettingsError`
-wait for a person to fix the settings, :class:`FeedTemporaryError` is retried (after
-``retry_after`` seconds when the source said so), the others are reported as they are.
-Their messages are ours: never a key, never a response body we did not check.
+A feed that reaches out over HTTP uses :mod:`.addresses`: its address must name a host on
+the kind's allow-list, checked when the settings are saved and again on every request.
+
+Exceptions tell the caller what to do: :class:`FeedAuthError`, :class:`FeedSettingsError`
+and :class:`FeedRequestError` (also :class:`FeedAddressError`) wait for a person to fix the
+settings, :class:`FeedTemporaryError` is retried (after ``retry_after`` seconds when the
+source said so), the others are reported as they are. Their messages are ours: a status and
+a short reason, never a key, never a response body.
 """
 
 from __future__ import annotations
@@ -54,7 +58,10 @@ class FeedSettingsError(FeedError):
 
     def __init__(self, errors: Mapping[str, list[str]]) -> None:
         self.errors = {name: list(messages) for name, messages in errors.items()}
-        super().__init__("invalid settings: " + ", ".join(sorted(self.errors)))
+        super().__init__(
+            "invalid settings: "
+            + "; ".join(f"{name}: {' '.join(self.errors[name])}" for name in sorted(self.errors))
+        )
 
 
 class FeedAuthError(FeedError):
@@ -63,6 +70,12 @@ class FeedAuthError(FeedError):
 
 class FeedRequestError(FeedError):
     """The source refused the request itself (a segment we may not read, a bad window)."""
+
+
+class FeedAddressError(FeedRequestError):
+    """The address to fetch from is not allowed: its host is not on the feed kind's list
+    (``REGIOHUB_DATASETS_FEED_HOSTS``), it resolves to an internal address, or the source
+    redirected us elsewhere. Nothing was sent there."""
 
 
 class FeedTemporaryError(FeedError):
@@ -135,6 +148,9 @@ class Feed(abc.ABC):
     time_column: ClassVar[str] = ""
     #: Validates the settings dict; also renders it for a data steward.
     settings_form: ClassVar[type[forms.Form]]
+    #: The hosts of the real service: the default list of hosts the feed may connect to
+    #: (an installation replaces it per kind with ``REGIOHUB_DATASETS_FEED_HOSTS``).
+    hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         from regiohub.core.secrets import unseal_fields

@@ -7,6 +7,9 @@ most 3 months long; the answer ``{"status_code": 200, "message": "ok", "report":
 The monthly files hold the same rows: ``{"device_id", "month", "data": [rows]}``.
 
 Both paths go through :func:`telraam_rows_to_table`, so they give identical tables.
+
+The API address must name a host on the allow-list of Telraam feeds (:mod:`.addresses`;
+by default ``telraam-api.net``), checked when the settings are saved and on every request.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,9 +31,17 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from regiohub.datasets.feeds.addresses import (
+    HostPolicy,
+    check_url,
+    guard_session,
+    host_policy,
+    url_problem,
+)
 from regiohub.datasets.feeds.base import (
     UTC_TIMESTAMP,
     Feed,
+    FeedAddressError,
     FeedAuthError,
     FeedBatch,
     FeedCursor,
@@ -50,7 +62,12 @@ from regiohub.datasets.feeds.timewindows import (
 
 log = structlog.get_logger(__name__)
 
+KIND = "telraam"
 DEFAULT_BASE_URL = "https://telraam-api.net"
+#: The hosts a Telraam feed may connect to unless REGIOHUB_DATASETS_FEED_HOSTS says others.
+DEFAULT_HOSTS = ("telraam-api.net",)
+#: Redirects (307 and 308 only, to an allowed address) followed per request.
+MAX_REDIRECTS = 3
 TRAFFIC_PATH = "/v1/reports/traffic"
 #: The API answers at most this many calendar months per request.
 MAX_WINDOW_MONTHS = 3
@@ -94,7 +111,7 @@ def telraam_rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         if not isinstance(row, Mapping):
             raise FeedDataError(f"row {number}: not an object")
         if row.get("interval", "hourly") != "hourly":
-            raise FeedDataError(f"row {number}: interval {row.get('interval')!r} is not hourly")
+            raise RowError(number, "interval", row.get("interval"), "is not hourly")
         latest[(_segment(row, number), _hour(row, number))] = row
     columns: dict[str, list[Any]] = {name: [] for name in TELRAAM_SCHEMA.names}
     for number, key in enumerate(sorted(latest), start=1):
@@ -116,10 +133,21 @@ def telraam_rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     )
 
 
+class RowError(FeedDataError):
+    """A value that cannot be read. The message quotes it (shortened) for a file a person
+    imports; :attr:`reason` leaves it out, for what an API answered."""
+
+    def __init__(self, row: int, name: str, value: Any, problem: str) -> None:
+        self.reason = f"row {row}: {name} {problem}"
+        text = repr(value)
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        super().__init__(f"row {row}: {name} {shown} {problem}")
+
+
 def _segment(row: Mapping[str, Any], number: int) -> int:
     value = row.get("segment_id")
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise FeedDataError(f"row {number}: segment_id {value!r} is not a number")
+        raise RowError(number, "segment_id", value, "is not a number")
     return int(value)
 
 
@@ -128,9 +156,9 @@ def _hour(row: Mapping[str, Any], number: int) -> datetime:
     try:
         when = datetime.fromisoformat(str(value))
     except ValueError:
-        raise FeedDataError(f"row {number}: date {value!r} is not an ISO date-time") from None
+        raise RowError(number, "date", value, "is not an ISO date-time") from None
     if when.tzinfo is None:
-        raise FeedDataError(f"row {number}: date {value!r} has no time zone")
+        raise RowError(number, "date", value, "has no time zone")
     return when.astimezone(UTC)
 
 
@@ -138,7 +166,7 @@ def _number(value: Any, name: str, number: int) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FeedDataError(f"row {number}: {name} {value!r} is not a number")
+        raise RowError(number, name, value, "is not a number")
     return float(value)
 
 
@@ -146,7 +174,7 @@ def _integer(value: Any, name: str, number: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FeedDataError(f"row {number}: {name} {value!r} is not an integer")
+        raise RowError(number, name, value, "is not an integer")
     return value
 
 
@@ -189,6 +217,10 @@ class TelraamClient:
     Temporary failures (5xx, timeouts, 429) are retried here ``max_retries`` times, waiting
     ``Retry-After`` or ``backoff`` x 2^n seconds, as long as the wait is at most
     ``max_wait``; then the :class:`FeedTemporaryError` goes up and the task retries later.
+
+    Only addresses on ``hosts`` (default: the Telraam list of this installation) are asked,
+    over connections checked by :func:`~.addresses.guard_session`; a redirect is followed
+    only when it is a 307 or 308 to such an address, never from https to http.
     """
 
     def __init__(
@@ -202,10 +234,13 @@ class TelraamClient:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        self.hosts = hosts or host_policy(KIND, DEFAULT_HOSTS)
         self.session = session or requests.Session()
+        guard_session(self.session, self.hosts, "Telraam")
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -242,12 +277,43 @@ class TelraamClient:
                 self.sleep(wait)
 
     def _post(self, body: dict[str, str]) -> list[Any]:
+        url = self.base_url + TRAFFIC_PATH
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send(url, body)
+            if not 300 <= response.status_code < 400:
+                return self._read(response)
+            url = self._redirect(url, response)
+        raise FeedRequestError(f"Telraam redirected more than {MAX_REDIRECTS} times")
+
+    def _redirect(self, url: str, response: requests.Response) -> str:
+        """Where a 307 or 308 answer sends the same request, if we may follow it."""
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        response.close()
+        if status not in (307, 308) or not location:
+            raise FeedRequestError(
+                f"Telraam answered with a redirect (HTTP {status}); only a 307 or 308 to an "
+                "allowed address is followed"
+            )
+        target = urljoin(url, location)
+        if url_problem(target, self.hosts) is not None or (
+            urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https"
+        ):
+            raise FeedAddressError(
+                f"Telraam redirected to an address that is not allowed (HTTP {status}); "
+                "the redirect is not followed"
+            )
+        return target
+
+    def _send(self, url: str, body: dict[str, str]) -> requests.Response:
+        check_url(url, self.hosts, "Telraam")
         try:
-            response = self.session.post(
-                self.base_url + TRAFFIC_PATH,
+            return self.session.post(
+                url,
                 json=body,
                 headers={"X-Api-Key": self._api_key, "Accept": "application/json"},
                 timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.Timeout:
             raise FeedTemporaryError(f"Telraam did not answer within {self.timeout:g} s") from None
@@ -255,6 +321,10 @@ class TelraamClient:
             raise FeedTemporaryError("Telraam could not be reached") from None
         except requests.RequestException as exc:
             raise FeedError(f"Telraam request failed ({type(exc).__name__})") from None
+
+    def _read(self, response: requests.Response) -> list[Any]:
+        """The rows of an answer; an error answer as its status and our short reason (its
+        body is logged, shortened and without our key, never shown)."""
         status = response.status_code
         if status in (401, 403):
             raise FeedAuthError(f"Telraam refused the API key (HTTP {status})")
@@ -268,9 +338,12 @@ class TelraamClient:
         if status >= 500:
             raise FeedTemporaryError(f"Telraam is unavailable (HTTP {status})")
         if status >= 400:
-            raise FeedRequestError(
-                f"Telraam refused the request (HTTP {status}: {self._message(response)})"
+            log.warning(
+                "telraam refused the request", status=status, message=self._message(response)
             )
+            raise FeedRequestError(f"Telraam refused the request (HTTP {status})")
+        if status != 200:
+            raise FeedRequestError(f"Telraam answered with an unexpected status (HTTP {status})")
         try:
             answer = response.json()
         except ValueError:
@@ -369,7 +442,11 @@ class TelraamSettings(forms.Form):
         return start
 
     def clean_base_url(self) -> str:
-        return (self.cleaned_data.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        url = (self.cleaned_data.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        problem = url_problem(url, host_policy(KIND, DEFAULT_HOSTS))
+        if problem:
+            raise forms.ValidationError(problem, code="host")
+        return url
 
     def clean_timeout(self) -> float:
         return self.cleaned_data.get("timeout") or 30.0
@@ -381,12 +458,13 @@ class TelraamFeed(Feed):
     complete hour fetched; a run asks for the hours after it up to the hour in progress at
     ``until``, one batch per segment and window of at most 3 months."""
 
-    kind = "telraam"
+    kind = KIND
     label = gettext_lazy("Telraam traffic counts")
     schema = TELRAAM_SCHEMA
     primary_key = ("segment_id", "hour")
     time_column = "hour"
     settings_form = TelraamSettings
+    hosts = DEFAULT_HOSTS
 
     def __init__(self, settings: Mapping[str, Any], *, session: requests.Session | None = None):
         super().__init__(settings)
@@ -406,9 +484,11 @@ class TelraamFeed(Feed):
                 self.settings["start"] if last is None else max(last + HOUR, self.settings["start"])
             )
             for window_start, window_end in month_windows(begin, end, MAX_WINDOW_MONTHS):
-                table = telraam_rows_to_table(
-                    self.client.traffic(segment, window_start, window_end)
-                )
+                rows = self.client.traffic(segment, window_start, window_end)
+                try:
+                    table = telraam_rows_to_table(rows)
+                except RowError as exc:  # a status and a reason, never what was answered
+                    raise FeedDataError(f"Telraam's answer: {exc.reason}") from None
                 table = _within(table, segment, window_start, window_end)
                 cursor = cursor.advanced(str(segment), window_end - HOUR)
                 log.info(

@@ -3,6 +3,8 @@
 ``POST /v1/reports/traffic`` is validated like the real API (``telraam-openapi.yaml``) and
 answers the rows of the segment in ``[time_start, time_end)``. Failure modes are switched
 on for the next N requests with :meth:`FakeTelraam.fail_next`; every request is recorded.
+While it runs, 127.0.0.1 is the allowed host of Telraam feeds (``REGIOHUB_DATASETS_FEED_HOSTS``
+in :func:`allow_local_telraam`), unless ``fake_telraam(allowed=False)``.
 
     with fake_telraam() as telraam:
         telraam.fail_next(2, "500")
@@ -13,6 +15,7 @@ on for the next N requests with :meth:`FakeTelraam.fail_next`; every request is 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import json
 import re
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from django.test import override_settings
 
 from regiohub.core.testing import SHARED, FakeHandler, Received, local_server, needs_shared
 
@@ -119,9 +124,18 @@ def traffic_answer(body: Any) -> tuple[int, dict[str, Any]]:
     return 200, {"status_code": 200, "message": "ok", "report": rows}
 
 
+def allow_local_telraam(*hosts: str):
+    """Telraam feeds may connect to 127.0.0.1 (and ``hosts``), as an installation would
+    allow its own proxy: the fake runs there."""
+    return override_settings(DATASETS_FEED_HOSTS={"telraam": ["127.0.0.1", *hosts]})
+
+
 @contextmanager
-def fake_telraam(*, api_key: str = "fake-telraam-key", hang_seconds: float = 3.0):
-    """Run the fake on a free port of 127.0.0.1 for the duration of the block."""
+def fake_telraam(
+    *, api_key: str = "fake-telraam-key", hang_seconds: float = 3.0, allowed: bool = True
+):
+    """Run the fake on a free port of 127.0.0.1 for the duration of the block; with
+    ``allowed``, Telraam feeds may connect to it meanwhile."""
     state: FakeTelraam
 
     class Handler(FakeHandler):
@@ -156,7 +170,8 @@ def fake_telraam(*, api_key: str = "fake-telraam-key", hang_seconds: float = 3.0
                 self.send_bytes(200, b'{"status_code": 200, "message": "ok", "report": [{"seg')
 
     _rows_by_segment()  # read the files before the clock of a client timeout starts
-    with local_server(Handler, poll_interval=0.05) as url:
+    allowing = allow_local_telraam() if allowed else contextlib.nullcontext()
+    with allowing, local_server(Handler, poll_interval=0.05) as url:
         state = FakeTelraam(url, api_key, hang_seconds)
         Handler.received = state.received
         try:

@@ -4,6 +4,7 @@ never shown again, and a wrong setting is named."""
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from regiohub.core.secrets import unseal
 from regiohub.core.testing import run_tasks, staff_client
@@ -71,6 +72,7 @@ def test_a_steward_sets_up_a_telraam_feed_and_fetches_now(region, steward, menen
 
 
 @requires_telraam_data
+@override_settings(DATASETS_FEED_HOSTS={"telraam": ["telraam-api.net", "elders.example"]})
 def test_a_stored_key_is_not_sent_to_a_new_address(region, steward):
     dataset = make_dataset(region["KOR"], steward, slug="telraam")
     Feed.objects.create(
