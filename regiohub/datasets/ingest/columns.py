@@ -24,8 +24,11 @@ CODE_TOKENS = {"nis", "refnis", "nis5", "niscode", "postcode", "postal", "zip", 
 ID_TOKENS = {"id", "uuid", "refnis", "nis", "niscode", "nis5"}
 
 
-def check_column_names(header: list[str]) -> list[str]:
-    """The header's names, stripped; refuses empty, duplicate and too many names."""
+def check_column_names(header: list[str], hint: str = "") -> list[str]:
+    """The header's names, stripped; refuses empty, duplicate and too many names.
+
+    `hint` is added to the message about empty and duplicate names (a likely fix)."""
+    suffix = f" {hint}" if hint else ""
     names = [str(name).strip() if name is not None else "" for name in header]
     if len(names) > MAX_COLUMNS:
         raise IngestError(
@@ -37,12 +40,14 @@ def check_column_names(header: list[str]) -> list[str]:
         raise IngestError(
             _("Column %(positions)s of the header row has no name. Give every column a name.")
             % {"positions": ", ".join(empty)}
+            + suffix
         )
     duplicates = [name for name, count in Counter(names).items() if count > 1]
     if duplicates:
         raise IngestError(
             _("The header row has the same column name more than once: %(names)s.")
             % {"names": ", ".join(f"“{name}”" for name in duplicates)}
+            + suffix
         )
     return names
 

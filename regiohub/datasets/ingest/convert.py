@@ -7,6 +7,7 @@ table is then not returned, so nothing is ever half-converted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,16 +15,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
+from . import units
 from . import values as v
 from .errors import LoadError
 from .formulas import formula_mask
+from .totals import TOTAL_WORD
 from .types import ColumnSpec, ColumnType, ConvertResult, RawTable
+from .units import strip_unit
 
 
 @dataclass
 class _Problem:
     mask: pa.Array | pa.ChunkedArray | None  # true where the value is wrong; None: none is
     reason: Callable[[], str]  # a translated sentence with %(value)s
+    hint: Callable[[str], str] | None = None  # the likely fix for a value, or ""
 
 
 def convert(raw: RawTable, schema: list[ColumnSpec], *, max_errors: int = 100) -> ConvertResult:
@@ -37,7 +42,7 @@ def convert(raw: RawTable, schema: list[ColumnSpec], *, max_errors: int = 100) -
     total = 0
     for order, spec in enumerate(schema):
         values = raw.table.column(spec.name)
-        array, problems = _convert_column(values, spec)
+        array, problems = _convert_column(values, spec, raw.native.get(spec.name))
         if not spec.nullable and values.null_count:
             problems.append(_Problem(pc.is_null(values), _empty_reason))
         for problem in problems:
@@ -56,15 +61,18 @@ def convert(raw: RawTable, schema: list[ColumnSpec], *, max_errors: int = 100) -
     return ConvertResult(table, [], 0)
 
 
-def _convert_column(values, spec: ColumnSpec):
+def _convert_column(values, spec: ColumnSpec, native: pa.Array | None = None):
     kind = spec.type
     if kind in (ColumnType.INTEGER, ColumnType.DECIMAL):
         integer = kind == ColumnType.INTEGER
-        array, bad = v.parse_number(values, spec.decimal or ",", integer=integer)
-        return array, [_Problem(bad, _integer_reason if integer else _decimal_reason(spec))]
+        array, bad = parse_numbers(values, spec, integer, native)
+        reason = _integer_reason if integer else _decimal_reason(spec)
+        return array, [_Problem(bad, reason, _number_hint(spec))]
     if kind == ColumnType.BOOLEAN:
         array, bad = v.parse_boolean(values)
-        return array, [_Problem(bad, _boolean_reason)]
+        if v.only_marks(values):  # ticks: "x" is yes, an empty cell no
+            array = pc.fill_null(array, False)
+        return array, [_Problem(bad, _boolean_reason, _boolean_hint)]
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
         fast = v.fast_temporal(values)
         if fast is not None and kind == ColumnType.DATE:
@@ -77,10 +85,10 @@ def _convert_column(values, spec: ColumnSpec):
         if kind == ColumnType.DATE:
             ok = pc.and_(temporal.ok, pc.invert(temporal.has_time))
             array = pc.if_else(ok, temporal.date, pa.scalar(None, pa.date32()))
-            return array, [_Problem(v.failed(values, ok), _date_reason)]
+            return array, [_Problem(v.failed(values, ok), _date_reason, _date_hint)]
         array = temporal.timestamps()
         problems = [
-            _Problem(v.failed(values, temporal.ok), _timestamp_reason),
+            _Problem(v.failed(values, temporal.ok), _timestamp_reason, _date_hint),
             _Problem(temporal.nonexistent, _nonexistent_reason),
         ]
         return array, problems
@@ -96,7 +104,82 @@ def _first_errors(raw, values, spec, order, problem, max_errors):
     for index, value in zip(indices.to_pylist(), shown, strict=True):
         text = value or ""
         reason = problem.reason() % {"value": text, "first": text[:1].replace("\t", "tab")}
+        hint = problem.hint(text) if problem.hint else ""
+        if hint:
+            reason = f"{reason}: {hint}"
         yield index, order, LoadError(raw.row_number(index), spec.name, text, reason)
+
+
+def parse_numbers(values, spec: ColumnSpec, integer: bool, native: pa.Array | None = None):
+    """(numbers, failed mask or None): the text under the column's decimal convention,
+    without its unit (`€ 12,50` in a EUR column), and real Excel numbers as they are."""
+    decimal = spec.decimal or ","
+    array, bad = v.parse_number(values, decimal, integer=integer)
+    if bad is not None and spec.unit and pc.any(bad).as_py():
+        stripped = strip_unit(values, spec.unit)
+        array, bad = v.parse_number(stripped, decimal, integer=integer)
+    if native is None or native.null_count == len(native):
+        return array, bad
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    real = pc.is_valid(native)
+    if integer:
+        whole = pc.and_(pc.equal(pc.floor(native), native), pc.less(pc.abs(native), 2.0**53))
+        from_native = pc.cast(pc.if_else(whole, native, pa.scalar(None, pa.float64())), pa.int64())
+        not_whole = pc.fill_null(pc.and_(real, pc.invert(whole)), False)
+    else:
+        from_native, not_whole = native, None
+    array = pc.if_else(real, from_native, array)
+    if bad is not None:
+        if isinstance(bad, pa.ChunkedArray):
+            bad = bad.combine_chunks()
+        bad = pc.and_(bad, pc.invert(real))
+    if not_whole is not None:
+        bad = not_whole if bad is None else pc.or_(bad, not_whole)
+    return array, bad
+
+
+_OTHER_DECIMAL = {
+    ",": re.compile(r"^[+-]?\d+\.\d{1,2}$|^[+-]?\d{1,3}(?:,\d{3})+\.\d+$"),
+    ".": re.compile(r"^[+-]?\d+,\d{1,2}$|^[+-]?\d{1,3}(?:\.\d{3})+,\d+$"),
+}
+
+
+def _number_hint(spec: ColumnSpec) -> Callable[[str], str]:
+    def hint(value: str) -> str:
+        text = value.strip()
+        if TOTAL_WORD.match(text):
+            return _("is this a total row? Leave it out on the column review")
+        if re.search(units.CURRENCY_OR_UNIT, text):
+            return _("remove the currency sign or unit, or choose Text")
+        if spec.type == ColumnType.INTEGER and re.fullmatch(r"[+-]?\d{19,}", text):
+            return _("numbers this long are codes, choose Text")
+        decimal_part = v.FRACTION_PATTERNS[spec.decimal or ","]
+        if spec.type == ColumnType.INTEGER and re.search(decimal_part, text):
+            return _("choose Number for a column with decimals")
+        if _OTHER_DECIMAL[spec.decimal or ","].match(text):
+            if (spec.decimal or ",") == ",":
+                return _(
+                    "this value has a decimal point and the column a decimal comma; "
+                    "correct the value or choose the decimal point when you upload"
+                )
+            return _(
+                "this value has a decimal comma and the column a decimal point; "
+                "correct the value or choose the decimal comma when you upload"
+            )
+        return _("correct the value, leave the row out, or choose Text for this column")
+
+    return hint
+
+
+def _boolean_hint(value: str) -> str:
+    return _("write ja or nee (or x for yes and leave the cell empty for no), or choose Text")
+
+
+def _date_hint(value: str) -> str:
+    if TOTAL_WORD.match(value.strip()):
+        return _("is this a total row? Leave it out on the column review")
+    return _("correct the value, or choose Text for this column")
 
 
 def _empty_reason() -> str:

@@ -9,6 +9,11 @@ point). A column whose values fit both (`1.234`, `12.500`: every separator follo
 exactly three digits) takes the convention of the file: the one the user chose, else
 the one most unambiguous columns of the file use, else a comma when the delimiter is
 `;`, a point when it is `,`, and the Belgian comma when nothing tells.
+
+Real Excel numbers (RawTable.native) are numbers whatever the convention of the text
+cells beside them: only the text cells decide the convention. Values that carry a known
+unit (`€ 1.234,56`, `12 %`, `3,5 km`) are numbers with that unit (units.py). Yes/no words
+in Dutch, French and English; a column of `x` ticks and empty cells is yes/no too.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .columns import (
     tokens,
 )
 from .types import ColumnSpec, ColumnType, RawTable, Role
+from .units import same_unit, split_units
 
 SAMPLE_SIZE = 10_000
 
@@ -36,7 +42,13 @@ SAMPLE_SIZE = 10_000
 def infer_schema(raw: RawTable) -> list[ColumnSpec]:
     """One ColumnSpec per column of `raw`, in file order."""
     keys = make_keys(raw.columns)
-    samples = {name: _sample(raw.table.column(name)) for name in raw.columns}
+    samples, value_units = {}, {}
+    for name in raw.columns:
+        sample = _sample(raw.table.column(name), raw.native.get(name))
+        unit, numbers = split_units(sample)
+        if unit and guess_unit(name) and not same_unit(unit, guess_unit(name)):
+            unit, numbers = "", sample  # "Afstand (km)" over "300 m": not one unit
+        samples[name], value_units[name] = numbers, unit
     conventions = {name: _conventions(sample) for name, sample in samples.items()}
     file_decimal = _file_decimal(raw, conventions.values())
 
@@ -45,13 +57,21 @@ def infer_schema(raw: RawTable) -> list[ColumnSpec]:
         column = raw.table.column(name)
         spec = ColumnSpec(name=name, key=key, unit=guess_unit(name))
         spec.nullable = column.null_count > 0
-        _infer_type(spec, samples[name], conventions[name], file_decimal)
+        native = raw.native.get(name)
+        _infer_type(spec, samples[name], conventions[name], file_decimal, native)
+        if spec.type in (ColumnType.INTEGER, ColumnType.DECIMAL) and not spec.unit:
+            spec.unit = value_units[name] or raw.unit_hints.get(name, "")
         specs.append(spec)
     _assign_roles(specs, samples)
     return specs
 
 
-def _sample(column: pa.ChunkedArray) -> pa.Array:
+def _sample(column: pa.ChunkedArray, native: pa.Array | None = None) -> pa.Array:
+    """Up to SAMPLE_SIZE text values of a column (not the real Excel numbers in it)."""
+    if native is not None and native.null_count < len(native):
+        column = pc.filter(column, pc.is_null(native))
+        if isinstance(column, pa.Array):
+            column = pa.chunked_array([column])
     present = []
     count = 0
     for chunk in column.chunks:
@@ -87,10 +107,22 @@ def _file_decimal(raw: RawTable, conventions) -> str:
     return ","
 
 
-def _infer_type(spec: ColumnSpec, sample: pa.Array, conventions: set[str], file_decimal: str):
+def _infer_type(
+    spec: ColumnSpec,
+    sample: pa.Array,
+    conventions: set[str],
+    file_decimal: str,
+    native: pa.Array | None = None,
+):
+    numbers = native.drop_null() if native is not None else pa.array([], pa.float64())
     if len(sample) == 0:
-        return  # only empty cells: text
-    if _is_boolean(sample):
+        if len(numbers) and not is_code_name(spec.key):  # real Excel numbers only
+            whole = pc.all(pc.equal(pc.floor(numbers), numbers)).as_py()
+            whole = whole and pc.max(pc.abs(numbers)).as_py() < 2**53
+            spec.type = ColumnType.INTEGER if whole else ColumnType.DECIMAL
+            spec.decimal = file_decimal
+        return  # else only empty cells: text
+    if not len(numbers) and _is_boolean(sample, spec.nullable):
         spec.type = ColumnType.BOOLEAN
         return
     if conventions:
@@ -98,6 +130,8 @@ def _infer_type(spec: ColumnSpec, sample: pa.Array, conventions: set[str], file_
             return  # identifiers such as NIS codes and postal codes stay text
         decimal = file_decimal if len(conventions) == 2 else next(iter(conventions))
         fraction = pc.any(v.matches(sample, v.FRACTION_PATTERNS[decimal])).as_py()
+        if len(numbers):  # real Excel numbers beside numbers written as text
+            fraction = fraction or not pc.all(pc.equal(pc.floor(numbers), numbers)).as_py()
         if fraction:
             spec.type, spec.decimal = ColumnType.DECIMAL, decimal
             return
@@ -105,16 +139,20 @@ def _infer_type(spec: ColumnSpec, sample: pa.Array, conventions: set[str], file_
         if bad is None or not pc.any(bad).as_py():
             spec.type, spec.decimal = ColumnType.INTEGER, decimal
         return  # numbers too long for an integer stay text
+    if len(numbers):
+        return  # real numbers beside text that is no number: text
     temporal = v.Temporal(sample)
     if pc.all(temporal.ok).as_py():
         has_time = pc.any(temporal.has_time).as_py()
         spec.type = ColumnType.TIMESTAMP if has_time else ColumnType.DATE
 
 
-def _is_boolean(sample: pa.Array) -> bool:
+def _is_boolean(sample: pa.Array, has_empty: bool = True) -> bool:
     _result, bad = v.parse_boolean(sample)
     if pc.any(bad).as_py():
         return False
+    if v.only_marks(sample) and not has_empty:
+        return False  # "x" in every row says nothing: ticks are "x" or empty
     lower = pc.utf8_lower(sample)
     return not pc.all(pc.is_in(lower, value_set=pa.array(["0", "1"]))).as_py()
 

@@ -1,8 +1,10 @@
 """Reading delimited text (CSV, TSV, TXT) into string columns with pyarrow's CSV reader.
 
 pyarrow parses on all cores and never turns a value into anything but text here; typing
-the values is done afterwards (infer.py, convert.py). The header is read by us, so its
-names can be checked and reported before pyarrow sees the file.
+the values is done afterwards (infer.py, convert.py). The header is found by us in the
+first rows (title rows above it skipped, header rows joined: layout.py), so its names can
+be checked and reported before pyarrow reads the rest; empty columns without a name are
+left out after.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ import io
 import re
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.utils.translation import gettext as _
 
-from .columns import check_column_names
 from .errors import IngestError
+from .layout import (
+    HEADER_SEARCH_ROWS,
+    MAX_HEADER_ROWS,
+    Sheet,
+    find_header,
+    header_hint,
+    keep_columns,
+)
 from .sniff import SAMPLE_BYTES, decode, detect_delimiter, detect_encoding
 from .types import RawTable, ReadOptions, shift_past
 
@@ -63,25 +73,64 @@ def _read(data: bytes, encoding: str, options: ReadOptions) -> RawTable:
     if not text_sample.strip():
         raise IngestError(_("The file is empty."))
     delimiter = options.delimiter or detect_delimiter(text_sample)
-    header = next(csv.reader(io.StringIO(text_sample.lstrip("\r\n")), delimiter=delimiter))
-    names = check_column_names(header)
-    header_row = 1 + _leading_blank_lines(text_sample)
+    sheet = _first_rows(text_sample, delimiter)
+    if not sheet.rows:
+        raise IngestError(_("The file is empty."))
+    header = find_header(sheet, options.header_row)
+    last_header = header.numbers[-1]
+    width = max(len(sheet.rows[index][1]) for index in range(header.first, header.last + 1))
+    width = max(width, len(header.names))
     quoted = '"' in text_sample
 
-    table = _parse(data, delimiter, len(names), header_row, quoted)
+    table = _parse(data, delimiter, width, last_header, quoted)
     if table.num_rows == 0:
-        raise IngestError(_("The file has a header row but no data rows."))
-    table = table.rename_columns(names)
+        raise IngestError(_("The file has a header row but no data rows.") + " " + header_hint())
+    skipped = _blank_lines(data, last_header)
+    first_row = last_header + 1
+    has_values = [table.column(i).null_count < table.num_rows for i in range(width)]
+    named = [i < len(header.names) and bool(header.names[i]) for i in range(width)]
+    first_value_row = [  # only needed to name a column with values but no name
+        shift_past(first_row + _first_valid(table.column(i)), skipped)
+        if has_values[i] and not named[i]
+        else 0
+        for i in range(width)
+    ]
+    positions, names, notes = keep_columns(sheet, header, has_values, first_value_row)
+    table = table.select(positions).rename_columns(names)
     return RawTable(
         table=table,
         format="csv",
         encoding="utf-8" if encoding == "utf8" else encoding,
         delimiter=delimiter,
-        header_row=header_row,
+        header_row=header.numbers[0],
         decimal=options.decimal,
-        first_row=header_row + 1,
-        skipped_rows=_blank_lines(data, header_row),
+        first_row=first_row,
+        skipped_rows=skipped,
+        header_rows=header.numbers,
+        notes=tuple(header.notes) + tuple(notes),
     )
+
+
+def _first_rows(text: str, delimiter: str) -> Sheet:
+    """The first rows of the file as cells, numbered by their first line, for finding the
+    header (blank lines are counted, not kept)."""
+    rows: list[tuple[int, list[str | None]]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    wanted = HEADER_SEARCH_ROWS + 2 * MAX_HEADER_ROWS + 20
+    line = 0
+    with contextlib.suppress(csv.Error):
+        for fields in reader:
+            number, line = line + 1, reader.line_num
+            cells = [field if field.strip() else None for field in fields]
+            if any(cell is not None for cell in cells):
+                rows.append((number, cells))
+                if len(rows) >= wanted:
+                    break
+    return Sheet(rows=rows)
+
+
+def _first_valid(column: pa.ChunkedArray) -> int:
+    return pc.indices_nonzero(pc.is_valid(column.combine_chunks()))[0].as_py()
 
 
 def _parse(data: bytes, delimiter: str, width: int, header_row: int, quoted: bool) -> pa.Table:
@@ -170,15 +219,6 @@ def _ragged_row(
             "count": width,
         }
     )
-
-
-def _leading_blank_lines(text: str) -> int:
-    count = 0
-    for line in text.splitlines():
-        if line.strip():
-            break
-        count += 1
-    return count
 
 
 def _blank_lines(data: bytes, header_row: int) -> tuple[int, ...]:

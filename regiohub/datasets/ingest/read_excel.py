@@ -3,9 +3,12 @@
 Excel gives typed values; they are written as text the way infer.py reads them back:
 numbers with a decimal point, dates as ISO 8601, booleans as true/false. Formulas give
 their last calculated value; a formula without one is refused with its cells named (see
-xlsx_checks.py, which also refuses XML with a DOCTYPE before openpyxl reads it). The
-header is the first non-empty row; empty rows are skipped but keep their row number, so
-errors name the row the user sees in Excel.
+xlsx_checks.py, which also refuses XML with a DOCTYPE before openpyxl reads it). Real
+numbers are also kept as numbers (RawTable.native): they are numbers whatever the
+decimal convention of the text cells beside them; a percentage format (`0%`) gives the
+number as shown (12 for 0.12) and the unit %. Title rows, header rows to join, merged
+cells and empty columns: see layout.py. Empty rows are skipped but keep their row
+number, so errors name the row the user sees in Excel.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import datetime as dt
 import warnings
 import zipfile
 import zlib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -21,13 +26,13 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 
 from .archives import check_zip
-from .columns import MAX_COLUMNS, check_column_names
+from .columns import MAX_COLUMNS
 from .errors import IngestError
+from .layout import Merge, Sheet, fill_merged_rows, find_header, header_hint, keep_columns
 from .types import RawTable, ReadOptions
-from .xlsx_checks import check_xml_parts, formulas_without_value
+from .xlsx_checks import check_xml_parts, formulas_without_value, merged_ranges
 
 #: What openpyxl raises, while it reads a sheet lazily, for a damaged workbook.
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ParseError, KeyError, ValueError, TypeError)
@@ -53,17 +58,30 @@ def read_excel(path: Path, options: ReadOptions) -> RawTable:
                 % {"sheet": name, "sheets": ", ".join(f"“{sheet}”" for sheet in sheets)}
             )
         sheet = workbook[name]
+        units: dict[int, Counter] = {}
         try:
-            rows = list(_rows(sheet))
+            rows = _rows(sheet, units)
         except _DAMAGED:
             raise IngestError(
                 _("This file is not a valid Excel (.xlsx) file: the sheet “%(sheet)s” is damaged.")
                 % {"sheet": name}
             ) from None
         _check_formulas(path, sheet, name)
+        merges = _merges(path, sheet)
     finally:
         workbook.close()
-    return _to_raw(rows, name, options)
+    return _to_raw(rows, merges, units, name, options)
+
+
+def _merges(path: Path, sheet) -> list[Merge]:
+    part = getattr(sheet, "_worksheet_path", None)
+    if not part:
+        return []
+    try:
+        refs = merged_ranges(path, part)
+    except (KeyError, zipfile.BadZipFile, zlib.error, EOFError):
+        raise IngestError(_("This file is not a valid Excel (.xlsx) file.")) from None
+    return [merge for ref in refs if (merge := Merge.parse(ref)) is not None]
 
 
 def _check_formulas(path: Path, sheet, name: str) -> None:
@@ -108,88 +126,155 @@ def _open(path: Path):
         raise IngestError(_("This file is not a valid Excel (.xlsx) file.")) from None
 
 
-def _rows(sheet):
-    """(row number, cells as text) for every non-empty row."""
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [_as_text(value) for value in values]
-        while cells and cells[-1] is None:
-            cells.pop()
-        if cells:
-            yield number, cells
+@dataclass
+class _Row:
+    number: int
+    texts: list[str | None]
+    kinds: str  # a letter per cell: "n" number, "d" date, "b" yes/no, "s" text, " " empty
+    numbers: list[float | None] | None  # the real numbers, when the row has any
 
 
-def _as_text(value: object) -> str | None:
+def _rows(sheet, units: dict[int, Counter]) -> list[_Row]:
+    """Every non-empty row, with what Excel held in each cell; `units` counts the units
+    that number formats give per column (`0%`, `€ #,##0.00`)."""
+    rows = []
+    formats: dict[object, str] = {}  # the unit of each cell style's number format
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        texts: list[str | None] = []
+        kinds: list[str] = []
+        numbers: list[float | None] | None = None
+        for position, cell in enumerate(cells):
+            text, kind, native, unit = _read_cell(cell, formats)
+            texts.append(text)
+            kinds.append(kind)
+            if native is not None:
+                if numbers is None:
+                    numbers = [None] * position
+                numbers.append(native)
+                if unit:
+                    units.setdefault(position, Counter())[unit] += 1
+            elif numbers is not None:
+                numbers.append(None)
+        while texts and texts[-1] is None:
+            texts.pop()
+            kinds.pop()
+        if texts:
+            if numbers is not None:
+                del numbers[len(texts) :]
+            rows.append(_Row(number, texts, "".join(kinds), numbers))
+    return rows
+
+
+def _read_cell(cell, formats: dict[object, str]) -> tuple[str | None, str, float | None, str]:
+    """(text, kind, number, unit): a cell as the text infer.py reads back, what Excel held
+    in it, the number when it is a real number, and the unit its number format shows."""
+    value = cell.value
     if value is None:
-        return None
+        return None, " ", None, ""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+        return ("true" if value else "false"), "b", None, ""
+    if isinstance(value, int | float):
+        if isinstance(value, int) and abs(value) >= 2**53:
+            return str(value), "s", None, ""  # beyond a float: read as text
+        number = float(value)
+        style = getattr(cell, "_style_id", None)
+        unit = formats.get(style) if style is not None else None
+        if unit is None:
+            unit = formats[style] = _format_unit(str(getattr(cell, "number_format", "") or ""))
+        if unit == "%":
+            number = round(number * 100, 10)  # 0.12 shown as 12 %
+        text = str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+        return text, "n", number, unit
     if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat()
+        text = value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+        return text, "d", None, ""
     if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
+        return value.isoformat(), "d", None, ""
     text = str(value)
-    return text if text.strip() else None
+    return (text, "s", None, "") if text.strip() else (None, " ", None, "")
 
 
-def _to_raw(rows: list[tuple[int, list[str | None]]], sheet: str, options: ReadOptions) -> RawTable:
+def _format_unit(form: str) -> str:
+    """The unit a number format shows: "%" for `0%`, "EUR" for `€ #,##0.00`, else ""."""
+    if "%" in form.replace("\\%", ""):
+        return "%"
+    if "€" in form or "EUR" in form.upper():
+        return "EUR"
+    return ""
+
+
+def _to_raw(
+    rows: list[_Row], merges: list[Merge], units: dict[int, Counter], sheet: str, options
+) -> RawTable:
     if not rows:
         raise IngestError(_("The sheet “%(sheet)s” is empty.") % {"sheet": sheet})
-    header_row, header = rows[0]
-    records = rows[1:]
-    width = max(len(cells) for _number, cells in rows)
+    width = max(len(row.texts) for row in rows)
     if width > MAX_COLUMNS:
         raise IngestError(
             _("The file has %(count)s columns; we accept at most %(maximum)s.")
             % {"count": width, "maximum": MAX_COLUMNS}
         )
-    header = header + [None] * (width - len(header))
-    _check_unnamed_columns_are_empty(header, records)
-    header = header[: _last_named(header)]
-    names = check_column_names([cell or "" for cell in header])
+    grid = Sheet(
+        rows=[(row.number, row.texts) for row in rows],
+        kinds=[row.kinds for row in rows],
+        merges=merges,
+        letters=True,
+    )
+    header = find_header(grid, options.header_row)
+    natives = [row.numbers for row in rows]
+    notes = list(header.notes) + fill_merged_rows(grid, header, natives)
+    start = header.last + 1
+    records = grid.rows[start:]
     if not records:
-        raise IngestError(_("The file has a header row but no data rows."))
+        raise IngestError(_("The file has a header row but no data rows.") + " " + header_hint())
+    width = max(width, len(header.names))
+    has_values = [False] * width
+    first_value_row = [0] * width
+    for number, cells in records:
+        for position, value in enumerate(cells):
+            if value is not None and not has_values[position]:
+                has_values[position] = True
+                first_value_row[position] = number
+    positions, names, column_notes = keep_columns(grid, header, has_values, first_value_row)
+    notes += column_notes
 
-    columns = [[] for _name in names]
-    for _number, cells in records:
-        for position, column in enumerate(columns):
-            column.append(cells[position] if position < len(cells) else None)
-    numbers = [number for number, _cells in records]
-    present = set(numbers)
+    columns, native, hints = [], {}, {}
+    for position, name in zip(positions, names, strict=True):
+        columns.append(
+            pa.array(
+                [cells[position] if position < len(cells) else None for _n, cells in records],
+                pa.string(),
+            )
+        )
+        numbers = [
+            row[position] if row is not None and position < len(row) else None
+            for row in natives[start:]
+        ]
+        present = sum(1 for value in numbers if value is not None)
+        if present:
+            native[name] = pa.array(numbers, pa.float64())
+            counted = units.get(position)
+            if counted:
+                unit, count = counted.most_common(1)[0]
+                if count * 2 > present:
+                    hints[name] = unit
+    numbers_seen = [number for number, _cells in records]
+    present_rows = set(numbers_seen)
     skipped = tuple(
-        number for number in range(numbers[0], numbers[-1] + 1) if number not in present
+        number
+        for number in range(numbers_seen[0], numbers_seen[-1] + 1)
+        if number not in present_rows
     )
     return RawTable(
-        table=pa.table([pa.array(column, pa.string()) for column in columns], names=names),
+        table=pa.table(columns, names=names),
         format="xlsx",
         sheet=sheet,
-        header_row=header_row,
+        header_row=header.numbers[0],
         decimal=options.decimal,
-        first_row=numbers[0],
+        first_row=numbers_seen[0],
         skipped_rows=skipped,
+        header_rows=header.numbers,
+        notes=tuple(notes),
+        native=native,
+        unit_hints=hints,
     )
-
-
-def _last_named(header: list[str | None]) -> int:
-    end = len(header)
-    while end > 1 and not header[end - 1]:
-        end -= 1
-    return end
-
-
-def _check_unnamed_columns_are_empty(header, records) -> None:
-    """A column with values but no name is an error; an empty one is dropped."""
-    end = _last_named(header)
-    for number, cells in records:
-        for position in range(end, len(cells)):
-            if cells[position] is not None:
-                raise IngestError(
-                    _(
-                        "Column %(column)s has values (from row %(row)s) but no name in the "
-                        "header row. Give every column a name."
-                    )
-                    % {"column": get_column_letter(position + 1), "row": number}
-                )

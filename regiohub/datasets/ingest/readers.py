@@ -24,7 +24,13 @@ def read_raw(path: Path, *, filename: str, options: ReadOptions | None = None) -
     IngestError with a translated message when the file cannot be read as a table.
     """
     options = options or ReadOptions()
-    path = Path(path)
+    raw = _read_file(Path(path), filename, options)
+    if options.exclude_rows:  # total rows, and rows the steward left out
+        raw = raw.without_rows(options.exclude_rows)
+    return raw
+
+
+def _read_file(path: Path, filename: str, options: ReadOptions) -> RawTable:
     size = path.stat().st_size
     if size == 0:
         raise IngestError(_("The file is empty (0 bytes). Choose the file again."))

@@ -111,6 +111,8 @@ def decode(data: bytes, encoding: str) -> str:
 def detect_delimiter(text_sample: str) -> str:
     """The delimiter that splits the first lines into the same number (> 1) of fields.
 
+    Title lines without the delimiter above the header are passed over.
+
     Quotes are respected (a `,` inside "1,5" does not count). The most consistent
     delimiter wins, then the one giving more fields, then the first of tab, `;`, `|`,
     `,`. A Belgian `;` file with decimal commas keeps its `;`: its header has no commas.
@@ -126,10 +128,13 @@ def detect_delimiter(text_sample: str) -> str:
         counts = [
             len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
         ]
-        header_count = counts[0]
-        if header_count < 2:
+        # Title lines above the header ("Bevolking per gemeente") have no delimiter; they
+        # are not the header, but they count against the delimiter's consistency.
+        start = next((index for index, count in enumerate(counts) if count >= 2), None)
+        if start is None:
             continue
-        same = Counter(counts)[header_count] / len(counts)
+        header_count = counts[start]
+        same = Counter(counts[start:])[header_count] / len(counts)
         score = (same, header_count)
         if score[0] > best_score[0] or (score[0] == best_score[0] and score[1] > best_score[1]):
             best, best_score = delimiter, score

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+import numpy as np
 import pyarrow as pa
 
 from .errors import LoadError
@@ -40,6 +42,55 @@ class ReadOptions:
     encoding: str = ""
     sheet: str = ""
     decimal: str = ""
+    #: The row the header is on, as numbered in the file (0: find it). Title rows above
+    #: it are skipped; header rows right below it that complete it are joined.
+    header_row: int = 0
+    #: Rows (numbered as in the file) that hold no record to load: the total rows the
+    #: steward left out, and rows they chose to leave out.
+    exclude_rows: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Stored options come back from JSON as a list of numbers.
+        object.__setattr__(self, "header_row", int(self.header_row or 0))
+        object.__setattr__(self, "exclude_rows", tuple(sorted({int(r) for r in self.exclude_rows})))
+
+
+@dataclass(frozen=True)
+class ReadNote:
+    """Something the reader did to the sheet that the steward should know about.
+
+    `kind` is one of NOTE_KINDS; `where` names the cells, rows or columns (``B4:B9``,
+    ``3–4``, ``A``); `example` is a value that shows it (a joined column name). The
+    sentence is written when the note is shown (ingest.notes.describe), in the reader's
+    language.
+    """
+
+    kind: str
+    where: str = ""
+    example: str = ""
+
+
+NOTE_KINDS = (
+    "title_rows",  # rows above the header were skipped
+    "header_joined",  # several header rows make the names
+    "merged_header",  # a merged header cell gave its name to each column below it
+    "merged_down",  # a merged cell in the rows was filled down
+    "merged_first",  # a merged number was kept in its first row only
+    "empty_columns",  # empty columns without a name were left out
+)
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    """A row that looks like a total or subtotal, not a record: offered for leaving out.
+
+    `row` is the row number as in the file, `label` the text that says so ("Totaal"), or
+    "" when the row was found because its numbers are the sums of the rows above it.
+    """
+
+    row: int
+    label: str
+    values: tuple[str | None, ...]
 
 
 @dataclass(frozen=True)
@@ -61,6 +112,14 @@ class RawTable:
     first_row: int = 2  # the row number of the first record
     # Row numbers after first_row that hold no record (blank lines, empty Excel rows).
     skipped_rows: tuple[int, ...] = field(default=())
+    # Every row of the header (several when header rows were joined); header_row is the first.
+    header_rows: tuple[int, ...] = field(default=())
+    notes: tuple[ReadNote, ...] = field(default=())
+    # Excel cells that hold a real number, per column: float64, null where the cell held
+    # text or nothing. They are numbers whatever the decimal convention of the text cells.
+    native: dict[str, pa.Array] = field(default_factory=dict)
+    # A unit per column read from the cells' number formats (`0%`, `€ #,##0.00`).
+    unit_hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -73,6 +132,30 @@ class RawTable:
     def row_number(self, index: int) -> int:
         """The row number the user sees for the record at 0-based `index`."""
         return shift_past(self.first_row + index, self.skipped_rows)
+
+    def index_of(self, row: int) -> int | None:
+        """The 0-based index of the record on row `row` as in the file, None if none is."""
+        if row < self.first_row or row in set(self.skipped_rows):
+            return None
+        index = row - self.first_row - bisect.bisect_left(self.skipped_rows, row)
+        return index if 0 <= index < self.num_rows else None
+
+    def without_rows(self, rows: Iterable[int]) -> RawTable:
+        """The same table without the records on `rows` (numbered as in the file); the
+        other records keep their row numbers."""
+        indices = sorted({i for row in rows if (i := self.index_of(row)) is not None})
+        if not indices:
+            return self
+        keep = np.ones(self.num_rows, dtype=bool)
+        keep[indices] = False
+        mask = pa.array(keep)
+        gone = {self.row_number(index) for index in indices}
+        return replace(
+            self,
+            table=self.table.filter(mask),
+            skipped_rows=tuple(sorted(set(self.skipped_rows) | gone)),
+            native={name: values.filter(mask) for name, values in self.native.items()},
+        )
 
 
 def shift_past(row: int, skipped: tuple[int, ...]) -> int:

@@ -18,8 +18,10 @@ import pyarrow.compute as pc
 BRUSSELS = "Europe/Brussels"
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 
-TRUE_WORDS = ("ja", "true", "waar", "oui", "vrai", "yes", "1")
-FALSE_WORDS = ("nee", "false", "onwaar", "non", "faux", "no", "0")
+TRUE_WORDS = ("ja", "true", "waar", "oui", "vrai", "yes", "1", "x", "✓", "✔")
+FALSE_WORDS = ("nee", "neen", "false", "onwaar", "non", "faux", "no", "0")
+#: A column ticked with marks only (`x` or empty): an empty cell there means no.
+MARKS = ("x", "✓", "✔")
 
 _GROUP = "[ \u00a0\u202f]"  # thousands separated by a (no-break, narrow no-break) space
 # A first thousands group never starts with 0: "0.123" is not a hundred and twenty-three.
@@ -113,6 +115,15 @@ def parse_boolean(values):
     false = pc.is_in(lower, value_set=pa.array(FALSE_WORDS))
     result = pc.if_else(true, True, pc.if_else(false, False, pa.scalar(None, pa.bool_())))
     return result, failed(values, pc.or_(true, false))
+
+
+def only_marks(values) -> bool:
+    """True when every non-empty value is a tick mark (`x`): empty cells then mean no."""
+    present = pc.drop_null(values)
+    if len(present) == 0:
+        return False
+    lower = pc.utf8_lower(pc.utf8_trim_whitespace(present))
+    return bool(pc.all(pc.is_in(lower, value_set=pa.array(MARKS))).as_py())
 
 
 def is_leading_zero_code(values):

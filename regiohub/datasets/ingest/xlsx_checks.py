@@ -8,7 +8,9 @@
   and reading it for its values would give an empty cell without a word. Those cells are
   named instead. A text result stored empty (``t="str"`` with ``<v></v>``) is a value.
 
-Both read the XML with expat, streaming, and never expand or fetch anything.
+Both read the XML with expat, streaming, and never expand or fetch anything. The merged
+ranges of a sheet, which openpyxl's read-only mode does not give, are read here too, by
+scanning the sheet's XML as bytes.
 """
 
 from __future__ import annotations
@@ -158,3 +160,25 @@ def _scan_cells(part) -> tuple[list[str], int]:
     except expat.ExpatError:
         raise IngestError(_("This file is not a valid Excel (.xlsx) file.")) from None
     return found, count
+
+
+#: A merged range (``<mergeCell ref="B4:B9"/>``, also with a namespace prefix).
+_MERGE_TAG = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?\bref\s*=\s*["']([A-Za-z$]+\d+(?::[A-Za-z$]+\d+)?)["']"""
+)
+
+
+def merged_ranges(path: Path, sheet_part: str) -> list[str]:
+    """The merged ranges of one sheet (``B4:B9``), in file order.
+
+    openpyxl does not give them in read-only mode; they follow the cells in the sheet's
+    XML, so the part is scanned as bytes, streaming."""
+    part_name = sheet_part.lstrip("/")
+    found: dict[str, None] = {}
+    tail = b""
+    with zipfile.ZipFile(path) as archive, archive.open(part_name) as part:
+        while chunk := part.read(1024 * 1024):
+            for match in _MERGE_TAG.finditer(tail + chunk):
+                found[match.group(1).decode("ascii")] = None
+            tail = chunk[-200:]
+    return list(found)

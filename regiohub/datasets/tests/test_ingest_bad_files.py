@@ -66,12 +66,16 @@ def test_ragged_row_after_a_blank_line(tmp_path):
 
 def test_duplicate_column_names(tmp_path):
     message = read_error(write(tmp_path, "dubbel.csv", "a;b;a;c;b\n1;2;3;4;5\n"))
-    assert message == "The header row has the same column name more than once: “a”, “b”."
+    assert message == (
+        "The header row has the same column name more than once: “a”, “b”. "
+        "Is there a title above the header? Choose the row the header is on."
+    )
 
 
 def test_empty_column_name(tmp_path):
     message = read_error(write(tmp_path, "leeg.csv", "a;;c\n1;2;3\n"))
-    assert message.startswith("Column 2 of the header row has no name.")
+    assert message.startswith("Column 2 has values (from row 2) but no name in the header row.")
+    assert message.endswith("Is there a title above the header? Choose the row the header is on.")
 
 
 def test_too_many_columns(tmp_path):
@@ -140,9 +144,13 @@ def test_text_in_a_number_column_names_row_column_and_value(tmp_path):
         (3, "bedrag", "twee"),
         (5, "bedrag", "1.5"),
     ]
-    assert result.errors[0].reason == (
-        "“twee” is not a number with a decimal comma (such as 1.234,56)"
-    )
+    assert [error.reason for error in result.errors] == [
+        "“twee” is not a number with a decimal comma (such as 1.234,56): correct the value, "
+        "leave the row out, or choose Text for this column",
+        "“1.5” is not a number with a decimal comma (such as 1.234,56): this value has a "
+        "decimal point and the column a decimal comma; correct the value or choose the "
+        "decimal point when you upload",
+    ]
 
 
 def test_other_conversion_errors(tmp_path):
@@ -156,16 +164,31 @@ def test_other_conversion_errors(tmp_path):
     )
     result = convert(read_raw(bad, filename=bad.name), schema)
     assert [(error.row, error.column, error.reason) for error in result.errors] == [
-        (2, "n", "“1,5” is not a whole number"),
-        (2, "d", "“30/02/2025” is not a date (such as 31/12/2025)"),
+        (2, "n", "“1,5” is not a whole number: choose Number for a column with decimals"),
+        (
+            2,
+            "d",
+            "“30/02/2025” is not a date (such as 31/12/2025): correct the value, or choose "
+            "Text for this column",
+        ),
         (
             2,
             "t",
             "“30/03/2025 02:30” does not exist in Belgian time: the clocks were put forward "
             "an hour then",
         ),
-        (2, "b", "“misschien” is not yes or no (ja/nee, true/false, 1/0)"),
-        (3, "n", "“99999999999999999999” is not a whole number"),
+        (
+            2,
+            "b",
+            "“misschien” is not yes or no (ja/nee, true/false, 1/0): write ja or nee (or x "
+            "for yes and leave the cell empty for no), or choose Text",
+        ),
+        (
+            3,
+            "n",
+            "“99999999999999999999” is not a whole number: numbers this long are codes, "
+            "choose Text",
+        ),
         (3, "d", "this column may not be empty"),
         (3, "t", "this column may not be empty"),
         (3, "b", "this column may not be empty"),
