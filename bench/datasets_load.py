@@ -18,6 +18,14 @@ and ``storage.write`` with timers (nothing else changes): read + infer (inspect 
 read again + convert (load task), Delta write; rows/s per phase and overall, and the peak
 memory of the process (VmHWM, else ``ru_maxrss``).
 
+Then the steward's next step: January of every segment uploaded again with a correction
+(one car more on the 15th; ISO times, decimal points), loaded by "add and update by key"
+(segment_id, hour): rows/s of the load task (read, convert, working out what changes,
+the Delta merge of the changed rows), and the counts it published; twice. (The first
+load's local times read the doubled autumn hour twice as summer time, so it holds those
+keys twice: the first upsert removes one of each and rewrites the table to do so; the
+second, another correction, merges only the changed rows.)
+
 The floor, in a child process (its own peak memory) on the same file: ``pyarrow.csv`` with
 explicit options (delimiter, decimal comma, the timestamp format, the column types), the
 local times made UTC, and ``deltalake.write_deltalake``. Printed: ours/raw.
@@ -285,6 +293,8 @@ def our_load(csv_path: Path) -> dict[str, Any]:
     assert load.state == "done", f"{load.state}: {load.message} {load.errors[:3]}"
     assert load.version.row_count == ROWS, load.version.row_count
     return {
+        "dataset": dataset,
+        "user": user,
         "copy": copied,
         "inspect": inspect_s,
         "inspect_phases": inspect_phases,
@@ -294,6 +304,80 @@ def our_load(csv_path: Path) -> dict[str, Any]:
         "stats": stats_s,
         "types": inferred,
         "rss_mb": _rss_mb(),
+    }
+
+
+def corrected_month_csv(dataset: Any, path: Path, day: int) -> int:
+    """January of every segment as the dataset holds it, one car more on ``day``, as a
+    CSV with ISO times in UTC and decimal points; its number of rows."""
+    from datetime import UTC, datetime
+
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    from regiohub.datasets import storage
+
+    version = dataset.current_version
+    january = (
+        storage.open_table(dataset.storage_key, version.delta_version)
+        .to_pyarrow_dataset()
+        .to_table(filter=pc.field("hour") < datetime(2025, 2, 1, tzinfo=UTC))
+    )
+    corrected = pc.equal(pc.day(january["hour"]), day)
+    car = pc.if_else(corrected, pc.add(january["car"], 1.0), january["car"])
+    january = january.set_column(january.schema.get_field_index("car"), "car", car)
+    hour = pc.strftime(january["hour"], "%Y-%m-%dT%H:%M:%SZ")
+    january = january.set_column(1, "hour", hour)
+    pa_csv.write_csv(january, path)
+    return january.num_rows
+
+
+def our_upsert(dataset: Any, user: Any, folder: Path, day: int) -> dict[str, Any]:
+    """The corrected month, uploaded and loaded by key, timed like the first load."""
+    from django.core.files.uploadedfile import UploadedFile
+
+    from regiohub.core.testing import run_tasks
+    from regiohub.datasets import changes, ingest, services, storage
+    from regiohub.datasets.tasks import run_load
+
+    path = folder / f"january-corrected-{day}.csv"
+    rows = corrected_month_csv(dataset, path, day)
+    phases = Phases()
+    phases.wrap(ingest, "read_raw", "read")
+    phases.wrap(ingest, "convert", "convert")
+    phases.wrap(changes, "compute", "changes")
+    phases.wrap(storage, "write", "delta write")
+    with path.open("rb") as file:
+        upload = UploadedFile(file, name=path.name, size=path.stat().st_size)
+        load = services.start_upload(dataset, user, upload)
+    run_tasks()
+    load.refresh_from_db()
+    assert load.state == "review", f"{load.state}: {load.message}"
+    phases.take()
+    key = ["segment_id", "hour"]
+    started = time.perf_counter()
+    services.confirm(load, user, columns=load.schema, primary_key=key, mode="upsert")
+    run_load.call(load.pk)
+    seconds = time.perf_counter() - started
+    spent = phases.take()
+    run_tasks()
+    load.refresh_from_db()
+    assert load.state == "done", f"{load.state}: {load.message} {load.errors[:3]}"
+    version = load.version
+    # The local times of the file read the doubled autumn hour twice as summer time: the
+    # first load (no key) holds those keys twice, and the upsert by key removes one of each.
+    assert version.rows_added == 0, version.rows_added
+    assert version.row_count == version.rows_updated + version.rows_unchanged
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "phases": spent,
+        "counts": {
+            "added": version.rows_added,
+            "updated": version.rows_updated,
+            "unchanged": version.rows_unchanged,
+            "removed": version.rows_removed,
+        },
     }
 
 
@@ -380,6 +464,32 @@ def main() -> None:
     print()
     print(f"{ROWS:,} rows, {size / 1024**2:,.0f} MB; raw = pyarrow.csv + write_deltalake")
     print(table(["phase", "ours (s)", "ours rows/s", "raw (s)", "ours/raw"], rows))
+
+    for day, what in ((15, "removes the repeated autumn hours: rewrites"), (16, "merges")):
+        upsert = our_upsert(ours["dataset"], ours["user"], folder, day)
+        month, spent = upsert["rows"], upsert["phases"]
+
+        def per_second(seconds: float, month: int = month) -> str:
+            return f"{month / seconds:,.0f}" if seconds > 0 else "-"
+
+        print()
+        print(
+            f"An upsert of a corrected month ({what}): {month:,} rows (January, every "
+            f"segment) by key into the {ROWS:,}; published {upsert['counts']}"
+        )
+        print(
+            table(
+                ["phase", "seconds", "rows/s"],
+                [
+                    ["load task", f"{upsert['seconds']:.2f}", per_second(upsert["seconds"])],
+                    *(
+                        [f"  {name}", f"{spent[name]:.2f}", per_second(spent[name])]
+                        for name in ("read", "convert", "changes", "delta write")
+                        if name in spent
+                    ),
+                ],
+            )
+        )
 
 
 if __name__ == "__main__":

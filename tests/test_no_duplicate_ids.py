@@ -226,6 +226,9 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         "meldpunt:staff-photo": lambda: [f"/staff/reports/{report.reference}/photos/{photo.pk}/"],
         "datasets:detail": lambda: [f"/data/{slug}/"],
         "datasets:download": lambda: [f"/data/{slug}/download/?format=csv"],
+        "datasets:compare": lambda: [f"/data/{slug}/compare/"],
+        "datasets:compare-download": lambda: [f"/data/{slug}/compare/download/"],
+        "datasets:restore": lambda: [f"/staff/data/{slug}/versions/1/restore/"],
         "datasets:edit": lambda: [f"/staff/data/{slug}/edit/"],
         "datasets:upload": lambda: [f"/staff/data/{slug}/upload/"],
         "datasets:feed": lambda: [f"/staff/data/{slug}/feed/"],
@@ -235,6 +238,7 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         ],
         "datasets:confirm": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/confirm/"],
         "datasets:cancel": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/cancel/"],
+        "datasets:reopen": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/again/"],
         "core:set-password": lambda: [  # the link in the mail, then the form it leads to
             f"/account/password/{uid}/{default_token_generator.make_token(superuser)}/",
             f"/account/password/{uid}/set-password/",

@@ -27,6 +27,8 @@ class Action(history.Actions):
     DATASET_CHANGED = "dataset.changed"
     FEED_CONFIGURED = "dataset.feed_configured"
     VERSION_PUBLISHED = "dataset.version_published"
+    #: A steward made an older version's rows the current ones again (with a reason).
+    VERSION_RESTORED = "dataset.version_restored"
     LOAD_STARTED = "load.started"
     LOAD_CONFIRMED = "load.confirmed"
     #: A load that ended: ``load.<state>`` for each final state.
@@ -65,6 +67,9 @@ class VersionPublished(events.Event):
     rows: int
     rows_added: int
     rows_updated: int
+    #: Rows of the previous version left as they were, and rows it had that are gone.
+    rows_unchanged: int = 0
+    rows_removed: int = 0
 
 
 @events.declare

@@ -85,3 +85,14 @@ class DatasetEditForm(DatasetForm):
 
     class Meta(DatasetForm.Meta):
         fields = [f for f in DatasetForm.Meta.fields if f != "slug"]
+
+
+class RestoreForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you restore this version?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Kept in the dataset's history with your name, e.g. “the March file was wrong”."
+        ),
+    )

@@ -94,6 +94,9 @@ class VersionInfo:
     published_at: datetime
     columns: list[Column]
     primary_key: list[str]
+    #: What the version changed, as the version table says (``datasets.changes``).
+    rows_unchanged: int = 0
+    rows_removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def _version_info(version: DatasetVersion) -> VersionInfo:
         rows=version.row_count,
         rows_added=version.rows_added,
         rows_updated=version.rows_updated,
+        rows_unchanged=version.rows_unchanged,
+        rows_removed=version.rows_removed,
         published_at=version.created_at,
         columns=columns_of(version),
         primary_key=list(version.primary_key),

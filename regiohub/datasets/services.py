@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from regiohub.core import access, events, history
 from regiohub.core.tasks import enqueue
+from regiohub.datasets import changes as load_changes
 from regiohub.datasets import storage
 from regiohub.datasets.events import Action, DatasetChanged, LoadRefused, VersionPublished
 from regiohub.datasets.models import (
@@ -46,11 +47,15 @@ __all__ = [
     "cancel",
     "confirm",
     "create_dataset",
+    "default_mode",
+    "dry_run",
     "execute",
     "expire_uploads",
     "inspect",
     "publish",
+    "reopen",
     "require_manage",
+    "restore",
     "run_feed",
     "start_upload",
     "update_dataset",
@@ -282,11 +287,15 @@ def start_upload(
     return load
 
 
-def _read(load: Load) -> Any:
+def _read(load: Load, *, all_rows: bool = False) -> Any:
     from regiohub.datasets.ingest import ReadOptions, read_raw
 
-    options = ReadOptions(**{k: v for k, v in load.options.items() if v})
-    return read_raw(uploads_dir() / load.file, filename=load.filename, options=options)
+    options = {k: v for k, v in load.options.items() if v}
+    if all_rows:  # also the rows the steward leaves out (total rows)
+        options.pop("exclude_rows", None)
+    return read_raw(
+        uploads_dir() / load.file, filename=load.filename, options=ReadOptions(**options)
+    )
 
 
 def _finish(
@@ -321,20 +330,25 @@ def _finish(
                 errors=load.error_count,
             )
         )
-    if load.file:
+    if load.file and state != LoadState.FAILED:
+        # A refused load keeps its file, so the steward can correct the columns and load
+        # it again without uploading it (see reopen); expire_uploads removes it later.
         folder = (uploads_dir() / load.file).parent
         transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def inspect(load: Load) -> None:
     """Read the file, guess its columns and show them for review."""
-    from regiohub.datasets.ingest import IngestError, infer_schema
+    from regiohub.datasets.ingest import IngestError, find_totals, infer_schema, without_totals
 
     if load.state != LoadState.INSPECTING:
         return
     try:
-        raw = _read(load)
+        raw = _read(load, all_rows=True)
         schema = infer_schema(raw)
+        totals = find_totals(raw, schema)
+        if totals:  # left out by default; typed without them ("Totaal" in a year column)
+            raw, schema = without_totals(raw, schema, totals)
     except IngestError as exc:
         _refuse(load, str(exc), LoadState.INSPECTING)
         return
@@ -359,7 +373,11 @@ def inspect(load: Load) -> None:
             "delimiter": raw.delimiter,
             "sheet": raw.sheet,
             "header_row": raw.header_row,
+            "header_rows": list(raw.header_rows),
+            "notes": [asdict(note) for note in raw.notes],
+            "totals": [asdict(total) for total in totals],
         }
+        load.options = {**load.options, "exclude_rows": [total.row for total in totals]}
         load.schema = columns
         load.primary_key = list(current.primary_key) if current else []
         load.preview = [[row[name] for name in raw.columns] for row in preview]
@@ -386,6 +404,16 @@ def _align(columns: list[dict[str, Any]], current: list[dict[str, Any]]) -> list
     return aligned
 
 
+def default_mode(dataset: Dataset) -> str:
+    """The mode offered for a dataset's next load: add and update by key when its current
+    version declares key columns (adding rows whose key is there would be refused), add
+    the rows when it has none, replace when it has no version yet."""
+    current = dataset.current_version
+    if current is None:
+        return LoadMode.REPLACE
+    return LoadMode.UPSERT if current.primary_key else LoadMode.APPEND
+
+
 def confirm(
     load: Load,
     actor: Any,
@@ -393,8 +421,14 @@ def confirm(
     columns: list[dict[str, Any]],
     primary_key: list[str],
     mode: str,
+    dry_run: bool = False,
+    exclude_rows: list[int] | None = None,
 ) -> Load:
-    """The steward checked the columns: validate them and queue the load."""
+    """The steward checked the columns: validate them and queue the load. With
+    ``dry_run`` the load is only checked: the worker works out what it would do
+    (:func:`dry_run`) and the load waits for review again, with nothing written.
+    ``exclude_rows`` (rows as numbered in the file) replaces the rows left out: by
+    default the total rows found when the file was read."""
     require_manage(actor, load.dataset)
     if load.state != LoadState.REVIEW:
         raise ValidationError(_("This load is not waiting for review."))
@@ -406,6 +440,15 @@ def confirm(
     current = load.dataset.current_version
     if current is not None and mode != LoadMode.REPLACE:
         problems += compatible(current.schema, columns)
+        if current.primary_key and set(primary_key) != set(current.primary_key):
+            # The key is a promise: rows are added or updated by the dataset's own key.
+            problems.append(
+                _(
+                    "The key of this dataset is %(key)s: keep it when you add or update "
+                    "rows, or replace all rows to change it."
+                )
+                % {"key": ", ".join(current.primary_key)}
+            )
     if problems:
         raise ValidationError(problems)
     with transaction.atomic():
@@ -415,6 +458,17 @@ def confirm(
         load.schema = columns
         load.primary_key = primary_key
         load.mode = mode
+        if exclude_rows is not None:  # the total rows not kept, and rows left out
+            load.options = {**load.options, "exclude_rows": sorted(set(exclude_rows))}
+        if dry_run:
+            load.state = LoadState.CHECKING
+            load.dry_run = {}
+            load.save()
+            from regiohub.datasets.tasks import check_load
+
+            enqueue(check_load, load.pk)
+            return load
+        load.dry_run = {}  # it answered for the columns as they were then
         load.state = LoadState.QUEUED
         load.save()
         history.record(
@@ -442,6 +496,71 @@ def cancel(load: Load, actor: Any) -> None:
         _finish(
             load, LoadState.CANCELLED, _("Cancelled by %(name)s.") % {"name": actor}, actor=actor
         )
+
+
+def reopen(load: Load, actor: Any, *, header_row: int | None = None) -> Load:
+    """Read a load's file again, or go back to its column review, without uploading it.
+
+    A load waiting for review is read again with its header on ``header_row`` (0: find
+    it). A refused load hands its file to a new load (the refused one stays refused):
+    back at the column review with the columns and left-out rows as the steward left
+    them, or reading the file again when ``header_row`` is given or the file was refused
+    before its columns were read. A refused load's file is kept until
+    ``REGIOHUB_DATASETS_UPLOAD_KEEP_HOURS`` have passed (expire_uploads)."""
+    from regiohub.datasets.tasks import inspect_load
+
+    require_manage(actor, load.dataset)
+    with transaction.atomic():
+        load = Load.objects.select_for_update().select_related("dataset").get(pk=load.pk)
+        options = dict(load.options)
+        if header_row is not None:
+            options["header_row"] = max(0, int(header_row))
+            options.pop("exclude_rows", None)  # found again in the rows under the new header
+        read_again = header_row is not None or not load.schema
+        if load.state == LoadState.REVIEW:
+            if read_again:
+                load.options, load.state = options, LoadState.INSPECTING
+                load.schema, load.detected, load.preview, load.dry_run = [], {}, [], {}
+                load.save()
+                enqueue(inspect_load, load.pk)
+            return load
+        if load.state != LoadState.FAILED:
+            raise ValidationError(_("This load is not refused and not waiting for review."))
+        if not load.file or not (uploads_dir() / load.file).is_file():
+            raise ValidationError(_("The file of this load is no longer kept; upload it again."))
+        kept = {}
+        if not read_again:  # back to the column review as the steward left it
+            kept = {
+                "schema": load.schema,
+                "primary_key": load.primary_key,
+                "detected": load.detected,
+                "preview": load.preview,
+                "rows_total": load.rows_total,
+                "mode": load.mode,
+            }
+        again = Load.objects.create(
+            dataset=load.dataset,
+            language=translation.get_language() or load.language,
+            source=load.source,
+            file=load.file,
+            filename=load.filename,
+            size=load.size,
+            options=options,
+            state=LoadState.INSPECTING if read_again else LoadState.REVIEW,
+            created_by=actor,
+            **kept,
+        )
+        Load.objects.filter(pk=load.pk).update(file="")  # the file is the new load's now
+        history.record(
+            again,
+            Action.LOAD_STARTED,
+            actor=actor,
+            organisation=load.dataset.owner_id,
+            after={"file": again.filename, "size": again.size, "again_after": load.pk},
+        )
+        if read_again:
+            enqueue(inspect_load, again.pk)
+    return again
 
 
 #: Failures that may pass when the task tries again; any other failure while a file is
@@ -554,7 +673,37 @@ def execute(load: Load) -> None:
         raise
 
 
-def _load(load: Load, *, resumed: bool) -> None:
+class _Refused(Exception):
+    """Why a load's file or rows cannot be loaded: a message and the rows it names."""
+
+    def __init__(self, message: str, errors: list[Any] | None = None, count: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = [asdict(e) for e in (errors or [])[:MAX_ERRORS]]
+        self.count = count or len(errors or [])
+
+    def changes(self) -> dict[str, Any]:
+        """The fields of a refused load."""
+        return {"errors": self.errors, "error_count": self.count} if self.errors else {}
+
+    def report(self) -> dict[str, Any]:
+        """A dry run's answer: the load would be refused."""
+        return {
+            "refused": True,
+            "message": self.message,
+            "errors": self.errors,
+            "error_count": self.count,
+        }
+
+
+#: Rows named in a refused load's error report (the total is counted).
+MAX_ERRORS = 100
+
+
+def _convert(load: Load) -> tuple[Any, pa.Table]:
+    """Read and convert the whole file: the file as read and its rows typed as the
+    load's columns; :class:`_Refused` when a cell does not fit, a key is repeated or
+    empty, or the file cannot be read. Temporary failures (``TRANSIENT_ERRORS``) raise."""
     from regiohub.datasets.ingest import IngestError, convert
     from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
 
@@ -577,34 +726,108 @@ def _load(load: Load, *, resumed: bool) -> None:
             repeated_keys(result.table, load.primary_key, raw, load.schema) if result.ok else []
         )
     except IngestError as exc:
-        _refuse(load, str(exc), LoadState.LOADING)
+        raise _Refused(str(exc)) from None
+    except TRANSIENT_ERRORS:
+        raise  # I/O, a lock time-out: the task tries again
+    except Exception as exc:  # a parser failure is the same at every try
+        raise _Refused(_unreadable(exc)) from None
+    if not result.ok:
+        raise _Refused(
+            _("%(count)d errors: nothing was loaded.") % {"count": result.total_errors},
+            result.errors,
+            result.total_errors,
+        )
+    if repeated:
+        raise _Refused(
+            _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)}, repeated
+        )
+    return raw, _typed(result.table, load.schema)
+
+
+def _typed(rows: pa.Table, schema: list[dict[str, Any]]) -> pa.Table:
+    return rows.cast(pa.schema([(c["key"], _ARROW_TYPES[c["type"]]) for c in schema]))
+
+
+class KeysTaken(Exception):
+    """Adding these rows would put a key in the dataset twice (see ``datasets.changes``)."""
+
+    def __init__(self, found: load_changes.Changes) -> None:
+        super().__init__("keys taken")
+        self.found = found
+
+
+def _key_text(value: Any) -> str:
+    """A key value as the steward wrote it in a Belgian file."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return local.strftime("%d/%m/%Y %H:%M" + (":%S" if local.second else ""))
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _keys_taken(
+    found: load_changes.Changes, row_number: Any, schema: list[dict[str, Any]]
+) -> _Refused:
+    """Why an append is refused: the rows whose key the current version holds, or the
+    keys it holds twice already, with what to do instead."""
+    from regiohub.datasets.ingest import LoadError
+
+    names = {c["key"]: c["name"] for c in schema}
+    columns = ", ".join(names.get(k, k) for k in found.primary_key)
+    upsert = str(LoadMode.UPSERT.label)
+    if found.conflict_count:
+        errors = [
+            LoadError(
+                row=row_number(conflict.index),
+                column=columns,
+                value=", ".join(_key_text(v) for v in conflict.key.values()),
+                reason=_("Version %(version)d already has a row with this key.")
+                % {"version": found.previous_version},
+            )
+            for conflict in found.conflicts
+        ]
+        return _Refused(
+            _(
+                "%(count)d rows have a key that version %(version)d already holds, and a key "
+                "is unique: nothing was loaded. Choose “%(upsert)s” to update those rows."
+            )
+            % {"count": found.conflict_count, "version": found.previous_version, "upsert": upsert},
+            errors,
+            found.conflict_count,
+        )
+    examples = "; ".join(
+        ", ".join(f"{names.get(k, k)} {_key_text(v)}" for k, v in key.items())
+        for key in found.repeated_keys[:3]
+    )
+    return _Refused(
+        _(
+            "Version %(version)d holds %(count)d rows whose key another row has too (e.g. "
+            "%(examples)s), and a key is unique: nothing was loaded. Choose “%(upsert)s” "
+            "once: it keeps the row loaded last for each key and removes the others."
+        )
+        % {
+            "version": found.previous_version,
+            "count": found.repeated,
+            "examples": examples,
+            "upsert": upsert,
+        }
+    )
+
+
+def _load(load: Load, *, resumed: bool) -> None:
+    try:
+        raw, rows = _convert(load)
+    except _Refused as refused:
+        _refuse(load, refused.message, LoadState.LOADING, **refused.changes())
         return
     except TRANSIENT_ERRORS:
         if _ended(load):
             return  # cancelled while it was read: its file is gone
         raise  # I/O, a lock time-out: the task tries again
-    except Exception as exc:  # a parser failure is the same at every try
-        _refuse(load, _unreadable(exc), LoadState.LOADING)
-        return
-    if not result.ok:
-        _refuse(
-            load,
-            _("%(count)d errors: nothing was loaded.") % {"count": result.total_errors},
-            LoadState.LOADING,
-            errors=[asdict(e) for e in result.errors],
-            error_count=result.total_errors,
-        )
-        return
-    if repeated:
-        _refuse(
-            load,
-            _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)},
-            LoadState.LOADING,
-            errors=[asdict(e) for e in repeated[:100]],
-            error_count=len(repeated),
-        )
-        return
-    Load.objects.filter(pk=load.pk).update(rows_done=result.table.num_rows // 2)
+    Load.objects.filter(pk=load.pk).update(rows_done=rows.num_rows // 2)
     with transaction.atomic():
         # The dataset first, then the load (a cancel locks only the load): this serialises
         # with other loads of the dataset, with a cancel, and with a second run of this load.
@@ -629,32 +852,98 @@ def _load(load: Load, *, resumed: bool) -> None:
         try:
             version = publish(
                 load.dataset,
-                result.table,
+                rows,
                 mode=load.mode,
                 schema=load.schema,
                 primary_key=load.primary_key,
                 actor=load.created_by,
                 summary=_("%(rows)d rows from %(file)s")
-                % {"rows": result.table.num_rows, "file": load.filename},
+                % {"rows": rows.num_rows, "file": load.filename},
             )
+        except KeysTaken as taken:
+            refused = _keys_taken(taken.found, raw.row_number, load.schema)
+            _finish(fresh, LoadState.FAILED, refused.message, **refused.changes())
+            return
         except CommitFailedError:
             raise  # another writer committed first: the task tries again
         except DeltaError as exc:
             _finish(fresh, LoadState.FAILED, _("The rows could not be stored: %(e)s") % {"e": exc})
             return
-        _finish(fresh, LoadState.DONE, version=version, rows_done=result.table.num_rows)
+        _finish(fresh, LoadState.DONE, version=version, rows_done=rows.num_rows)
+
+
+def dry_run(load: Load) -> None:
+    """What ``load`` would do, worked out as a load would and written nowhere: the rows
+    it would add, update, leave unchanged and remove, and the first changed rows with
+    their values before and after; or why it would be refused. The load then waits for
+    review again, with the answer in ``load.dry_run``."""
+    if load.state != LoadState.CHECKING:
+        return
+    try:
+        raw, rows = _convert(load)
+        found = load_changes.compute(
+            rows,
+            mode=load.mode,
+            schema=load.schema,
+            primary_key=load.primary_key,
+            previous=load.dataset.current_version,
+        )
+    except _Refused as refused:
+        report = refused.report()
+    except TRANSIENT_ERRORS:
+        if _ended(load):
+            return  # cancelled while it was read: its file is gone
+        raise  # the task tries again
+    except Exception as exc:  # the same at every try: say so rather than keep checking
+        report = _Refused(
+            _("What this load would do could not be worked out: %(problem)s")
+            % {"problem": str(exc)[:300] or type(exc).__name__}
+        ).report()
+    else:
+        if found.refused:
+            report = _keys_taken(found, raw.row_number, load.schema).report()
+        else:
+            report = {"refused": False, **found.report(raw.row_number)}
+    report.setdefault("mode", load.mode)
+    report["checked_at"] = timezone.now().isoformat()
+    with transaction.atomic():
+        fresh = Load.objects.select_for_update().get(pk=load.pk)
+        if fresh.state != LoadState.CHECKING:
+            return  # cancelled or expired meanwhile
+        fresh.dry_run = report
+        fresh.state = LoadState.REVIEW
+        fresh.save(update_fields=["dry_run", "state"])
+    load.dry_run, load.state = report, LoadState.REVIEW
 
 
 def repeated_keys(
     table: pa.Table, primary_key: list[str], raw: Any, schema: list[dict[str, Any]]
 ) -> list[Any]:
-    """A load error for every row whose key an earlier row of the file already has."""
+    """A load error for every row whose key is empty, or that an earlier row of the file
+    already has."""
     from regiohub.datasets.ingest import LoadError
 
-    if not primary_key or table.num_rows < 2:
+    if not primary_key:
         return []
     import pyarrow.compute as pc
 
+    names = {c["key"]: c["name"] for c in schema}
+    empty = []
+    for key in primary_key:
+        missing = pc.indices_nonzero(pc.is_null(table[key])).to_pylist()
+        empty += [(index, key) for index in missing[:MAX_ERRORS]]
+    if empty:
+        return [
+            LoadError(
+                row=raw.row_number(index),
+                column=names.get(key, key),
+                value="",
+                reason=_("This row has no value in the key column; every row needs its key."),
+            )
+            for index, key in sorted(empty)
+        ]
+    if table.num_rows < 2:
+        return []
     keyed = table.select(primary_key).append_column("__i", pa.array(range(table.num_rows)))
     keyed = keyed.sort_by([(k, "ascending") for k in primary_key] + [("__i", "ascending")])
     same = None
@@ -667,7 +956,6 @@ def repeated_keys(
         equal = pc.or_(equal, both_null)
         same = equal if same is None else pc.and_(same, equal)
     indices = sorted(keyed["__i"].slice(1).filter(same).to_pylist())
-    names = {c["key"]: c["name"] for c in schema}
     errors = []
     for index in indices:
         values = table.slice(index, 1).select(primary_key).to_pylist()[0]
@@ -675,7 +963,7 @@ def repeated_keys(
             LoadError(
                 row=raw.row_number(index),
                 column=", ".join(names.get(k, k) for k in primary_key),
-                value=", ".join("" if v is None else str(v) for v in values.values()),
+                value=", ".join(_key_text(v) for v in values.values()),
                 reason=_("An earlier row has this key too; a key must be unique."),
             )
         )
@@ -690,7 +978,7 @@ def expire_uploads(now: datetime | None = None) -> int:
     now = now or timezone.now()
     hours = settings.DATASETS_UPLOAD_KEEP_HOURS
     limit = now - timedelta(hours=hours)
-    waiting = [LoadState.INSPECTING, LoadState.REVIEW]
+    waiting = [LoadState.INSPECTING, LoadState.REVIEW, LoadState.CHECKING]
     expired = 0
     stale = Load.objects.filter(state__in=waiting, created_at__lt=limit).values_list(
         "pk", flat=True
@@ -743,33 +1031,60 @@ def publish(
     actor: Any = None,
     actor_label: str = "",
     summary: str = "",
-) -> DatasetVersion:
+    if_changed: bool = False,
+) -> DatasetVersion | None:
     """Write ``rows`` and record the new version; call inside a transaction.
 
     The dataset row is locked, so two loads of one dataset publish one after the other.
     A table version left by an earlier attempt that never got published is rolled back
     first, so a retried load cannot count its rows twice.
+
+    What the rows change is worked out first (``datasets.changes``), once: the version
+    stores the rows added, updated, unchanged and removed, and the history, the event, the
+    pages and the API read them from it. Adding rows whose key the dataset holds raises
+    :class:`KeysTaken` and writes nothing. With ``if_changed`` (feeds) rows that change
+    nothing make no version (``None``).
     """
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     current = dataset.versions.order_by("-number").first()
-    rows = rows.cast(pa.schema([(c["key"], _ARROW_TYPES[c["type"]]) for c in schema]))
-    written = storage.write(
-        dataset.storage_key,
-        rows,
-        mode=mode,
-        primary_key=primary_key,
-        published=current.delta_version if current else None,
+    rows = _typed(rows, schema)
+    found = load_changes.compute(
+        rows, mode=mode, schema=schema, primary_key=primary_key, previous=current
     )
+    if found.refused:
+        raise KeysTaken(found)
+    if if_changed and current is not None and not found.changes_anything:
+        return None
+    if found.write_mode:
+        written = storage.write(
+            dataset.storage_key,
+            found.write_rows,
+            mode=found.write_mode,
+            primary_key=primary_key,
+            published=current.delta_version if current else None,
+        )
+        delta_version, row_count = written.delta_version, written.row_count
+        load_changes.remember_unique(dataset.storage_key, delta_version, primary_key)
+    else:  # nothing changes: the new version is the same table version
+        delta_version, row_count = current.delta_version, current.row_count
+    if found.repeated and mode == LoadMode.UPSERT:
+        summary = (
+            summary
+            + "; "
+            + _("%(count)d rows removed whose key another row had too") % {"count": found.repeated}
+        )
     user = actor if getattr(actor, "is_authenticated", False) else None
     version = DatasetVersion.objects.create(
         dataset=dataset,
         number=(current.number + 1) if current else 1,
-        delta_version=written.delta_version,
+        delta_version=delta_version,
         schema=schema,
         primary_key=list(primary_key),
-        row_count=written.row_count,
-        rows_added=written.rows_added,
-        rows_updated=written.rows_updated,
+        row_count=row_count,
+        rows_added=found.added,
+        rows_updated=found.updated,
+        rows_unchanged=found.unchanged,
+        rows_removed=found.removed,
         summary=summary[:300],
         created_by=user,
         created_by_label=(str(user) if user else actor_label or "system")[:200],
@@ -788,7 +1103,10 @@ def publish(
             "rows": version.row_count,
             "added": version.rows_added,
             "updated": version.rows_updated,
+            "unchanged": version.rows_unchanged,
+            "removed": version.rows_removed,
             "mode": mode,
+            **({"repeated_keys_removed": found.repeated} if mode == LoadMode.UPSERT else {}),
         },
     )
     events.publish(
@@ -801,22 +1119,150 @@ def publish(
             rows=version.row_count,
             rows_added=version.rows_added,
             rows_updated=version.rows_updated,
+            rows_unchanged=version.rows_unchanged,
+            rows_removed=version.rows_removed,
         )
     )
+    return version
+
+
+# --- Restoring a version ---------------------------------------------------------------
+
+RESTORE_REASON_MAX = 500
+#: Counting what a restore changes reads both versions once, like a download.
+RESTORE_SECONDS = 600.0
+
+
+def restore(dataset: Dataset, actor: Any, *, number: int, reason: str) -> DatasetVersion:
+    """A new version whose rows and columns are those of version ``number``, recorded with
+    who restored it and why (``reason`` is required).
+
+    Nothing is copied: the Delta table takes that version's files back. The new version's
+    counts say what it changes relative to the current one, as a load's do: rows added,
+    updated, unchanged and removed (compared as ``datasets.compare`` compares versions).
+    """
+    from regiohub.datasets import compare
+    from regiohub.datasets.tasks import compute_stats
+
+    require_manage(actor, dataset)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why you restore this version."), code="reason")
+    if len(reason) > RESTORE_REASON_MAX or "\x00" in reason:
+        raise ValidationError(
+            _("Give a reason of at most %(max)d characters, without control characters.")
+            % {"max": RESTORE_REASON_MAX},
+            code="reason",
+        )
+    target = (
+        dataset.versions.filter(number=number).first()
+        if isinstance(number, int) and 0 < number < 2**31
+        else None
+    )
+    if target is None:
+        raise ValidationError(
+            _("This dataset has no version %(n)s.") % {"n": str(number)[:20]}, code="version"
+        )
+    current = dataset.current_version
+    if current is None or current.pk == target.pk:
+        raise ValidationError(
+            _("Version %(n)d is the current version already.") % {"n": target.number},
+            code="version",
+        )
+    # Versions never change: what the restore does is counted before anything is locked.
+    counts = compare.summarize(
+        compare.side_of(current), compare.side_of(target), seconds=RESTORE_SECONDS
+    ).counts
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        latest = locked.versions.order_by("-number").first()
+        if latest is None or latest.pk != current.pk:
+            raise ValidationError(
+                _(
+                    "A new version was published meanwhile. Look at it, and restore again "
+                    "if you still want to."
+                ),
+                code="conflict",
+            )
+        written = storage.restore(
+            locked.storage_key, target.delta_version, published=current.delta_version
+        )
+        version = DatasetVersion.objects.create(
+            dataset=locked,
+            number=current.number + 1,
+            delta_version=written.delta_version,
+            schema=target.schema,
+            primary_key=list(target.primary_key),
+            row_count=written.row_count,
+            rows_added=counts.added,
+            rows_updated=counts.changed,
+            rows_unchanged=counts.unchanged,
+            rows_removed=counts.removed,
+            restored_from=target.number,
+            stats=target.stats,  # the same rows
+            summary=(
+                _("Version %(number)d restored: %(reason)s")
+                % {"number": target.number, "reason": reason}
+            )[:300],
+            created_by=user,
+            created_by_label=(str(user) if user else "system")[:200],
+        )
+        if not version.stats:
+            enqueue(compute_stats, version.pk)
+        history.record(
+            locked,
+            Action.VERSION_RESTORED,
+            actor=user,
+            organisation=locked.owner_id,
+            before={"version": current.number, "rows": current.row_count},
+            after={
+                "version": version.number,
+                "restored_from": target.number,
+                "rows": version.row_count,
+                "added": version.rows_added,
+                "updated": version.rows_updated,
+                "unchanged": version.rows_unchanged,
+                "removed": version.rows_removed,
+            },
+            reason=reason,
+        )
+        events.publish(
+            VersionPublished(
+                dataset_id=locked.pk,
+                slug=locked.slug,
+                owner_id=locked.owner_id,
+                access=locked.access,
+                version=version.number,
+                rows=version.row_count,
+                rows_added=version.rows_added,
+                rows_updated=version.rows_updated,
+                rows_unchanged=version.rows_unchanged,
+                rows_removed=version.rows_removed,
+            )
+        )
     return version
 
 
 # --- Feeds -----------------------------------------------------------------------------
 
 
+def _repeats_a_key(rows: pa.Table, primary_key: list[str]) -> bool:
+    """A feed's batch whose key columns do not tell its rows apart (a key is a promise)."""
+    if not primary_key:
+        return False
+    return rows.select(primary_key).group_by(primary_key).aggregate([]).num_rows < rows.num_rows
+
+
 def run_feed(feed: Feed, until: datetime | None = None) -> int:
-    """Fetch what is new since the feed's cursor and publish it; returns the rows written.
+    """Fetch what is new since the feed's cursor and publish it; returns the rows written
+    (added or updated).
 
     Each batch is published together with its cursor, so a failure part-way keeps what was
     written and the next run resumes after it.
     """
     from regiohub.datasets.feeds import registry
-    from regiohub.datasets.feeds.base import FeedCursor, FeedError
+    from regiohub.datasets.feeds.base import FeedCursor, FeedDataError, FeedError
 
     until = until or timezone.now()
     written = 0
@@ -829,8 +1275,11 @@ def run_feed(feed: Feed, until: datetime | None = None) -> int:
         for batch in source.fetch(cursor, until):
             with transaction.atomic():
                 locked = Feed.objects.select_for_update().get(pk=feed.pk)
+                key = list(source.primary_key)
+                if batch.table.num_rows and _repeats_a_key(batch.table, key):
+                    raise FeedDataError("the batch holds two rows with the same key")
                 if batch.table.num_rows:
-                    publish(
+                    version = publish(
                         feed.dataset,
                         batch.table,
                         mode=LoadMode.UPSERT,
@@ -839,8 +1288,10 @@ def run_feed(feed: Feed, until: datetime | None = None) -> int:
                         actor_label=_("feed %(kind)s") % {"kind": feed.kind},
                         summary=_("%(rows)d rows from the %(kind)s feed")
                         % {"rows": batch.table.num_rows, "kind": feed.kind},
+                        if_changed=True,  # rows fetched again that changed nothing
                     )
-                    written += batch.table.num_rows
+                    if version is not None:
+                        written += version.rows_added + version.rows_updated
                 locked.cursor = batch.cursor.to_json()
                 locked.save(update_fields=["cursor"])
     except FeedError as exc:

@@ -97,6 +97,27 @@ def write(
     )
 
 
+def restore(storage_key: str, delta_version: int, *, published: int) -> Written:
+    """A new table version whose rows (and columns) are those of ``delta_version``: Delta's
+    restore, which adds that version's files back without copying a row.
+
+    As in :func:`write`, table versions after ``published`` (left by an attempt whose
+    database transaction failed) are rolled back first. The counts are the caller's.
+    A version that published no new table version (a load that changed nothing) may share
+    its table version with the current one: then nothing is written.
+    """
+    table = open_table(storage_key)
+    if table.version() != published:
+        table.restore(published)
+        table.update_incremental()
+    if delta_version != published:
+        table.restore(delta_version)
+    table = open_table(storage_key)
+    return Written(
+        delta_version=table.version(), rows_added=0, rows_updated=0, row_count=_count_rows(table)
+    )
+
+
 def files(storage_key: str, delta_version: int) -> list[str]:
     """The Parquet files making up one table version (what DuckDB reads)."""
     return list(_files(storage_key, delta_version))

@@ -33,6 +33,15 @@ def run_load(load_id: int) -> str:
 
 
 @task(queue_name="data")
+def check_load(load_id: int) -> str:
+    """A dry run: what the load would do, written nowhere (``services.dry_run``)."""
+    load = Load.objects.select_related("dataset").get(pk=load_id)
+    with translation.override(_language(load)):
+        services.dry_run(load)
+    return load.state
+
+
+@task(queue_name="data")
 def run_feed(feed_id: int) -> str:
     """Temporary failures (timeouts, 5xx, 429) raise, so the task is retried with back-off;
     bad settings or a refused key wait for a person (``Feed.last_error``)."""

@@ -13,8 +13,8 @@ class VersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = DatasetVersion
         fields = [
-            "number", "row_count", "rows_added", "rows_updated", "summary", "loaded_by",
-            "created_at",
+            "number", "row_count", "rows_added", "rows_updated", "rows_unchanged",
+            "rows_removed", "restored_from", "summary", "loaded_by", "created_at",
         ]  # fmt: skip
         # Output only. A writable integer field takes its bounds from the database (64-bit
         # on SQLite, 32-bit on PostgreSQL), which would make docs/openapi.yaml depend on it.
@@ -62,3 +62,14 @@ class DatasetDetailSerializer(DatasetSerializer):
 
     class Meta(DatasetSerializer.Meta):
         fields = [*DatasetSerializer.Meta.fields, "versions"]
+
+
+class RestoreSerializer(serializers.Serializer):
+    """Restore an older version: it becomes a new version, recorded with who and why."""
+
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The number of the version to restore."
+    )
+    reason = serializers.CharField(
+        max_length=500, help_text="Why; kept in the dataset's history with the caller's name."
+    )

@@ -9,20 +9,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from regiohub.datasets import formats, query, storage
-from regiohub.datasets.api.serializers import DatasetDetailSerializer, DatasetSerializer
+from regiohub.datasets import compare, formats, query, services, storage
+from regiohub.datasets.api.serializers import (
+    DatasetDetailSerializer,
+    DatasetSerializer,
+    RestoreSerializer,
+    VersionSerializer,
+)
 from regiohub.datasets.formats import json_value
 from regiohub.datasets.models import Dataset
 from regiohub.datasets.queries import version_of
@@ -98,6 +106,81 @@ def _batches(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
         yield from rest
 
 
+COMPARE_LIMIT = 100
+COMPARE_MAX_LIMIT = 1000
+
+
+def _compare_limit(raw: Any) -> int:
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return COMPARE_LIMIT
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:9]) <= COMPARE_MAX_LIMIT:
+        raise compare.CompareError(
+            "limit",
+            _("The limit must be between 1 and %(max)d.") % {"max": COMPARE_MAX_LIMIT},
+        )
+    return int(text)
+
+
+def _change(change: compare.RowChange) -> dict[str, Any]:
+    return {
+        "change": change.change,
+        "key": {k: json_value(v) for k, v in change.key.items()},
+        "row": {k: json_value(v) for k, v in change.row.items()}
+        if change.change != compare.CHANGED
+        else None,
+        "columns": [
+            {"column": c.column, "before": json_value(c.before), "after": json_value(c.after)}
+            for c in change.columns
+        ],
+    }
+
+
+def compare_answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
+    """One page of the changes between two versions of ``dataset``, as JSON."""
+    try:
+        limit = _compare_limit(params.get("limit"))
+        old, new = compare.versions_to_compare(dataset, params.get("from"), params.get("to"))
+        old_side, new_side = compare.side_of(old), compare.side_of(new)
+        summary = compare.summarize(old_side, new_side)
+        page = compare.page_number(params.get("page"), summary, limit)
+        found = compare.changes(old_side, new_side, summary, offset=(page - 1) * limit, limit=limit)
+    except compare.CompareError as exc:
+        return errors_response(400, exc.parameter, exc.message)
+    except query.QueryTimeout:
+        return errors_response(
+            503, "", _("Comparing these versions took too long; try again later.")
+        )
+    pages = compare.page_count(summary, limit)
+
+    def url(number: int) -> str:
+        following = params.copy()
+        following["from"], following["to"] = str(old.number), str(new.number)
+        following["page"] = str(number)
+        return request.build_absolute_uri(request.path) + "?" + following.urlencode()
+
+    plan = summary.layout
+    body = {
+        "dataset": dataset.slug,
+        "from": old.number,
+        "to": new.number,
+        "by_key": bool(plan.key),
+        "key": list(plan.key),
+        "note": compare.how_compared(summary),
+        "columns": list(plan.columns),
+        "columns_only_in_from": list(plan.only_old),
+        "columns_only_in_to": list(plan.only_new),
+        "counts": asdict(summary.counts),
+        "page": page,
+        "pages": pages,
+        "limit": limit,
+        "changes": [_change(c) for c in found],
+        "previous_url": url(page - 1) if page > 1 else None,
+        "next_url": url(page + 1) if page < pages else None,
+    }
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
+
+
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     """Datasets the caller may see: open ones for everybody, region-wide and internal ones
     for people with the right to query data."""
@@ -163,3 +246,76 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
         dataset = self.get_object()
         params = request.query_params.copy()
         return answer(request._request, dataset, params)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.INT,
+                description="The older version (default: the one before `to`).",
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.INT, description="The newer version (default: the current one)."
+            ),
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page of changes, from 1."),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description="Changed rows per page (at most 1000)."
+            ),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def compare(self, request: Request, slug: str | None = None) -> HttpResponse:
+        """Rows added, removed and changed between two versions (by key when the dataset
+        has one, else whole rows), with counts, paged."""
+        dataset = self.get_object()
+        return compare_answer(request._request, dataset, request.query_params)
+
+    @extend_schema(
+        request=RestoreSerializer,
+        responses={201: VersionSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def restore(self, request: Request, slug: str | None = None) -> HttpResponse:
+        """Restore an older version: a new version with its rows, recorded with who and why.
+        For data stewards of the dataset's owner."""
+        from regiohub.core import access
+        from regiohub.datasets.permissions import MANAGE_DATA
+
+        dataset = self.get_object()
+        if dataset.owner_id not in access.organisation_ids(request.user, MANAGE_DATA):
+            raise Http404
+        serializer = RestoreSerializer(data=request.data)
+        if not serializer.is_valid():
+            return JsonResponse(
+                {
+                    "errors": [
+                        {"parameter": name, "message": str(message)}
+                        for name, messages in serializer.errors.items()
+                        for message in messages
+                    ]
+                },
+                status=400,
+            )
+        try:
+            version = services.restore(
+                dataset,
+                request.user,
+                number=serializer.validated_data["version"],
+                reason=serializer.validated_data["reason"],
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            code = exc.error_list[0].code or ""
+            return errors_response(
+                409 if code == "conflict" else 400,
+                code if code in ("version", "reason") else "",
+                " ".join(exc.messages),
+            )
+        except query.QueryTimeout:
+            return errors_response(
+                503, "", _("Comparing these versions took too long; try again later.")
+            )
+        data = VersionSerializer(version, context=self.get_serializer_context()).data
+        return Response(data, status=201)

@@ -141,6 +141,10 @@ class DatasetVersion(models.Model):
     row_count = models.PositiveBigIntegerField(_("rows"), default=0)
     rows_added = models.PositiveBigIntegerField(_("rows added"), default=0)
     rows_updated = models.PositiveBigIntegerField(_("rows updated"), default=0)
+    rows_unchanged = models.PositiveBigIntegerField(_("rows unchanged"), default=0)
+    rows_removed = models.PositiveBigIntegerField(_("rows removed"), default=0)
+    #: The number of the version whose rows this one restored (``services.restore``).
+    restored_from = models.PositiveIntegerField(_("restored from version"), null=True, blank=True)
     summary = models.CharField(_("what changed"), max_length=300, blank=True)
     #: Column statistics, computed the first time someone looks (``datasets.stats``).
     stats = models.JSONField(default=dict, blank=True, editable=False)

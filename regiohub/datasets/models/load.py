@@ -14,6 +14,8 @@ from .dataset import Dataset, DatasetVersion
 class LoadState(models.TextChoices):
     INSPECTING = "inspecting", _("Reading the file")
     REVIEW = "review", _("Waiting for the columns to be checked")
+    #: A dry run: the worker works out what the load would do, then it waits for review.
+    CHECKING = "checking", _("Working out what the load would do")
     QUEUED = "queued", _("Waiting to be loaded")
     LOADING = "loading", _("Loading")
     DONE = "done", _("Loaded")
@@ -60,6 +62,9 @@ class Load(models.Model):
     rows_done = models.PositiveBigIntegerField(_("rows done"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     error_count = models.PositiveIntegerField(_("number of errors"), default=0)
+    #: The answer of the last dry run (``services.dry_run``): the counts, the first changed
+    #: rows, or why the load would be refused. Nothing else of a dry run is kept.
+    dry_run = models.JSONField(_("dry run"), default=dict, blank=True)
     message = models.CharField(_("message"), max_length=500, blank=True)
     #: The language of the person who started the load: its messages and error report are
     #: written in it (the work runs in the background, without their request).

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from regiohub.core import access, errors, throttling
 from regiohub.datasets import charts, formats, query, storage
+from regiohub.datasets.ingest.units import shown_unit
 from regiohub.datasets.models import Dataset, DatasetVersion
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.queries import version_of
@@ -269,6 +270,8 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
                     "role_label": ROLE_LABELS.get(column["role"], column["role"])
                     if column.get("role")
                     else "",
+                    # Not "Bedrag (EUR) (EUR)": a unit the name says already is not repeated.
+                    "unit_shown": shown_unit(column.get("name", ""), column.get("unit", "")),
                 }
                 for column in version.schema
             ],
@@ -376,38 +379,14 @@ def _download_dir() -> Path:
 
 def _parquet(files: list[str], keys: list[str]) -> Path:
     target = _temporary(".parquet")
-    con = query.connection().cursor()
-    try:
-        columns = ", ".join(query.quote(k) for k in keys)
-        con.execute(
-            f"COPY (SELECT {columns} FROM read_parquet(?)) TO '{target}' (FORMAT parquet)",  # noqa: S608
-            [files],
-        )
-    finally:
-        con.close()
+    query.write_parquet(files, keys, target)  # the query engine writes no files itself
     return target
 
 
 def _excel(files: list[str], version: DatasetVersion) -> Path:
-    from openpyxl import Workbook
-
-    from regiohub.datasets.ingest import safe_for_spreadsheet
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=version.dataset.slug[:31])
-    sheet.append([c["name"] for c in version.schema])
-    for batch in _batches(files, version):
-        for row in batch.to_pylist():
-            sheet.append(
-                [
-                    safe_for_spreadsheet(v)
-                    if isinstance(v, str)
-                    else (v.replace(tzinfo=None) if isinstance(v, datetime) else v)
-                    for v in row.values()
-                ]
-            )
     target = _temporary(".xlsx")
-    book.save(target)
+    header = [c["name"] for c in version.schema]
+    formats.write_xlsx(target, version.dataset.slug, header, _batches(files, version))
     return target
 
 

@@ -3,6 +3,7 @@ load. Only for datasets of organisations where the user may manage data (others:
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +26,7 @@ from regiohub.datasets.forms import DatasetEditForm, DatasetForm, ModeForm, Uplo
 from regiohub.datasets.models import Dataset, Feed, Load, LoadMode, LoadState
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.services import COLUMN_ROLES, COLUMN_TYPES
+from regiohub.datasets.views.sheet import excluded_rows, sheet_context
 
 TYPE_LABELS = {
     "integer": gettext_lazy("Whole number"),
@@ -115,6 +118,9 @@ def load_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _load_context(dataset: Dataset, load: Load, **extra: Any) -> dict[str, Any]:
     current = dataset.current_version
+    # After a dry run the mode it was asked for; else add and update by key for a dataset
+    # with a key (adding rows whose key is there is refused), add or replace otherwise.
+    mode = load.mode if load.dry_run else services.default_mode(dataset)
     return {
         "dataset": dataset,
         "load": load,
@@ -122,11 +128,75 @@ def _load_context(dataset: Dataset, load: Load, **extra: Any) -> dict[str, Any]:
         "preview_headers": [c["name"] for c in load.schema],
         "types": [(t, TYPE_LABELS[t]) for t in COLUMN_TYPES],
         "roles": [(r, ROLE_LABELS[r]) for r in COLUMN_ROLES],
-        "mode_form": extra.pop("mode_form", None)
-        or ModeForm(initial={"mode": LoadMode.APPEND if current else LoadMode.REPLACE}),
+        "mode_form": extra.pop("mode_form", None) or ModeForm(initial={"mode": mode}),
         "has_version": current is not None,
-        "refresh": load.state in (LoadState.INSPECTING, LoadState.QUEUED, LoadState.LOADING),
+        "dataset_key": current.primary_key if current else [],
+        "dry_run": _dry_run_shown(load) if load.state == LoadState.REVIEW else None,
+        "refresh": load.state
+        in (LoadState.INSPECTING, LoadState.CHECKING, LoadState.QUEUED, LoadState.LOADING),
+        **sheet_context(load),
         **extra,
+    }
+
+
+def _shown(value: Any, kind: str) -> str:
+    """A value of a dry run's answer (JSON) as the dataset page shows it."""
+    if value is None or value == "":
+        return "—"
+    try:
+        if kind == "timestamp":
+            moment = datetime.fromisoformat(str(value))
+            return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
+        if kind == "date":
+            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:,.6f}".rstrip("0").rstrip(".")
+        return text.replace(",", " ").replace(".", ",")
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)
+
+
+def _dry_run_shown(load: Load) -> dict[str, Any] | None:
+    """The last dry run's answer with its keys and values ready to show."""
+    report = load.dry_run
+    if not report:
+        return None
+    names = {c["key"]: c.get("name") or c["key"] for c in load.schema}
+    kinds = {c["key"]: c.get("type", "text") for c in load.schema}
+
+    def key_text(key: dict[str, Any]) -> str:
+        return ", ".join(
+            f"{names.get(k, k)} {_shown(v, kinds.get(k, 'text'))}" for k, v in key.items()
+        )
+
+    def rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "row": item.get("row"),
+                "key": key_text(item.get("key", {})),
+                "columns": [
+                    {
+                        "name": names.get(c["column"], c["column"]),
+                        "before": _shown(c["before"], kinds.get(c["column"], "text")),
+                        "after": _shown(c["after"], kinds.get(c["column"], "text")),
+                    }
+                    for c in item.get("columns", [])
+                ],
+            }
+            for item in items
+        ]
+
+    mode = report.get("mode", "")
+    return {
+        **report,
+        "mode_label": LoadMode(mode).label if mode in LoadMode.values else mode,
+        "repeated_examples": "; ".join(key_text(k) for k in report.get("repeated_keys", [])),
+        "updated_shown": rows(report.get("updated_rows", [])),
+        "added_shown": rows(report.get("added_rows", [])),
+        "removed_shown": rows(report.get("removed_rows", [])),
     }
 
 
@@ -147,8 +217,9 @@ def load_confirm(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if request.POST.get(f"pk_{i}"):
             primary_key.append(edited["key"])
     mode_form = ModeForm(request.POST)
-    problems: list[str] = []
-    if mode_form.is_valid():
+    exclude_rows, problems = excluded_rows(request, load)
+    dry_run = bool(request.POST.get("dry_run"))
+    if mode_form.is_valid() and not problems:
         try:
             services.confirm(
                 load,
@@ -156,14 +227,22 @@ def load_confirm(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 columns=columns,
                 primary_key=primary_key,
                 mode=mode_form.cleaned_data["mode"],
+                dry_run=dry_run,
+                exclude_rows=exclude_rows,
             )
         except ValidationError as exc:
             problems = exc.messages
         else:
-            messages.success(request, _("The rows are being loaded."))
+            if dry_run:
+                messages.success(
+                    request, _("Working out what this load would do; nothing is loaded yet.")
+                )
+            else:
+                messages.success(request, _("The rows are being loaded."))
             return redirect("datasets:load", slug=dataset.slug, pk=load.pk)
     load.schema = columns  # show what they typed, with the problems
     load.primary_key = primary_key
+    load.options = {**load.options, "exclude_rows": exclude_rows}
     return render(
         request,
         "datasets/load.html",
