@@ -9,6 +9,7 @@ from regiohub.core import access
 from regiohub.core.models import Organisation
 from regiohub.datasets.models import Dataset, LoadMode
 from regiohub.datasets.permissions import MANAGE_DATA
+from regiohub.datasets.quick_chart import AGGREGATIONS, chart_errors
 
 
 class DatasetForm(forms.ModelForm):
@@ -81,10 +82,60 @@ class ModeForm(forms.Form):
 
 
 class DatasetEditForm(DatasetForm):
-    """The same fields without the short name: it is the dataset's address."""
+    """The same fields without the short name: it is the dataset's address; and, once
+    the dataset has data, the default chart of its page (columns of the current version)."""
+
+    CHART_FIELDS = ("x", "measure", "aggregation", "group")
+
+    chart_x = forms.CharField(
+        label=_("Default chart: along the axis"),
+        required=False,
+        help_text=_("Leave empty for a chart chosen from the columns."),
+    )
+    chart_measure = forms.CharField(label=_("Default chart: measure"), required=False)
+    chart_aggregation = forms.ChoiceField(
+        label=_("Default chart: aggregation"),
+        required=False,
+        choices=[("", "—"), *AGGREGATIONS.items()],
+    )
+    chart_group = forms.CharField(label=_("Default chart: one bar per (optional)"), required=False)
 
     class Meta(DatasetForm.Meta):
         fields = [f for f in DatasetForm.Meta.fields if f != "slug"]
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        version = self.instance.current_version if self.instance.pk else None
+        self.schema: list[dict[str, Any]] = version.schema if version else []
+        if not self.schema:
+            for name in self.CHART_FIELDS:
+                del self.fields[f"chart_{name}"]
+            return
+        columns = [("", "—"), *((c["key"], c["name"]) for c in self.schema)]
+        numbers = [("", _("— (count the rows)"))] + [
+            (c["key"], c["name"]) for c in self.schema if c["type"] in ("integer", "decimal")
+        ]
+        for name, choices in (("x", columns), ("measure", numbers), ("group", columns)):
+            self.fields[f"chart_{name}"].widget = forms.Select(choices=choices)
+        for name in self.CHART_FIELDS:
+            self.fields[f"chart_{name}"].initial = (self.instance.chart or {}).get(name, "")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.schema:
+            return cleaned
+        chart = {name: cleaned.get(f"chart_{name}") or "" for name in self.CHART_FIELDS}
+        if not any(chart.values()):
+            cleaned["chart"] = {}  # the chart chosen from the columns
+            return cleaned
+        for name, message in chart_errors(chart, self.schema).items():
+            self.add_error(f"chart_{name}", message)
+        cleaned["chart"] = chart
+        return cleaned
+
+    def chart(self) -> dict[str, str] | None:
+        """The chart settings to save; None when the dataset has no data to chart yet."""
+        return self.cleaned_data.get("chart") if self.schema else None
 
 
 class RestoreForm(forms.Form):

@@ -16,8 +16,11 @@ A new feed is one small class::
             yield FeedBatch(table, (cursor or FeedCursor()).advanced(counter, last_hour))
 
 The caller (the load task) writes each batch, then stores ``batch.cursor``; the next run
-passes the stored cursor back. A feed never emits rows at or before the cursor, nor rows
-of a period that is still in progress at ``until``, so re-running adds nothing.
+passes the stored cursor back. A feed emits the rows after the cursor, never rows of a
+period that is still in progress at ``until``. It may also emit again recent rows it gave
+before, to catch a source's corrections (Telraam fetches its last days again): the caller
+upserts by ``primary_key``, so such a row is updated or left unchanged, never added twice,
+and re-running adds nothing.
 
 A feed that reaches out over HTTP uses :mod:`.addresses`: its address must name a host on
 the kind's allow-list, checked when the settings are saved and again on every request.
@@ -175,8 +178,9 @@ class Feed(abc.ABC):
 
     @abc.abstractmethod
     def fetch(self, cursor: FeedCursor | None, until: datetime) -> Iterator[FeedBatch]:
-        """Yield the rows after ``cursor`` that are complete at ``until``, in batches small
-        enough to write one at a time. ``cursor`` is ``None`` on the first run."""
+        """Yield the rows after ``cursor`` that are complete at ``until`` (and, if the feed
+        catches corrections, recent rows before it again), in batches small enough to write
+        one at a time. ``cursor`` is ``None`` on the first run."""
 
     def empty_table(self) -> pa.Table:
         return self.schema.empty_table()

@@ -8,6 +8,9 @@ The monthly files hold the same rows: ``{"device_id", "month", "data": [rows]}``
 
 Both paths go through :func:`telraam_rows_to_table`, so they give identical tables.
 
+Telraam corrects counts and devices upload late, so each run also fetches the last
+``refetch_days`` days again (default 7): those hours come back as updates by key.
+
 The API address must name a host on the allow-list of Telraam feeds (:mod:`.addresses`;
 by default ``telraam-api.net``), checked when the settings are saved and on every request.
 """
@@ -18,7 +21,7 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -72,6 +75,11 @@ TRAFFIC_PATH = "/v1/reports/traffic"
 #: The API answers at most this many calendar months per request.
 MAX_WINDOW_MONTHS = 3
 TIME_FORMAT = "%Y-%m-%d %H:%M:%SZ"
+#: Days fetched again on every run unless the settings say otherwise.
+DEFAULT_REFETCH_DAYS = 7
+#: At most a month, far below a request's 3 months: in steady state a run still asks one
+#: window per segment (the days fetched again plus the new hours).
+MAX_REFETCH_DAYS = 31
 
 # --- the normalised table -------------------------------------------------------------
 
@@ -434,6 +442,16 @@ class TelraamSettings(forms.Form):
         min_value=0.1,
         max_value=300,
     )
+    refetch_days = forms.IntegerField(
+        label=gettext_lazy("Days fetched again"),
+        required=False,
+        min_value=0,
+        max_value=MAX_REFETCH_DAYS,
+        help_text=gettext_lazy(
+            "Each run fetches the last days again, so corrections and late uploads replace "
+            "the hours already loaded. Leave empty for 7; 0 fetches only new hours."
+        ),
+    )
 
     def clean_start(self) -> datetime:
         start = floor_hour(self.cleaned_data["start"])
@@ -451,12 +469,21 @@ class TelraamSettings(forms.Form):
     def clean_timeout(self) -> float:
         return self.cleaned_data.get("timeout") or 30.0
 
+    def clean_refetch_days(self) -> int:
+        days = self.cleaned_data.get("refetch_days")
+        return DEFAULT_REFETCH_DAYS if days is None else days
+
 
 @register
 class TelraamFeed(Feed):
     """Hourly counts per segment. The cursor holds, per segment id, the start of the last
     complete hour fetched; a run asks for the hours after it up to the hour in progress at
-    ``until``, one batch per segment and window of at most 3 months."""
+    ``until``, one batch per segment and window of at most 3 months.
+
+    A run starts ``refetch_days`` days before ``until`` when the cursor is later than that
+    (never before ``start``): hours already written are fetched again, and the caller's
+    upsert by (segment_id, hour) turns corrections and late uploads into updated and added
+    rows and leaves the rest unchanged. The cursor never moves back."""
 
     kind = KIND
     label = gettext_lazy("Telraam traffic counts")
@@ -478,10 +505,13 @@ class TelraamFeed(Feed):
     def fetch(self, cursor: FeedCursor | None, until: datetime) -> Iterator[FeedBatch]:
         cursor = cursor or FeedCursor()
         end = floor_hour(until)  # the hour in progress at ``until`` is not complete
+        again_from = end - timedelta(days=self.settings["refetch_days"])
         for segment in self.settings["segment_ids"]:
             last = cursor.get(str(segment))
             begin = (
-                self.settings["start"] if last is None else max(last + HOUR, self.settings["start"])
+                self.settings["start"]
+                if last is None
+                else max(min(last + HOUR, again_from), self.settings["start"])
             )
             for window_start, window_end in month_windows(begin, end, MAX_WINDOW_MONTHS):
                 rows = self.client.traffic(segment, window_start, window_end)
@@ -490,7 +520,8 @@ class TelraamFeed(Feed):
                 except RowError as exc:  # a status and a reason, never what was answered
                     raise FeedDataError(f"Telraam's answer: {exc.reason}") from None
                 table = _within(table, segment, window_start, window_end)
-                cursor = cursor.advanced(str(segment), window_end - HOUR)
+                last = window_end - HOUR if last is None else max(last, window_end - HOUR)
+                cursor = cursor.advanced(str(segment), last)
                 log.info(
                     "telraam window fetched",
                     segment=segment,

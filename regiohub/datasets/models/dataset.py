@@ -94,6 +94,15 @@ class Dataset(models.Model):
         _("access"), max_length=10, choices=Access.choices, default=Access.INTERNAL
     )
     #: Where the Delta table lives, relative to REGIOHUB_DATASETS_URI; never changes.
+    chart = models.JSONField(
+        _("default chart"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The quick chart of the dataset's page: x, measure, aggregation and grouping; "
+            "empty for a chart chosen from the columns."
+        ),
+    )
     storage_key = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

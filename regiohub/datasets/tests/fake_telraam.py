@@ -3,6 +3,9 @@
 ``POST /v1/reports/traffic`` is validated like the real API (``telraam-openapi.yaml``) and
 answers the rows of the segment in ``[time_start, time_end)``. Failure modes are switched
 on for the next N requests with :meth:`FakeTelraam.fail_next`; every request is recorded.
+What it serves can change meanwhile, as at Telraam: :meth:`FakeTelraam.correct` an hour's
+counts, :meth:`FakeTelraam.withhold` an hour a device has not uploaded yet and
+:meth:`FakeTelraam.upload` it later.
 While it runs, 127.0.0.1 is the allowed host of Telraam feeds (``REGIOHUB_DATASETS_FEED_HOSTS``
 in :func:`allow_local_telraam`), unless ``fake_telraam(allowed=False)``.
 
@@ -18,6 +21,7 @@ import calendar
 import contextlib
 import functools
 import json
+import math
 import re
 import threading
 from collections import defaultdict
@@ -49,7 +53,7 @@ def _rows_by_segment() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
     rows: dict[int, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
     for path in sorted(TELRAAM_DIR.glob("device_*/hourly/*.json")):
         for row in json.loads(path.read_bytes())["data"]:
-            rows[int(row["segment_id"])].append((datetime.fromisoformat(row["date"]), row))
+            rows[int(row["segment_id"])].append((_row_hour(row), row))
     for segment_rows in rows.values():
         segment_rows.sort(key=lambda pair: pair[0])
     return dict(rows)
@@ -62,6 +66,8 @@ class FakeTelraam:
     hang_seconds: float
     received: list[Received] = field(default_factory=list)
     failures: list[tuple[Failure, float | None]] = field(default_factory=list)
+    #: Rows served instead of the files' (``None``: not there), by (segment id, hour).
+    edits: dict[tuple[int, datetime], dict[str, Any] | None] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def fail_next(self, count: int, mode: Failure, *, retry_after: float | None = 2) -> None:
@@ -70,6 +76,47 @@ class FakeTelraam:
         a cut-off body)."""
         self.failures.extend([(mode, retry_after)] * count)
 
+    def row(self, segment: int, hour: datetime) -> dict[str, Any]:
+        """A copy of the row served for ``segment`` at ``hour`` (KeyError when none)."""
+        key = (segment, hour.astimezone(UTC))
+        row = self.edits[key] if key in self.edits else _file_rows().get(key)
+        if row is None:
+            raise KeyError(key)
+        return dict(row)
+
+    def correct(self, segment: int, hour: datetime, **values: Any) -> dict[str, Any]:
+        """From now on, serve ``values`` (e.g. ``car=12.5``) in the row of ``segment`` at
+        ``hour`` (a correction); returns the row."""
+        row = {**self.row(segment, hour), **values}
+        self.edits[(segment, hour.astimezone(UTC))] = row
+        return row
+
+    def withhold(self, segment: int, hour: datetime) -> dict[str, Any]:
+        """Serve no row for ``segment`` at ``hour`` (the device has not uploaded it yet);
+        returns the row, to :meth:`upload` later."""
+        row = self.row(segment, hour)
+        self.edits[(segment, hour.astimezone(UTC))] = None
+        return row
+
+    def upload(self, row: dict[str, Any]) -> None:
+        """Serve ``row`` from now on (a late upload, or a replaced row)."""
+        self.edits[(int(row["segment_id"]), _row_hour(row))] = dict(row)
+
+    def rows(self, segment: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The rows served for ``segment`` in ``[start, end)``, in time order."""
+        served = {
+            when: row for when, row in _rows_by_segment().get(segment, []) if start <= when < end
+        }
+        for (seg, when), row in self.edits.items():
+            if seg == segment and start <= when < end:
+                served[when] = row
+        return [served[when] for when in sorted(served) if served[when] is not None]
+
+    def totals(self, segment: int, start: datetime, end: datetime, column: str) -> float:
+        """The sum of ``column`` over the rows served, as a check on a loaded table."""
+        values = (row.get(column) for row in self.rows(segment, start, end))
+        return math.fsum(value for value in values if value is not None)
+
     @property
     def windows(self) -> list[tuple[str, str, str]]:
         """``(id, time_start, time_end)`` of every traffic request received."""
@@ -77,6 +124,17 @@ class FakeTelraam:
             (body["id"], body["time_start"], body["time_end"])
             for body in (r.json() for r in self.received if r.path == "/v1/reports/traffic")
         ]
+
+
+def _row_hour(row: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(row["date"]).astimezone(UTC)
+
+
+@functools.cache
+def _file_rows() -> dict[tuple[int, datetime], dict[str, Any]]:
+    return {
+        (segment, when): row for segment, pairs in _rows_by_segment().items() for when, row in pairs
+    }
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -96,8 +154,9 @@ def _add_months(when: datetime, months: int) -> datetime:
     )
 
 
-def traffic_answer(body: Any) -> tuple[int, dict[str, Any]]:
-    """What the real API answers to a ``/v1/reports/traffic`` body (key already checked)."""
+def traffic_answer(body: Any, fake: FakeTelraam | None = None) -> tuple[int, dict[str, Any]]:
+    """What the real API answers to a ``/v1/reports/traffic`` body (key already checked),
+    with the rows ``fake`` serves now (default: the files')."""
 
     def bad(message: str) -> tuple[int, dict[str, Any]]:
         return 400, {"status_code": 400, "message": message}
@@ -120,7 +179,12 @@ def traffic_answer(body: Any) -> tuple[int, dict[str, Any]]:
         return bad("The requested time interval can be maximum 3 months.")
     if body["level"] == "instances":
         return 200, {"status_code": 200, "message": "ok", "report": []}
-    rows = [row for when, row in _rows_by_segment().get(int(identifier), []) if start <= when < end]
+    if fake is not None:
+        rows = fake.rows(int(identifier), start, end)
+    else:
+        rows = [
+            row for when, row in _rows_by_segment().get(int(identifier), []) if start <= when < end
+        ]
     return 200, {"status_code": 200, "message": "ok", "report": rows}
 
 
@@ -155,7 +219,7 @@ def fake_telraam(
                 body = json.loads(raw)
             except ValueError:
                 return self.send_json(400, {"status_code": 400, "message": "Invalid JSON body."})
-            self.send_json(*traffic_answer(body))
+            self.send_json(*traffic_answer(body, state))
 
         def _fail(self, mode: Failure, retry_after: float | None) -> None:
             if mode == "500":

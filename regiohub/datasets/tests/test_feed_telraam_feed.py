@@ -25,6 +25,8 @@ def telraam():
 
 
 def feed(server, *segments: int, start: str = "2025-09-01T00:00:00Z") -> TelraamFeed:
+    """Without the days fetched again (test_feed_telraam_fetches_recent_days_again.py), so
+    the cursor alone decides what is asked."""
     return TelraamFeed(
         {
             "api_key": server.api_key,
@@ -32,6 +34,7 @@ def feed(server, *segments: int, start: str = "2025-09-01T00:00:00Z") -> Telraam
             "base_url": server.url,
             "start": start,
             "timeout": 0.5,
+            "refetch_days": 0,
         }
     )
 
@@ -155,11 +158,12 @@ def test_good_settings_are_normalised():
     )
     assert settings["segment_ids"] == (A, B)
     assert settings["start"] == datetime(2025, 9, 1, 8, tzinfo=UTC)  # the hour it falls in
-    assert (settings["api_key"], settings["base_url"], settings["timeout"]) == (
-        "k",
-        DEFAULT_BASE_URL,
-        30.0,
-    )
+    assert (
+        settings["api_key"],
+        settings["base_url"],
+        settings["timeout"],
+        settings["refetch_days"],
+    ) == ("k", DEFAULT_BASE_URL, 30.0, 7)
 
 
 def test_bad_settings_get_an_error_per_field():

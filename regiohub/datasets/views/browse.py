@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from regiohub.core import access, errors, throttling
-from regiohub.datasets import charts, formats, query, storage
+from regiohub.datasets import charts, formats, query, quick_chart, storage
 from regiohub.datasets.ingest.units import shown_unit
 from regiohub.datasets.models import Dataset, DatasetVersion
 from regiohub.datasets.permissions import MANAGE_DATA
@@ -119,65 +119,22 @@ def _preview_params(request: HttpRequest, schema: list[dict[str, Any]]) -> tuple
 def _chart(
     version: DatasetVersion, files: list[str], request: HttpRequest
 ) -> tuple[charts.Chart | None, list[dict[str, Any]]]:
-    """A time series of a number column when there is a time column, else the largest
-    totals of a number column per value of a text column."""
-    schema = version.schema
-    keys = set(version.primary_key)
-    numbers = [
-        c
-        for c in schema
-        if c["type"] in ("integer", "decimal") and c["role"] != "id" and c["key"] not in keys
-    ]
-    # Measurements (decimals) before counts and codes, which are often whole numbers.
-    numbers.sort(key=lambda c: c["type"] != "decimal")
-    if not numbers:
+    """The steward's default chart when it still fits this version's columns, else one
+    chosen from the columns (see :mod:`regiohub.datasets.quick_chart`); the measures a
+    visitor may switch to."""
+    schema, stats = version.schema, version.stats  # stats: computed by a task when published
+    numbers = quick_chart.measures(schema, version.primary_key)
+    saved = dict(version.dataset.chart or {})
+    asked = request.GET.get("chart", "")
+    if saved and not quick_chart.chart_errors(saved, schema):
+        if asked in {c["key"] for c in numbers} and saved["aggregation"] != "count":
+            saved["measure"] = asked
+        chosen: dict[str, str] | None = saved
+    else:
+        chosen = quick_chart.automatic(schema, version.primary_key, stats, asked)
+    if chosen is None:
         return None, numbers
-    chosen = request.GET.get("chart", "")
-    measure = next((c for c in numbers if c["key"] == chosen), numbers[0])
-    time = next((c for c in schema if c["role"] == "time"), None)
-    column_stats = version.stats  # computed by a task when published
-    if time is not None:
-        info = column_stats.get(time["key"], {})
-        try:
-            first = datetime.fromisoformat(str(info.get("min"))[:19])
-            last = datetime.fromisoformat(str(info.get("max"))[:19])
-            span = (last - first).total_seconds() / 86_400
-        except ValueError:
-            span = 365
-        unit = charts.bucket_for(span)
-        params = QueryDict(mutable=True)
-        params["bucket"] = f"{time['key']}:{unit}"
-        params["agg"] = f"sum:{measure['key']}"
-        params["limit"] = "2000"
-        answer = query.run(files, schema, query.parse(params, schema))
-        points = [
-            (charts.label(row[time["key"]], unit), row[f"sum_{measure['key']}"])
-            for row in answer.table.to_pylist()
-        ]
-        title = _("%(measure)s per %(unit)s (total)") % {
-            "measure": measure["name"],
-            "unit": _unit_name(unit),
-        }
-        return charts.Chart("line", title, time["name"], measure["name"], points), numbers
-    texts = [c for c in schema if c["type"] == "text"]
-    if not texts:
-        return None, numbers
-    group = texts[0]
-    params = QueryDict(mutable=True)
-    params["group_by"] = group["key"]
-    params["agg"] = f"sum:{measure['key']}"
-    params["order"] = f"-sum_{measure['key']}"
-    params["limit"] = "15"
-    answer = query.run(files, schema, query.parse(params, schema))
-    points = [
-        (_plain(row[group["key"]]), row[f"sum_{measure['key']}"])
-        for row in answer.table.to_pylist()
-    ]
-    title = _("%(measure)s per %(group)s (total, largest 15)") % {
-        "measure": measure["name"],
-        "group": group["name"],
-    }
-    return charts.Chart("bar", title, group["name"], measure["name"], points), numbers
+    return quick_chart.build(schema, stats, files, chosen), numbers
 
 
 MAP_POINTS = 2000
@@ -204,16 +161,6 @@ def _map(version: DatasetVersion, files: list[str]) -> dict[str, Any] | None:
     title = _("%(count)d places of the rows") % {"count": len(points)}
     svg = charts.map_svg(points, geo.boundaries_geojson(), title)
     return {"svg": svg, "title": title, "more": bool(answer.next_cursor)} if svg else None
-
-
-def _unit_name(unit: str) -> str:
-    return {
-        "hour": _("hour"),
-        "day": _("day"),
-        "week": _("week"),
-        "month": _("month"),
-        "year": _("year"),
-    }[unit]
 
 
 @require_GET

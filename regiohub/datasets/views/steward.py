@@ -73,6 +73,8 @@ def dataset_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = DatasetEditForm(request.POST or None, instance=dataset, user=request.user)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        if (chart := form.chart()) is not None:
+            fields["chart"] = chart
         fresh = Dataset.objects.get(pk=dataset.pk)  # the form changed the instance already
         try:
             services.update_dataset(fresh, request.user, **fields)

@@ -39,7 +39,8 @@ def _heartbeat(
 
     Like the ticker, a thread with its own database connection, closed after each round.
     """
-    next_sweep = 0.0
+    # The worker swept once before starting this thread (see Command.handle).
+    next_sweep = time.monotonic() + sweep_every
     while not stop.is_set():
         try:
             close_old_connections()
@@ -96,6 +97,11 @@ class Command(BaseCommand):
             queues=queues,
             lease_s=settings.TASK_LEASE_SECONDS,
         )
+        # Sweep once here, before the heartbeat thread starts: the two sweeps of the same
+        # task table would otherwise run at the same moment in two connections (SQLite's
+        # shared in-memory database refuses that at once: "database table is locked").
+        requeue_stuck()  # the last resort; the heartbeat thread requeues within a lease
+        requeue_orphaned()
         stop = threading.Event()
         beats = threading.Thread(
             target=_heartbeat,
@@ -120,7 +126,6 @@ class Command(BaseCommand):
                 log.exception("could not delete the worker's heartbeat", worker_id=worker_id)
 
     def _run(self, worker_id: str, stop: threading.Event, options: dict[str, Any]) -> None:
-        requeue_stuck()  # the last resort; the heartbeat thread requeues within a lease
         worker_args = ["--interval", str(options["interval"]), "--worker-id", worker_id]
         worker_args += ["--queue-name", ",".join(options["queue"]) if options["queue"] else "*"]
         if options["batch"]:
