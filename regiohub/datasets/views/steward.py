@@ -169,10 +169,13 @@ def _dry_run_shown(load: Load) -> dict[str, Any] | None:
     names = {c["key"]: c.get("name") or c["key"] for c in load.schema}
     kinds = {c["key"]: c.get("type", "text") for c in load.schema}
 
+    # In the key's own column order: the stored JSON object may come back in another
+    # order (PostgreSQL's jsonb sorts object keys).
+    order = {name: i for i, name in enumerate(report.get("primary_key", []))}
+
     def key_text(key: dict[str, Any]) -> str:
-        return ", ".join(
-            f"{names.get(k, k)} {_shown(v, kinds.get(k, 'text'))}" for k, v in key.items()
-        )
+        ordered = sorted(key.items(), key=lambda item: order.get(item[0], len(order)))
+        return ", ".join(f"{names.get(k, k)} {_shown(v, kinds.get(k, 'text'))}" for k, v in ordered)
 
     def rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
