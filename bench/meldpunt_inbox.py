@@ -238,6 +238,8 @@ def _rows(
                     else "",
                     "location_is_approximate": (approximate := rng.random() < 0.03),
                     "district_code": "" if approximate else district,
+                    "location_source": "municipality" if approximate else "map",
+                    "address_register_id": "",
                     "reporter_name": f"Burger {i}" if contact and rng.random() < 0.8 else "",
                     "reporter_email": f"burger{i}@example.org" if contact else "",
                     "reporter_phone": "056 27 00 00" if contact and rng.random() < 0.2 else "",
