@@ -1109,21 +1109,24 @@ def publish(
             **({"repeated_keys_removed": found.repeated} if mode == LoadMode.UPSERT else {}),
         },
     )
-    events.publish(
-        VersionPublished(
-            dataset_id=dataset.pk,
-            slug=dataset.slug,
-            owner_id=dataset.owner_id,
-            access=dataset.access,
-            version=version.number,
-            rows=version.row_count,
-            rows_added=version.rows_added,
-            rows_updated=version.rows_updated,
-            rows_unchanged=version.rows_unchanged,
-            rows_removed=version.rows_removed,
-        )
-    )
+    events.publish(_published(dataset, version))
     return version
+
+
+def _published(dataset: Dataset, version: DatasetVersion) -> VersionPublished:
+    """The event that ``version`` of ``dataset`` is published, with its counts."""
+    return VersionPublished(
+        dataset_id=dataset.pk,
+        slug=dataset.slug,
+        owner_id=dataset.owner_id,
+        access=dataset.access,
+        version=version.number,
+        rows=version.row_count,
+        rows_added=version.rows_added,
+        rows_updated=version.rows_updated,
+        rows_unchanged=version.rows_unchanged,
+        rows_removed=version.rows_removed,
+    )
 
 
 # --- Restoring a version ---------------------------------------------------------------
@@ -1227,20 +1230,7 @@ def restore(dataset: Dataset, actor: Any, *, number: int, reason: str) -> Datase
             },
             reason=reason,
         )
-        events.publish(
-            VersionPublished(
-                dataset_id=locked.pk,
-                slug=locked.slug,
-                owner_id=locked.owner_id,
-                access=locked.access,
-                version=version.number,
-                rows=version.row_count,
-                rows_added=version.rows_added,
-                rows_updated=version.rows_updated,
-                rows_unchanged=version.rows_unchanged,
-                rows_removed=version.rows_removed,
-            )
-        )
+        events.publish(_published(locked, version))
     return version
 
 
