@@ -72,6 +72,9 @@ def test_staff_login_with_authenticator_and_staff_pages_are_accessible(live_serv
         assert page.url.endswith("/staff/organisations/KOR/")
         assert axe_violations(page) == []
         page.click("a[href$='/departments/new/']")
+        page.wait_for_url("**/departments/new/")
+        page.wait_for_load_state()
         page.click("button[type=submit] >> nth=-1")  # empty form: errors shown
-        assert page.locator("#form-errors").is_visible()
+        # A click does not wait for the page it starts to load: wait for the errors.
+        page.wait_for_selector("#form-errors", state="visible")
         assert axe_violations(page) == []
