@@ -1,4 +1,5 @@
-"""How fast does a data steward's CSV upload become a dataset version?
+"""How fast does a data steward's CSV upload become a dataset version, and does a file
+larger than memory load too?
 
 Generates a Telraam-shaped CSV as a Belgian export looks (``;`` delimiter, decimal commas,
 ``31/12/2025 14:00`` local Belgian times, 14 columns: segment_id, hour, uptime, the counts
@@ -10,25 +11,38 @@ car passed. The file stays under the 1 GiB upload limit.
 Then the real load path, on SQLite (Django's metadata in a throwaway database, the tables
 in a temp ``REGIOHUB_DATASETS_URI``), as a data steward of an organisation runs it:
 ``services.start_upload`` (the file copied into the uploads folder), the ``inspect_load``
-task, ``services.confirm`` with the inferred columns (mode replace) and the ``run_load``
-task. The tasks run as the worker runs them, through ``regiohub.core.testing.run_tasks``
-(django-tasks' database backend, claimed and run in this process). The phases inside the
-tasks are timed by wrapping ``ingest.read_raw``, ``ingest.infer_schema``, ``ingest.convert``
-and ``storage.write`` with timers (nothing else changes): read + infer (inspect task),
-read again + convert (load task), Delta write; rows/s per phase and overall, and the peak
-memory of the process (VmHWM, else ``ru_maxrss``).
+task, ``services.confirm`` with the inferred columns and the key (segment_id, hour) (mode
+replace) and the ``run_load`` task. The tasks run as the worker runs them, through
+``regiohub.core.testing.run_tasks`` (django-tasks' database backend, claimed and run in
+this process). The phases inside the tasks are timed by wrapping ``ingest.read_raw``,
+``ingest.survey``, ``ingest.infer_schema``, ``ingest.convert``, ``services._stage`` and
+``storage.write`` with timers (nothing else changes): a file larger than
+``REGIOHUB_DATASETS_STREAM_MB`` (256 MB) is read in batches (ADR 0024): the inspect task
+surveys it (``survey``) and the load task reads, converts and checks it batch by batch
+into a staged file (``stage``, ``convert`` inside it) before the Delta write; a smaller
+file is read whole (``read``, ``infer``, ``convert``). Rows/s per phase and overall, and
+the peak memory of the process (VmHWM, else ``ru_maxrss``).
 
 Then the steward's next step: January of every segment uploaded again with a correction
 (one car more on the 15th; ISO times, decimal points), loaded by "add and update by key"
 (segment_id, hour): rows/s of the load task (read, convert, working out what changes,
-the Delta merge of the changed rows), and the counts it published; twice. (The first
-load's local times read the doubled autumn hour twice as summer time, so it holds those
-keys twice: the first upsert removes one of each and rewrites the table to do so; the
-second, another correction, merges only the changed rows.)
+the Delta merge of the changed rows), and the counts it published; twice. (The doubled
+autumn hour of the local times is read as summer time the first time a segment has it and
+winter time the second, so the first load holds every key once and both upserts merge
+only the changed rows.)
 
 The floor, in a child process (its own peak memory) on the same file: ``pyarrow.csv`` with
 explicit options (delimiter, decimal comma, the timestamp format, the column types), the
 local times made UTC, and ``deltalake.write_deltalake``. Printed: ours/raw.
+
+Then a file larger than memory: the same CSV at BENCH_DATASETS_BIG_GB gigabytes (default
+5; BENCH_SMOKE=1: 5 MB), generated in the temp folder and removed afterwards, loaded the
+same way (keyed, replace) in a child process of its own (so the first phases' peak memory
+does not count; ``REGIOHUB_DATASETS_UPLOAD_MB`` raised to let it in), beside raw pyarrow
+*streaming* of the same file in another child: ``pyarrow.csv.open_csv`` told everything,
+each batch's local times made UTC, the batches written by ``write_deltalake``. Printed:
+rows/s of both, ours/raw, and the peak memory (VmHWM) of both. Targets: ours at least
+0.5x raw, peak under 1 GB.
 
 Run with `make bench`; BENCH_SMOKE=1 for a tiny run; BENCH_DATASETS_ROWS overrides the size.
 """
@@ -67,7 +81,12 @@ COLUMNS = [
     "car_lft", "car_rgt", "bike_lft", "bike_rgt", "v85", "direction",
 ]  # fmt: skip
 TIMESTAMP_FORMAT = "%d/%m/%Y %H:%M"
-UPLOAD_LIMIT = 1024**3  # DATASETS_UPLOAD_MB and ingest's MAX_UNPACKED_BYTES
+UPLOAD_LIMIT = 1024**3  # DATASETS_UPLOAD_MB (also the most a .zip or .gz unpacks into)
+BIG_GB = float(
+    os.environ.get("BENCH_DATASETS_BIG_GB")  # noqa: TID251 - the bench's own switch
+    or (0.005 if SMOKE else 5)
+)
+KEY = ["segment_id", "hour"]
 
 
 def _rss_mb() -> float:
@@ -195,6 +214,56 @@ def raw_load(csv_path: Path, table_dir: Path) -> dict[str, float]:
     return {"rows": rows.num_rows, "read": read, "write": write, "rss_mb": _rss_mb()}
 
 
+def raw_stream(csv_path: Path, table_dir: Path) -> dict[str, float]:
+    """Raw pyarrow streaming: ``open_csv`` (pyarrow's block size) told everything, the
+    local times of each batch made UTC, the batches written by ``write_deltalake``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+    from deltalake import write_deltalake
+
+    types = {name: pa.float64() for name in COLUMNS}
+    types.update(segment_id=pa.int64(), direction=pa.int64(), hour=pa.timestamp("us"))
+    started = time.perf_counter()
+    reader = pa_csv.open_csv(
+        csv_path,
+        parse_options=pa_csv.ParseOptions(delimiter=";"),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types, decimal_point=",", timestamp_parsers=[TIMESTAMP_FORMAT]
+        ),
+    )
+    position = reader.schema.get_field_index("hour")
+    schema = reader.schema.set(position, pa.field("hour", pa.timestamp("us", "UTC")))
+    count = 0
+
+    def batches() -> Any:
+        nonlocal count
+        for batch in reader:
+            local = pc.assume_timezone(
+                batch["hour"], "Europe/Brussels", ambiguous="earliest", nonexistent="earliest"
+            )
+            count += batch.num_rows
+            yield batch.set_column(position, "hour", local.cast(pa.timestamp("us", "UTC")))
+
+    write_deltalake(
+        str(table_dir), pa.RecordBatchReader.from_batches(schema, batches()), mode="overwrite"
+    )
+    return {"rows": count, "seconds": time.perf_counter() - started, "rss_mb": _rss_mb()}
+
+
+def child(*arguments: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """This script run with ``arguments`` in a child process (its own peak memory); what
+    it printed last, as JSON."""
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, __file__, *arguments],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run_raw(csv_path: Path, folder: Path) -> dict[str, float]:
     """The floor in a child process, so its peak memory is its own."""
     out = subprocess.run(  # noqa: S603
@@ -249,7 +318,7 @@ def steward() -> tuple[Any, Any]:
     return kortrijk, user
 
 
-def our_load(csv_path: Path) -> dict[str, Any]:
+def our_load(csv_path: Path, rows: int = ROWS) -> dict[str, Any]:
     from django.core.files.uploadedfile import UploadedFile
 
     from regiohub.core.testing import run_tasks
@@ -258,8 +327,10 @@ def our_load(csv_path: Path) -> dict[str, Any]:
 
     phases = Phases()
     phases.wrap(ingest, "read_raw", "read")
+    phases.wrap(ingest, "survey", "survey")
     phases.wrap(ingest, "infer_schema", "infer")
     phases.wrap(ingest, "convert", "convert")
+    phases.wrap(services, "_stage", "stage")
     phases.wrap(storage, "write", "delta write")
 
     owner, user = steward()
@@ -281,7 +352,7 @@ def our_load(csv_path: Path) -> dict[str, Any]:
     inferred = {c["key"]: c["type"] for c in load.schema}
 
     started = time.perf_counter()
-    services.confirm(load, user, columns=load.schema, primary_key=[], mode="replace")
+    services.confirm(load, user, columns=load.schema, primary_key=KEY, mode="replace")
     run_load.call(load.pk)  # what the worker runs: the version is published when it returns
     load_s = time.perf_counter() - started
     load_phases = phases.take()
@@ -291,7 +362,7 @@ def our_load(csv_path: Path) -> dict[str, Any]:
     stats_s = time.perf_counter() - started
     load.refresh_from_db()
     assert load.state == "done", f"{load.state}: {load.message} {load.errors[:3]}"
-    assert load.version.row_count == ROWS, load.version.row_count
+    assert load.version.row_count == rows, load.version.row_count
     return {
         "dataset": dataset,
         "user": user,
@@ -364,9 +435,8 @@ def our_upsert(dataset: Any, user: Any, folder: Path, day: int) -> dict[str, Any
     load.refresh_from_db()
     assert load.state == "done", f"{load.state}: {load.message} {load.errors[:3]}"
     version = load.version
-    # The local times of the file read the doubled autumn hour twice as summer time: the
-    # first load (no key) holds those keys twice, and the upsert by key removes one of each.
-    assert version.rows_added == 0, version.rows_added
+    # The doubled autumn hour was read as summer time, then winter time: every key once.
+    assert version.rows_added == 0 and version.rows_removed == 0, version.rows_removed
     assert version.row_count == version.rows_updated + version.rows_unchanged
     return {
         "rows": rows,
@@ -381,9 +451,125 @@ def our_upsert(dataset: Any, user: Any, folder: Path, day: int) -> dict[str, Any
     }
 
 
+def big_load(csv_path: Path, rows: int) -> dict[str, Any]:
+    """The big file through the real path, in this (child) process: Django on its own
+    throwaway database and folders (set by the parent)."""
+    setup_django()
+    found = our_load(csv_path, rows)
+    return {
+        key: found[key]
+        for key in ("copy", "inspect", "inspect_phases", "load", "load_phases", "rss_mb")
+    }
+
+
+def run_big(folder: Path, bytes_per_row: float) -> None:
+    """A file of BIG_GB gigabytes: ours and raw pyarrow streaming, each in a child."""
+    path = folder / "telraam-big.csv"
+    rows = max(1000, int(BIG_GB * 1024**3 / bytes_per_row))
+    print(f"\nA file larger than memory: {rows:,} rows (about {BIG_GB:g} GB)", flush=True)
+    started = time.perf_counter()
+    generate_csv(path, rows)
+    size = path.stat().st_size
+    print(
+        f"generated {size / 1024**2:,.0f} MB in {time.perf_counter() - started:.1f} s", flush=True
+    )
+    big = folder / "big"
+    (big / "data").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "REGIOHUB_DATA_DIR": str(big / "data"),
+        "REGIOHUB_DATASETS_URI": str(big / "tables"),
+        "DATABASE_URL": f"sqlite:///{big}/bench.sqlite3",
+        "REGIOHUB_DATASETS_UPLOAD_MB": str(max(1024, size // 1024**2 + 1)),
+        "REGIOHUB_DATASETS_STREAM_MB": "0",  # in batches, also at a smoke test's size
+    }
+    try:
+        ours = child("--big", str(path), str(rows), env=env)
+        shutil.rmtree(big / "tables", ignore_errors=True)
+        raw = child("--raw-stream", str(path), str(folder / "raw-big-table"))
+        shutil.rmtree(folder / "raw-big-table", ignore_errors=True)
+    finally:
+        path.unlink(missing_ok=True)
+    assert raw["rows"] == rows, raw["rows"]
+    ins, lod = ours["inspect_phases"], ours["load_phases"]
+
+    def rate(seconds: float) -> str:
+        return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+
+    rest = ours["load"] - lod.get("stage", 0.0) - lod.get("delta write", 0.0)
+    print(
+        table(
+            ["phase", "ours (s)", "ours rows/s", "raw (s)", "raw rows/s", "ours/raw"],
+            [
+                ["upload (file copied)", f"{ours['copy']:.1f}", rate(ours["copy"]), "", "", ""],
+                [
+                    "inspect task (survey: every row read)",
+                    f"{ours['inspect']:.1f}",
+                    rate(ours["inspect"]),
+                    "",
+                    "",
+                    "",
+                ],
+                [
+                    "load task (upload to version)",
+                    f"{ours['load']:.1f}",
+                    rate(ours["load"]),
+                    f"{raw['seconds']:.1f}",
+                    rate(raw["seconds"]),
+                    f"{raw['seconds'] / ours['load']:.2f}x",
+                ],
+                [
+                    "  read, convert, check, stage",
+                    f"{lod.get('stage', 0.0):.1f}",
+                    rate(lod.get("stage", 0.0)),
+                    "",
+                    "",
+                    "",
+                ],
+                [
+                    "    of which convert",
+                    f"{lod.get('convert', 0.0):.1f}",
+                    rate(lod.get("convert", 0.0)),
+                    "",
+                    "",
+                    "",
+                ],
+                [
+                    "  Delta write (from the staged file)",
+                    f"{lod.get('delta write', 0.0):.1f}",
+                    rate(lod.get("delta write", 0.0)),
+                    "",
+                    "",
+                    "",
+                ],
+                ["  rest (publish, records)", f"{rest:.1f}", "", "", "", ""],
+                [
+                    "peak memory (MB, VmHWM)",
+                    f"{ours['rss_mb']:,.0f}",
+                    "",
+                    f"{raw['rss_mb']:,.0f}",
+                    "",
+                    "",
+                ],
+            ],
+        )
+    )
+    print(
+        f"ours/raw (load task rows/s): {raw['seconds'] / ours['load']:.2f}x (target >= 0.5x); "
+        f"peak memory {ours['rss_mb']:,.0f} MB (target < 1,024 MB); "
+        f"inspect {ins.get('survey', 0.0):.1f} s"
+    )
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--raw":
         print(json.dumps(raw_load(Path(sys.argv[2]), Path(sys.argv[3]))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--raw-stream":
+        print(json.dumps(raw_stream(Path(sys.argv[2]), Path(sys.argv[3]))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--big":
+        print(json.dumps(big_load(Path(sys.argv[2]), int(sys.argv[3]))))
         return
     folder = Path(tempfile.mkdtemp(prefix="regiohub-bench-datasets-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -416,20 +602,37 @@ def main() -> None:
     def rate(seconds: float) -> str:
         return f"{ROWS / seconds:,.0f}" if seconds > 0 else "-"
 
+    if "stage" in lod:  # read in batches (larger than REGIOHUB_DATASETS_STREAM_MB)
+        inspect_rows = [
+            ["  survey (every row read)", f"{ins['survey']:.2f}", rate(ins["survey"]), "", ""],
+        ]
+        read = lod["stage"]
+        read_rows = [
+            ["  read, convert, check, stage", f"{read:.2f}", rate(read), "", ""],
+            ["    of which convert", f"{lod['convert']:.2f}", rate(lod["convert"]), "", ""],
+        ]
+    else:
+        inspect_rows = [
+            ["  read (CSV to text columns)", f"{ins['read']:.2f}", rate(ins["read"]), "", ""],
+            ["  infer schema", f"{ins['infer']:.2f}", rate(ins["infer"]), "", ""],
+        ]
+        read = lod["read"] + lod["convert"]
+        read_rows = [
+            ["  read again", f"{lod['read']:.2f}", rate(lod["read"]), "", ""],
+            ["  convert (typed, checked)", f"{lod['convert']:.2f}", rate(lod["convert"]), "", ""],
+        ]
     rows = [
         ["upload (file copied)", f"{ours['copy']:.2f}", rate(ours["copy"]), "", ""],
         ["inspect task", f"{ours['inspect']:.2f}", rate(ours["inspect"]), "", ""],
-        ["  read (CSV to text columns)", f"{ins['read']:.2f}", rate(ins["read"]), "", ""],
-        ["  infer schema", f"{ins['infer']:.2f}", rate(ins["infer"]), "", ""],
+        *inspect_rows,
         ["load task", f"{ours['load']:.2f}", rate(ours["load"]), "", ""],
-        ["  read again", f"{lod['read']:.2f}", rate(lod["read"]), "", ""],
-        ["  convert (typed, checked)", f"{lod['convert']:.2f}", rate(lod["convert"]), "", ""],
+        *read_rows,
         [
             "  read+convert vs raw read",
-            f"{lod['read'] + lod['convert']:.2f}",
-            rate(lod["read"] + lod["convert"]),
+            f"{read:.2f}",
+            rate(read),
             f"{raw['read']:.2f}",
-            f"{(lod['read'] + lod['convert']) / raw['read']:.2f}x",
+            f"{read / raw['read']:.2f}x",
         ],
         [
             "  Delta write",
@@ -440,7 +643,7 @@ def main() -> None:
         ],
         [
             "  rest (publish, records)",
-            f"{ours['load'] - lod['read'] - lod['convert'] - lod['delta write']:.2f}",
+            f"{ours['load'] - read - lod['delta write']:.2f}",
             "",
             "",
             "",
@@ -465,7 +668,7 @@ def main() -> None:
     print(f"{ROWS:,} rows, {size / 1024**2:,.0f} MB; raw = pyarrow.csv + write_deltalake")
     print(table(["phase", "ours (s)", "ours rows/s", "raw (s)", "ours/raw"], rows))
 
-    for day, what in ((15, "removes the repeated autumn hours: rewrites"), (16, "merges")):
+    for day in (15, 16):
         upsert = our_upsert(ours["dataset"], ours["user"], folder, day)
         month, spent = upsert["rows"], upsert["phases"]
 
@@ -474,8 +677,8 @@ def main() -> None:
 
         print()
         print(
-            f"An upsert of a corrected month ({what}): {month:,} rows (January, every "
-            f"segment) by key into the {ROWS:,}; published {upsert['counts']}"
+            f"An upsert of a corrected month (merges the changed rows): {month:,} rows "
+            f"(January, every segment) by key into the {ROWS:,}; published {upsert['counts']}"
         )
         print(
             table(
@@ -490,6 +693,8 @@ def main() -> None:
                 ],
             )
         )
+
+    run_big(folder, size / ROWS)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,10 @@ added row.
 
 The previous version is read with DuckDB from its Parquet files (where it can, only the
 key columns, and only row groups within the range of the loaded keys); the rows loaded are
-registered as an Arrow table. Nothing is written here.
+registered as an Arrow table, or, for a file loaded in batches, as the staged file they
+were written to (``ingest.StagedRows``, read through Arrow: DuckDB itself opens no file
+outside the dataset tables). What to write is then staged beside it too, so that no load
+holds all its rows in memory. Nothing is written to the dataset here.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import pyarrow.compute as pc
 
 from regiohub.datasets import query, storage
 from regiohub.datasets.formats import json_value
+from regiohub.datasets.ingest.staging import INDEX, StagedRows
 
 APPEND = "append"
 UPSERT = "upsert"
@@ -55,7 +59,9 @@ MAX_CONFLICTS = 100
 #: Keys the current version holds more than once, named as examples.
 MAX_REPEATED_KEYS = 5
 
-_INDEX = "__i"  # the position of a loaded row (no column may start with "__")
+_INDEX = INDEX  # the position of a loaded row (no column may start with "__")
+#: Rows loaded: in memory, or staged in a file (a big file loaded in batches).
+Rows = pa.Table | StagedRows
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class Changes:
     removed_rows: list[RowChange] = field(default_factory=list)
     #: What ``storage.write`` is given: a mode ("" when nothing changes) and its rows.
     write_mode: str = ""
-    write_rows: pa.Table | None = None
+    write_rows: Rows | None = None
 
     @property
     def refused(self) -> bool:
@@ -192,7 +198,7 @@ def _q(name: str) -> str:
 
 
 def compute(
-    rows: pa.Table,
+    rows: Rows,
     *,
     mode: str,
     schema: list[dict[str, Any]],
@@ -230,7 +236,7 @@ class _Counter:
     def __init__(
         self,
         con: Any,
-        rows: pa.Table,
+        rows: Rows,
         schema: list[dict[str, Any]],
         previous: Any,
         files: list[str],
@@ -244,6 +250,7 @@ class _Counter:
         self._times_registered = False
         self.new_types = {c["key"]: c["type"] for c in schema}
         self.old_types = {c["key"]: c["type"] for c in previous.schema}
+        self.staged = isinstance(rows, StagedRows)
         self.names = [name for name in rows.column_names if name in self.new_types]
         keys = list(found.primary_key)
         # Rows are matched by key only when every key column is in both versions with
@@ -278,8 +285,11 @@ class _Counter:
         keys, so DuckDB skips row groups outside it (a corrected month, a feed's hours)."""
         clauses, parameters = [], []
         for key in self.keys:
-            bounds = pc.min_max(self.rows[key])
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if isinstance(self.rows, StagedRows):
+                low, high = self.rows.ranges.get(key, (None, None))
+            else:
+                bounds = pc.min_max(self.rows[key])
+                low, high = bounds["min"].as_py(), bounds["max"].as_py()
             if low is None or high is None:
                 return "true", []
             clauses.append(f"{_q(key)} BETWEEN ? AND ?")
@@ -293,10 +303,13 @@ class _Counter:
 
     def run(self) -> None:
         found = self.found
-        indexed = self.rows.select(self.names).append_column(
-            _INDEX, pa.array(range(self.rows.num_rows), pa.int64())
-        )
-        self.con.register("new_rows", indexed)
+        if isinstance(self.rows, StagedRows):
+            self.con.register("new_rows", self.rows.dataset())  # its positions are in it
+        else:
+            indexed = self.rows.select(self.names).append_column(
+                _INDEX, pa.array(range(self.rows.num_rows), pa.int64())
+            )
+            self.con.register("new_rows", indexed)
         # The paths come from the table log, never from a user (see query.files_literal).
         self.con.execute(
             "CREATE OR REPLACE TEMP VIEW old_rows AS SELECT * FROM "  # noqa: S608
@@ -429,9 +442,18 @@ class _Counter:
                 f"SELECT {names} FROM {self._kept()} AS o WHERE NOT EXISTS "  # noqa: S608
                 f"(SELECT 1 FROM new_rows AS n WHERE {self._on()}) "
                 f"UNION ALL SELECT {names} FROM new_rows"
-            ).to_arrow_table()
-            target = self.rows.select(self.names).schema
-            found.write_mode, found.write_rows = REPLACE, whole.cast(target)
+            )
+            found.write_mode, found.write_rows = REPLACE, self._rows_of(whole, "whole")
+        elif isinstance(self.rows, StagedRows):
+            # Only rows that change go into the merge: staged beside the rows loaded.
+            names = ", ".join(f"n.{_q(n)}" for n in self.names)
+            changed = self.con.sql(
+                f"SELECT {names} FROM new_rows AS n JOIN matched AS m ON "  # noqa: S608
+                f"m.{_INDEX} = n.{_INDEX} WHERE NOT m.__known OR m.__differs ORDER BY n.{_INDEX}"
+            )
+            staged = self._rows_of(changed, "changed")
+            if staged.num_rows:
+                found.write_mode, found.write_rows = UPSERT, staged
         else:
             # Only rows that change go into the merge.
             changed = self.con.sql(
@@ -440,6 +462,21 @@ class _Counter:
             ).to_arrow_table()[_INDEX]
             if len(changed):
                 found.write_mode, found.write_rows = UPSERT, self.rows.take(changed)
+
+    def _rows_of(self, relation: Any, name: str) -> Rows:
+        """The rows of a query, typed as the rows loaded: in memory, or staged beside the
+        staged rows loaded (read in record batches, never all at once)."""
+        target = self.rows.select(self.names).schema if isinstance(self.rows, pa.Table) else None
+        if target is not None:
+            return relation.to_arrow_table().cast(target)
+        assert isinstance(self.rows, StagedRows)
+        writer = self.rows.writer(name)
+        try:
+            writer.write_batches(iter(relation.to_arrow_reader(64 * 1024)))
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.finish()
 
     def _samples(self, where: str, parameters: list[Any]) -> None:
         found = self.found

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -288,13 +289,12 @@ def start_upload(
 
 
 def _read(load: Load, *, all_rows: bool = False) -> Any:
-    from regiohub.datasets.ingest import ReadOptions, read_raw
+    from regiohub.datasets.ingest import read_raw
 
-    options = {k: v for k, v in load.options.items() if v}
-    if all_rows:  # also the rows the steward leaves out (total rows)
-        options.pop("exclude_rows", None)
     return read_raw(
-        uploads_dir() / load.file, filename=load.filename, options=ReadOptions(**options)
+        uploads_dir() / load.file,
+        filename=load.filename,
+        options=_read_options(load, all_rows=all_rows),
     )
 
 
@@ -337,18 +337,51 @@ def _finish(
         transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
+def _streams(load: Load) -> bool:
+    """Whether the load's file is read in batches: it is larger (unpacked) than
+    ``REGIOHUB_DATASETS_STREAM_MB`` (docs/decisions/0024-streaming-loads.md)."""
+    from regiohub.datasets.ingest import estimated_size
+
+    limit = int(settings.DATASETS_STREAM_MB) * 1024**2
+    return estimated_size(uploads_dir() / load.file, load.filename) > limit
+
+
+def _read_options(load: Load, *, all_rows: bool = False) -> Any:
+    from regiohub.datasets.ingest import ReadOptions
+
+    options = {k: v for k, v in load.options.items() if v}
+    if all_rows:  # also the rows the steward leaves out (total rows)
+        options.pop("exclude_rows", None)
+    return ReadOptions(**options)
+
+
 def inspect(load: Load) -> None:
     """Read the file, guess its columns and show them for review."""
-    from regiohub.datasets.ingest import IngestError, find_totals, infer_schema, without_totals
+    from regiohub.datasets.ingest import (
+        IngestError,
+        find_totals,
+        infer_schema,
+        survey,
+        without_totals,
+    )
 
     if load.state != LoadState.INSPECTING:
         return
     try:
-        raw = _read(load, all_rows=True)
-        schema = infer_schema(raw)
-        totals = find_totals(raw, schema)
-        if totals:  # left out by default; typed without them ("Totaal" in a year column)
-            raw, schema = without_totals(raw, schema, totals)
+        if _streams(load):  # batch by batch: the first rows, and every row counted
+            found = survey(
+                uploads_dir() / load.file,
+                filename=load.filename,
+                options=_read_options(load, all_rows=True),
+            )
+            raw, schema, totals, rows_total = found.raw, found.schema, found.totals, found.rows
+        else:
+            raw = _read(load, all_rows=True)
+            schema = infer_schema(raw)
+            totals = find_totals(raw, schema)
+            if totals:  # left out by default; typed without them ("Totaal" in a year column)
+                raw, schema = without_totals(raw, schema, totals)
+            rows_total = raw.num_rows
     except IngestError as exc:
         _refuse(load, str(exc), LoadState.INSPECTING)
         return
@@ -381,7 +414,7 @@ def inspect(load: Load) -> None:
         load.schema = columns
         load.primary_key = list(current.primary_key) if current else []
         load.preview = [[row[name] for name in raw.columns] for row in preview]
-        load.rows_total = raw.num_rows
+        load.rows_total = rows_total
         load.state = LoadState.REVIEW
         load.save()
 
@@ -700,31 +733,25 @@ class _Refused(Exception):
 MAX_ERRORS = 100
 
 
-def _convert(load: Load) -> tuple[Any, pa.Table]:
-    """Read and convert the whole file: the file as read and its rows typed as the
-    load's columns; :class:`_Refused` when a cell does not fit, a key is repeated or
-    empty, or the file cannot be read. Temporary failures (``TRANSIENT_ERRORS``) raise."""
+def _convert(load: Load, *, progress: bool = False) -> tuple[Callable[[int], int], Any]:
+    """Read and convert the whole file: the row number of each loaded row as in the file
+    (by its 0-based position), and the rows typed as the load's columns (a table, or for a
+    big file ``ingest.StagedRows``, staged beside the upload: see :func:`_stage`);
+    :class:`_Refused` when a cell does not fit, a key is repeated or empty, or the file
+    cannot be read. Temporary failures (``TRANSIENT_ERRORS``) raise."""
     from regiohub.datasets.ingest import IngestError, convert
-    from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
 
     try:
+        specs = _specs(load.schema)
+        if _streams(load):
+            return _stage(load, specs, progress=progress)
         raw = _read(load)
-        specs = [
-            ColumnSpec(
-                name=c["name"],
-                key=c["key"],
-                type=ColumnType(c["type"]),
-                unit=c.get("unit", ""),
-                role=Role(c.get("role", "")),
-                nullable=c.get("nullable", True),
-                decimal=c.get("decimal", ""),
-            )
-            for c in load.schema
-        ]
-        result = convert(raw, specs)
+        result = convert(raw, specs, key=load.primary_key)
         repeated = (
             repeated_keys(result.table, load.primary_key, raw, load.schema) if result.ok else []
         )
+    except _Refused:
+        raise  # a big file's errors, found batch by batch
     except IngestError as exc:
         raise _Refused(str(exc)) from None
     except TRANSIENT_ERRORS:
@@ -741,7 +768,186 @@ def _convert(load: Load) -> tuple[Any, pa.Table]:
         raise _Refused(
             _("%(count)d errors: nothing was loaded.") % {"count": len(repeated)}, repeated
         )
-    return raw, _typed(result.table, load.schema)
+    return raw.row_number, _typed(result.table, load.schema)
+
+
+def _specs(schema: list[dict[str, Any]]) -> list[Any]:
+    from regiohub.datasets.ingest.types import ColumnSpec, ColumnType, Role
+
+    return [
+        ColumnSpec(
+            name=c["name"],
+            key=c["key"],
+            type=ColumnType(c["type"]),
+            unit=c.get("unit", ""),
+            role=Role(c.get("role", "")),
+            nullable=c.get("nullable", True),
+            decimal=c.get("decimal", ""),
+        )
+        for c in schema
+    ]
+
+
+#: While a big file is staged, the load's progress is saved every this many rows.
+PROGRESS_ROWS = 1_000_000
+
+
+def _stage(load: Load, specs: list[Any], *, progress: bool) -> tuple[Callable[[int], int], Any]:
+    """A big file read, converted and checked batch by batch; its typed rows written to a
+    staged file in a folder of their own beside the upload (``ingest.StagedRows``), so no
+    more than a batch is held in memory. All or nothing, as for a small file: the first
+    errors are named (row numbers as in the file) and all counted, and nothing is staged
+    for later use unless every batch converted and every key is there once.
+
+    The folder is removed when this fails, and by the caller once the load is done with
+    it (its upload folder goes too when the load ends, see :func:`_finish`)."""
+    from regiohub.datasets.ingest import ReadAgain, new_folder, open_stream
+
+    path = uploads_dir() / load.file
+    with open_stream(path, filename=load.filename, options=_read_options(load)) as stream:
+        for _attempt in range(3):
+            folder = new_folder(path.parent)
+            try:
+                staged = _stage_batches(load, specs, stream, folder, progress)
+                return stream.row_number, staged
+            except ReadAgain:  # not UTF-8 after all, or a line break in a quoted value
+                shutil.rmtree(folder, ignore_errors=True)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+    raise _Refused(_unreadable(RuntimeError("the file could not be read to its end")))
+
+
+def _stage_batches(load: Load, specs: list[Any], stream: Any, folder: Path, progress: bool) -> Any:
+    from regiohub.datasets.ingest import StageWriter
+
+    key = list(load.primary_key)
+    arrow = pa.schema([(c["key"], _ARROW_TYPES[c["type"]]) for c in load.schema])
+    writer = StageWriter(folder, arrow, key=key)
+    try:
+        return _stage_rows(load, specs, stream, writer, progress)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _stage_rows(load: Load, specs: list[Any], stream: Any, writer: Any, progress: bool) -> Any:
+    import pyarrow.compute as pc
+
+    from regiohub.datasets.ingest import DoubledHour, LoadError, convert
+
+    key = list(load.primary_key)
+    names = {c["key"]: c["name"] for c in load.schema}
+    doubled = DoubledHour()
+    errors: list[Any] = []  # rows by their position among the file's records, for now
+    total = 0
+    empty: list[tuple[int, str]] = []
+    empty_count = 0
+    saved = 0
+    for batch in stream:
+        table = batch.table
+        for spec in specs:  # an NDJSON key first seen in a later line: empty until then
+            if spec.name not in table.column_names:
+                table = table.append_column(spec.name, pa.nulls(table.num_rows, pa.string()))
+        if table is not batch.table:
+            batch = replace(batch, table=table)
+        result = convert(
+            batch, specs, max_errors=max(0, MAX_ERRORS - len(errors)), key=key, doubled=doubled
+        )
+        if not result.ok:
+            total += result.total_errors
+            errors += result.errors
+        if total:
+            continue  # nothing more is staged; the errors are counted to the end
+        rows = _typed(result.table, load.schema)
+        for name in key:
+            missing = pc.indices_nonzero(pc.is_null(rows[name])).to_pylist()
+            empty_count += len(missing)
+            empty += [(batch.row_number(index), name) for index in missing[:MAX_ERRORS]]
+        if not empty_count:
+            writer.write(rows)
+        del rows, result
+        if progress and writer.rows - saved >= PROGRESS_ROWS:
+            saved = writer.rows
+            Load.objects.filter(pk=load.pk).update(rows_done=saved // 2)
+    staged = writer.finish()
+    row = stream.row_of_record
+    if total:
+        raise _Refused(
+            _("%(count)d errors: nothing was loaded.") % {"count": total},
+            [replace(error, row=row(error.row)) for error in errors],
+            total,
+        )
+    if empty_count:
+        reason = _("This row has no value in the key column; every row needs its key.")
+        found = [
+            LoadError(row=row(index), column=names.get(name, name), value="", reason=reason)
+            for index, name in sorted(empty)[:MAX_ERRORS]
+        ]
+        raise _Refused(
+            _("%(count)d errors: nothing was loaded.") % {"count": empty_count},
+            found,
+            empty_count,
+        )
+    if key and staged.num_rows > 1 and not staged.keys_in_order:
+        repeated, count = _repeated_staged(staged, key, names, stream.row_number)
+        if count:
+            raise _Refused(
+                _("%(count)d errors: nothing was loaded.") % {"count": count}, repeated, count
+            )
+    return staged
+
+
+def _repeated_staged(
+    staged: Any, key: list[str], names: dict[str, str], row_number: Callable[[int], int]
+) -> tuple[list[Any], int]:
+    """The staged rows whose key an earlier row has (the first MAX_ERRORS, and how many),
+    found by DuckDB over the staged file: it groups out of memory when it must."""
+    from regiohub.datasets import query
+    from regiohub.datasets.ingest import INDEX, LoadError
+
+    keys = ", ".join(query.quote(k) for k in key)
+    on = " AND ".join(f"s.{query.quote(k)} = d.{query.quote(k)}" for k in key)
+    con = query.connection().cursor()
+    try:
+        # Read once, only the key columns, a record batch at a time (a dataset would be
+        # read ahead, all of it): what DuckDB holds is its groups, spilled past its limit.
+        con.register("staged", staged.reader([*key, INDEX]))
+        con.execute(
+            f"CREATE TEMP TABLE repeated AS SELECT {keys}, min({INDEX}) AS __first, "  # noqa: S608 - schema keys, quoted
+            f"count(*) AS __n FROM staged GROUP BY {keys} HAVING count(*) > 1"
+        )
+        count = int(con.execute("SELECT coalesce(sum(__n - 1), 0) FROM repeated").fetchall()[0][0])
+        found = []
+        if count:
+            con.unregister("staged")
+            con.register("staged", staged.reader([*key, INDEX]))
+            values = ", ".join(f"s.{query.quote(k)}" for k in key)
+            found = con.execute(
+                f"SELECT s.{INDEX}, d.__first, {values} FROM staged AS s "  # noqa: S608
+                f"JOIN repeated AS d ON {on} WHERE s.{INDEX} <> d.__first "
+                f"ORDER BY s.{INDEX} LIMIT {MAX_ERRORS}"
+            ).fetchall()
+    finally:
+        con.close()
+    column = ", ".join(names.get(k, k) for k in key)
+    return [
+        LoadError(
+            row=row_number(index),
+            column=column,
+            value=", ".join(_key_text(v) for v in values),
+            reason=_repeated_reason(row_number(first)),
+        )
+        for index, first, *values in found
+    ], count
+
+
+def _repeated_reason(earlier: int) -> str:
+    return (
+        _("An earlier row has this key too; a key must be unique.")
+        + " "
+        + _("The earlier row is row %(row)d.") % {"row": earlier}
+    )
 
 
 def _typed(rows: pa.Table, schema: list[dict[str, Any]]) -> pa.Table:
@@ -819,7 +1025,7 @@ def _keys_taken(
 
 def _load(load: Load, *, resumed: bool) -> None:
     try:
-        raw, rows = _convert(load)
+        row_number, rows = _convert(load, progress=True)
     except _Refused as refused:
         _refuse(load, refused.message, LoadState.LOADING, **refused.changes())
         return
@@ -827,6 +1033,23 @@ def _load(load: Load, *, resumed: bool) -> None:
         if _ended(load):
             return  # cancelled while it was read: its file is gone
         raise  # I/O, a lock time-out: the task tries again
+    try:
+        _publish_load(load, row_number, rows, resumed=resumed)
+    finally:
+        _unstage(rows)
+
+
+def _unstage(rows: Any) -> None:
+    """Remove the staged files of a big load (its rows, and what it wrote beside them)."""
+    from regiohub.datasets.ingest import StagedRows
+
+    if isinstance(rows, StagedRows):
+        rows.remove()
+
+
+def _publish_load(
+    load: Load, row_number: Callable[[int], int], rows: Any, *, resumed: bool
+) -> None:
     Load.objects.filter(pk=load.pk).update(rows_done=rows.num_rows // 2)
     with transaction.atomic():
         # The dataset first, then the load (a cancel locks only the load): this serialises
@@ -861,7 +1084,7 @@ def _load(load: Load, *, resumed: bool) -> None:
                 % {"rows": rows.num_rows, "file": load.filename},
             )
         except KeysTaken as taken:
-            refused = _keys_taken(taken.found, raw.row_number, load.schema)
+            refused = _keys_taken(taken.found, row_number, load.schema)
             _finish(fresh, LoadState.FAILED, refused.message, **refused.changes())
             return
         except CommitFailedError:
@@ -879,8 +1102,9 @@ def dry_run(load: Load) -> None:
     review again, with the answer in ``load.dry_run``."""
     if load.state != LoadState.CHECKING:
         return
+    rows = None
     try:
-        raw, rows = _convert(load)
+        row_number, rows = _convert(load)
         found = load_changes.compute(
             rows,
             mode=load.mode,
@@ -888,6 +1112,10 @@ def dry_run(load: Load) -> None:
             primary_key=load.primary_key,
             previous=load.dataset.current_version,
         )
+        if found.refused:
+            report = _keys_taken(found, row_number, load.schema).report()
+        else:
+            report = {"refused": False, **found.report(row_number)}
     except _Refused as refused:
         report = refused.report()
     except TRANSIENT_ERRORS:
@@ -899,11 +1127,8 @@ def dry_run(load: Load) -> None:
             _("What this load would do could not be worked out: %(problem)s")
             % {"problem": str(exc)[:300] or type(exc).__name__}
         ).report()
-    else:
-        if found.refused:
-            report = _keys_taken(found, raw.row_number, load.schema).report()
-        else:
-            report = {"refused": False, **found.report(raw.row_number)}
+    finally:
+        _unstage(rows)
     report.setdefault("mode", load.mode)
     report["checked_at"] = timezone.now().isoformat()
     with transaction.atomic():
@@ -955,16 +1180,23 @@ def repeated_keys(
         )
         equal = pc.or_(equal, both_null)
         same = equal if same is None else pc.and_(same, equal)
-    indices = sorted(keyed["__i"].slice(1).filter(same).to_pylist())
+    import numpy as np
+
+    # Sorted by key, then by position: the first row of each run of one key is the earlier.
+    repeat = np.flatnonzero(same.to_numpy(zero_copy_only=False)) + 1
+    starts = np.flatnonzero(~same.to_numpy(zero_copy_only=False)) + 1
+    starts = np.concatenate([[0], starts])
+    positions = keyed["__i"].to_numpy()
+    earlier = positions[starts[np.searchsorted(starts, repeat, side="right") - 1]]
     errors = []
-    for index in indices:
+    for index, first in sorted(zip(positions[repeat].tolist(), earlier.tolist(), strict=True)):
         values = table.slice(index, 1).select(primary_key).to_pylist()[0]
         errors.append(
             LoadError(
                 row=raw.row_number(index),
                 column=", ".join(names.get(k, k) for k in primary_key),
                 value=", ".join(_key_text(v) for v in values.values()),
-                reason=_("An earlier row has this key too; a key must be unique."),
+                reason=_repeated_reason(raw.row_number(first)),
             )
         )
     return errors
@@ -1023,7 +1255,7 @@ def expire_uploads(now: datetime | None = None) -> int:
 
 def publish(
     dataset: Dataset,
-    rows: pa.Table,
+    rows: Any,
     *,
     mode: str,
     schema: list[dict[str, Any]],
@@ -1033,7 +1265,8 @@ def publish(
     summary: str = "",
     if_changed: bool = False,
 ) -> DatasetVersion | None:
-    """Write ``rows`` and record the new version; call inside a transaction.
+    """Write ``rows`` (a table, or a big load's ``ingest.StagedRows``) and record the new
+    version; call inside a transaction.
 
     The dataset row is locked, so two loads of one dataset publish one after the other.
     A table version left by an earlier attempt that never got published is rolled back
@@ -1047,7 +1280,8 @@ def publish(
     """
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     current = dataset.versions.order_by("-number").first()
-    rows = _typed(rows, schema)
+    if isinstance(rows, pa.Table):  # else rows staged by a big load, typed already
+        rows = _typed(rows, schema)
     found = load_changes.compute(
         rows, mode=mode, schema=schema, primary_key=primary_key, previous=current
     )
@@ -1292,3 +1526,42 @@ def run_feed(feed: Feed, until: datetime | None = None) -> int:
     Feed.objects.filter(pk=feed.pk).update(last_run_at=timezone.now(), last_error="")
     feed.refresh_from_db()
     return written
+
+
+# --- The write API (datasets.writing) ---------------------------------------------------
+# Rows a system sends through the API: the same load path as an upload (execute, dry_run
+# above), run in the request. Kept in its own module; this is its door.
+
+__all__ += ["write_rows"]
+
+
+def write_rows(
+    dataset: Dataset,
+    actor: Any,
+    rows: Any,
+    *,
+    mode: str | None = None,
+    dry_run: bool = False,
+    via: str = "",
+    idempotency_key: str = "",
+    fingerprint: str = "",
+) -> Any:
+    """Append or upsert ``rows`` (a :class:`datasets.writing.Rows`) as a new version of
+    ``dataset``, converted and checked as an upload with the current version's columns
+    and key; with ``dry_run`` only say what that would do. Returns a
+    :class:`datasets.writing.Answer` (HTTP status and JSON body: the version and its
+    counts, or the rows and columns that were refused). ``via`` is the API token's prefix
+    (recorded in the load's history). A call with an ``idempotency_key`` seen before with
+    the same ``fingerprint`` gets the first call's answer instead of loading twice."""
+    from regiohub.datasets import writing
+
+    return writing.write(
+        dataset,
+        actor,
+        rows,
+        mode=mode,
+        dry_run=dry_run,
+        via=via,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+    )

@@ -16,7 +16,15 @@ DATASETS_STORAGE_OPTIONS = config(
 DATASETS_UPLOAD_MB = config(
     "REGIOHUB_DATASETS_UPLOAD_MB",
     1024,
-    help_text="Largest file a data steward may upload, in MB.",
+    help_text="Largest file a data steward may upload, in MB; also the most a .zip or .gz "
+    "may unpack into.",
+)
+DATASETS_STREAM_MB = config(
+    "REGIOHUB_DATASETS_STREAM_MB",
+    256,
+    help_text="Files larger than this (in MB, unpacked) are read and converted in batches and "
+    "staged on disk beside the upload, so a load never holds the whole file in memory; "
+    "0 reads every file that way.",
 )
 DATASETS_UPLOAD_KEEP_HOURS = config(
     "REGIOHUB_DATASETS_UPLOAD_KEEP_HOURS",
@@ -42,6 +50,14 @@ DATASETS_QUERY_CACHE = config(
     "REGIOHUB_DATASETS_QUERY_CACHE",
     256,
     help_text="Answers (up to 10,000 rows each) each server process keeps; 0 switches off.",
+)
+DATASETS_OPEN_CACHE_SECONDS = config(
+    "REGIOHUB_DATASETS_OPEN_CACHE_SECONDS",
+    2.0,
+    help_text="Seconds each server process answers anonymous questions about an open dataset "
+    "from what it last read of it (its access and current version) without asking the "
+    "database; a change made in another process (a new version, access no longer open) "
+    "reaches it at most this late. 0 reads the database on every request.",
 )
 DATASETS_DUCKDB_THREADS = config(
     "REGIOHUB_DATASETS_DUCKDB_THREADS",
@@ -69,3 +85,14 @@ if not all(
         "REGIOHUB_DATASETS_FEED_HOSTS must map each feed kind to a list of host names, "
         'e.g. {"telraam": ["telraam-api.net"]}'
     )
+DATASETS_WRITE_MB = config(
+    "REGIOHUB_DATASETS_WRITE_MB",
+    10,
+    help_text="Largest body one call of the write API (POST /api/v1/datasets/<slug>/rows/) "
+    "may send, in MB; 413 above it.",
+)
+DATASETS_WRITE_KEY_HOURS = config(
+    "REGIOHUB_DATASETS_WRITE_KEY_HOURS",
+    24,
+    help_text="Hours the write API remembers an Idempotency-Key with its answer.",
+)

@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from django.conf import settings
+
+from regiohub.datasets.ingest.staging import StagedRows
+
+#: Rows per Parquet row group when rows come from a staged file (a big load): the writer
+#: holds one row group in memory per file it writes.
+STAGED_ROW_GROUP = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ def open_table(storage_key: str, delta_version: int | None = None) -> DeltaTable
 
 def write(
     storage_key: str,
-    rows: pa.Table,
+    rows: pa.Table | StagedRows,
     *,
     mode: str,
     primary_key: list[str] | tuple[str, ...] = (),
@@ -55,9 +61,18 @@ def write(
     ``published`` is the table version the database knows as current (None: none yet).
     Table versions after it were written by an attempt whose database transaction failed;
     the new version is built on ``published``, never on them, so nothing counts twice.
+
+    Staged rows (a big load) are streamed from their file, record batch by record batch.
     """
     uri = table_uri(storage_key)
     options = _options()
+    count = rows.num_rows
+    extra = {}
+    if isinstance(rows, StagedRows):
+        extra = {"writer_properties": WriterProperties(max_row_group_size=STAGED_ROW_GROUP)}
+        data: pa.Table | pa.RecordBatchReader = rows.reader()
+    else:
+        data = rows
     if mode == "upsert" and not primary_key:
         raise ValueError("an upsert needs a primary key")
     try:
@@ -72,7 +87,13 @@ def write(
     if mode == "upsert" and table is not None:
         predicate = " AND ".join(f'target."{k}" = source."{k}"' for k in primary_key)
         metrics = (
-            table.merge(rows, predicate=predicate, source_alias="source", target_alias="target")
+            table.merge(
+                data,
+                predicate=predicate,
+                source_alias="source",
+                target_alias="target",
+                **extra,
+            )
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
@@ -82,12 +103,13 @@ def write(
     else:
         write_deltalake(
             uri,
-            rows,
+            data,
             mode="overwrite" if mode == "replace" else "append",
             schema_mode="overwrite" if mode == "replace" else None,
             storage_options=options,
+            **extra,
         )
-        added, updated = rows.num_rows, 0
+        added, updated = count, 0
     table = open_table(storage_key)
     return Written(
         delta_version=table.version(),

@@ -7,10 +7,14 @@ table is then not returned, so nothing is ever half-converted.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils.translation import gettext as _
@@ -31,18 +35,93 @@ class _Problem:
     hint: Callable[[str], str] | None = None  # the likely fix for a value, or ""
 
 
-def convert(raw: RawTable, schema: list[ColumnSpec], *, max_errors: int = 100) -> ConvertResult:
+#: Batches of at least this many rows convert their columns in parallel threads.
+PARALLEL_ROWS = 50_000
+_threads: ThreadPoolExecutor | None = None
+_threads_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            workers = max(2, min(4, os.cpu_count() or 2))
+            _threads = ThreadPoolExecutor(workers, thread_name_prefix="convert")
+        return _threads
+
+
+def _forget_pool() -> None:
+    """A forked child starts without the parent's threads."""
+    global _threads, _threads_lock
+    _threads, _threads_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+@dataclass
+class DoubledHour:
+    """The local times of the hour that occurs twice (the night the clocks go back) seen
+    so far in a file, per timestamp column and group of key columns: the first time a
+    group has one it is summer time, the next time winter time.
+
+    A group is the values of the dataset's other key columns (a segment), so a file sorted
+    by segment and one sorted by hour both come out right; without key columns the whole
+    column is one group. One instance is passed to every batch of a file read in batches.
+    """
+
+    seen: dict[tuple[str, tuple, int], int] = field(default_factory=dict)
+
+    def later(self, raw: RawTable, spec: ColumnSpec, groups: list[ColumnSpec]):
+        """The ``Later`` function of one column of one batch (see values.local_to_utc)."""
+
+        def decide(positions: np.ndarray, local: np.ndarray) -> np.ndarray:
+            indices = pa.array(positions)
+            keys = [pc.take(raw.table.column(other.name), indices).to_pylist() for other in groups]
+            winter = np.zeros(len(positions), bool)
+            for place, moment in enumerate(local.tolist()):
+                group = tuple((column[place] or "").strip() for column in keys)
+                seen = (spec.name, group, moment)
+                count = self.seen.get(seen, 0)
+                winter[place] = count > 0
+                self.seen[seen] = count + 1
+            return winter
+
+        return decide
+
+
+def convert(
+    raw: RawTable,
+    schema: list[ColumnSpec],
+    *,
+    max_errors: int = 100,
+    key: Sequence[str] = (),
+    doubled: DoubledHour | None = None,
+) -> ConvertResult:
     """Convert `raw` to a table typed by `schema`, or report why the values do not fit.
 
     Columns are named by `ColumnSpec.key` and typed int64, float64, bool, date32,
-    timestamp("us", "UTC") or string. Local times are Belgian and stored in UTC.
+    timestamp("us", "UTC") or string. Local times are Belgian and stored in UTC; `key`
+    (column keys) and `doubled` say how the doubled autumn hour is read (DoubledHour).
     """
     arrays: list[pa.Array | pa.ChunkedArray] = []
     found: list[tuple[int, int, LoadError]] = []
     total = 0
-    for order, spec in enumerate(schema):
+    doubled = doubled if doubled is not None else DoubledHour()
+
+    def column(spec: ColumnSpec):
         values = raw.table.column(spec.name)
-        array, problems = _convert_column(values, spec, raw.native.get(spec.name))
+        groups = [other for other in schema if other.key in key and other.key != spec.key]
+        later = doubled.later(raw, spec, groups)
+        return _convert_column(values, spec, raw.native.get(spec.name), later)
+
+    # The columns of a big batch side by side: Arrow's kernels let go of the GIL.
+    if raw.num_rows >= PARALLEL_ROWS and len(schema) > 1:
+        converted = list(_pool().map(column, schema))
+    else:
+        converted = [column(spec) for spec in schema]
+    for order, (spec, (array, problems)) in enumerate(zip(schema, converted, strict=True)):
+        values = raw.table.column(spec.name)
         if not spec.nullable and values.null_count:
             problems.append(_Problem(pc.is_null(values), _empty_reason))
         for problem in problems:
@@ -61,7 +140,7 @@ def convert(raw: RawTable, schema: list[ColumnSpec], *, max_errors: int = 100) -
     return ConvertResult(table, [], 0)
 
 
-def _convert_column(values, spec: ColumnSpec, native: pa.Array | None = None):
+def _convert_column(values, spec: ColumnSpec, native: pa.Array | None = None, later=None):
     kind = spec.type
     if kind in (ColumnType.INTEGER, ColumnType.DECIMAL):
         integer = kind == ColumnType.INTEGER
@@ -79,14 +158,14 @@ def _convert_column(values, spec: ColumnSpec, native: pa.Array | None = None):
             if pc.all(pc.fill_null(pc.equal(pc.cast(pc.hour(fast), pa.int64()), 0), True)).as_py():
                 return pc.cast(fast, pa.date32()), []
         elif fast is not None:
-            array, nonexistent = v.local_to_utc(fast)
+            array, nonexistent = v.local_to_utc(fast, later)
             return array, [_Problem(nonexistent, _nonexistent_reason)]
         temporal = v.Temporal(values)
         if kind == ColumnType.DATE:
             ok = pc.and_(temporal.ok, pc.invert(temporal.has_time))
             array = pc.if_else(ok, temporal.date, pa.scalar(None, pa.date32()))
             return array, [_Problem(v.failed(values, ok), _date_reason, _date_hint)]
-        array = temporal.timestamps()
+        array = temporal.timestamps(later)
         problems = [
             _Problem(v.failed(values, temporal.ok), _timestamp_reason, _date_hint),
             _Problem(temporal.nonexistent, _nonexistent_reason),

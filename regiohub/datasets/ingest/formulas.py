@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import values as v
@@ -34,6 +35,15 @@ def formula_mask(values):
     signed = v.matches(values, SIGNED)
     harmless = v.matches(values, HARMLESS_SIGNED)
     return pc.or_(v.matches(values, ALWAYS_FORMULA), pc.and_(signed, pc.invert(harmless)))
+
+
+def formula_headers(names: list[str]) -> list[tuple[int, str]]:
+    """The (1-based position, name) of the column headers that would run as a formula:
+    refused like cells, so no label of a dataset ever starts a formula (issue 17, 4b)."""
+    if not names:
+        return []
+    mask = formula_mask(pa.array(names, pa.string())).to_pylist()
+    return [(i + 1, name) for i, (name, bad) in enumerate(zip(names, mask, strict=True)) if bad]
 
 
 def safe_for_spreadsheet(text: str) -> str:

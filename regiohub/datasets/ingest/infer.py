@@ -22,6 +22,7 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext as _
 
 from . import values as v
 from .columns import (
@@ -33,6 +34,8 @@ from .columns import (
     make_keys,
     tokens,
 )
+from .errors import IngestError
+from .formulas import formula_headers
 from .types import ColumnSpec, ColumnType, RawTable, Role
 from .units import same_unit, split_units
 
@@ -40,7 +43,20 @@ SAMPLE_SIZE = 10_000
 
 
 def infer_schema(raw: RawTable) -> list[ColumnSpec]:
-    """One ColumnSpec per column of `raw`, in file order."""
+    """One ColumnSpec per column of `raw`, in file order.
+
+    Raises IngestError when a header would run as a formula in a spreadsheet."""
+    formulas = formula_headers(list(raw.columns))
+    if formulas:
+        position, name = formulas[0]
+        raise IngestError(
+            _(
+                "The header of column %(column)d, “%(name)s”, starts like a spreadsheet "
+                "formula (=, +, -, @), which could run when the data is opened in Excel. "
+                "Rename that column in the file and upload it again."
+            )
+            % {"column": position, "name": name[:80]}
+        )
     keys = make_keys(raw.columns)
     samples, value_units = {}, {}
     for name in raw.columns:

@@ -14,11 +14,13 @@ number, so errors name the row the user sees in Excel.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import warnings
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -30,8 +32,17 @@ from openpyxl import load_workbook
 from .archives import check_zip
 from .columns import MAX_COLUMNS
 from .errors import IngestError
-from .layout import Merge, Sheet, fill_merged_rows, find_header, header_hint, keep_columns
-from .types import RawTable, ReadOptions
+from .layout import (
+    HEADER_SEARCH_ROWS,
+    MAX_HEADER_ROWS,
+    Merge,
+    Sheet,
+    fill_merged_rows,
+    find_header,
+    header_hint,
+    keep_columns,
+)
+from .types import Chunk, RawTable, ReadOptions
 from .xlsx_checks import check_xml_parts, formulas_without_value, merged_ranges
 
 #: What openpyxl raises, while it reads a sheet lazily, for a damaged workbook.
@@ -50,27 +61,155 @@ def list_sheets(path: Path) -> list[str]:
 def read_excel(path: Path, options: ReadOptions) -> RawTable:
     workbook = _open(path)
     try:
-        sheets = list(workbook.sheetnames)
-        name = options.sheet or sheets[0]
-        if name not in sheets:
-            raise IngestError(
-                _("The workbook has no sheet “%(sheet)s”. Its sheets are: %(sheets)s.")
-                % {"sheet": name, "sheets": ", ".join(f"“{sheet}”" for sheet in sheets)}
-            )
-        sheet = workbook[name]
+        sheet, name = _sheet(workbook, options)
         units: dict[int, Counter] = {}
         try:
-            rows = _rows(sheet, units)
+            rows = list(_rows(sheet, units))
         except _DAMAGED:
-            raise IngestError(
-                _("This file is not a valid Excel (.xlsx) file: the sheet “%(sheet)s” is damaged.")
-                % {"sheet": name}
-            ) from None
+            raise _damaged(name) from None
         _check_formulas(path, sheet, name)
         merges = _merges(path, sheet)
     finally:
         workbook.close()
     return _to_raw(rows, merges, units, name, options)
+
+
+def iter_excel(path: Path, options: ReadOptions, batch_rows: int) -> Iterator[RawTable | Chunk]:
+    """One sheet row by row, for stream.py: a RawTable without rows (what was detected),
+    then Chunks of ``batch_rows`` records, then the RawTable again with every note and
+    unit. The header is found in the first rows, as for a CSV; a sheet with cells merged
+    below the header is read whole (filling them needs the whole sheet)."""
+    workbook = _open(path)
+    try:
+        sheet, name = _sheet(workbook, options)
+        _check_formulas(path, sheet, name)
+        merges = _merges(path, sheet)
+        units: dict[int, Counter] = {}
+        rows = _rows(sheet, units)
+        wanted = max(HEADER_SEARCH_ROWS, options.header_row) + 2 * MAX_HEADER_ROWS + 20
+        try:
+            first = list(itertools.islice(rows, wanted))
+            if not first:
+                raise IngestError(_("The sheet “%(sheet)s” is empty.") % {"sheet": name})
+            grid = Sheet(
+                rows=[(row.number, row.texts) for row in first],
+                kinds=[row.kinds for row in first],
+                merges=merges,
+                letters=True,
+            )
+            header = find_header(grid, options.header_row)
+            last_header = grid.rows[header.last][0]
+            if any(m.top > last_header and m.bottom != m.top for m in merges):
+                raw = _to_raw(first + list(rows), merges, units, name, options)
+                yield replace(raw, table=raw.table.schema.empty_table())
+                yield Chunk(raw.table, [raw.row_number(i) for i in range(raw.num_rows)], raw.native)
+                return
+            yield from _stream_rows(
+                itertools.chain(first[header.last + 1 :], rows),
+                grid,
+                header,
+                units,
+                name,
+                options,
+                batch_rows,
+            )
+        except _DAMAGED:
+            raise _damaged(name) from None
+    finally:
+        workbook.close()
+
+
+def _stream_rows(records, grid, header, units, name, options, batch_rows):
+    width = len(header.names)
+    named = [bool(header.names[i]) for i in range(width)]
+    positions, names, notes = keep_columns(grid, header, named, [0] * width)
+    info = RawTable(
+        table=pa.table({column: pa.array([], pa.string()) for column in names}),
+        format="xlsx",
+        sheet=name,
+        header_row=header.numbers[0],
+        decimal=options.decimal,
+        header_rows=header.numbers,
+        notes=tuple(header.notes) + tuple(notes),
+    )
+    yield info
+    kept = set(positions)
+    present = [0] * len(positions)  # real numbers per column, for the units
+    count = 0
+    batch: list[_Row] = []
+    for row in records:
+        if len(row.texts) > MAX_COLUMNS:
+            raise IngestError(
+                _("The file has %(count)s columns; we accept at most %(maximum)s.")
+                % {"count": len(row.texts), "maximum": MAX_COLUMNS}
+            )
+        for position, value in enumerate(row.texts):
+            if value is not None and position not in kept:  # values, but no name
+                has_values = [index == position for index in range(len(row.texts))]
+                keep_columns(grid, header, has_values, [row.number] * len(row.texts))  # raises
+        batch.append(row)
+        count += 1
+        if len(batch) >= batch_rows:
+            yield _chunk(batch, positions, names, present)
+            yield replace(info, unit_hints=_hints(units, positions, names, present))
+            batch = []
+    if batch:
+        yield _chunk(batch, positions, names, present)
+    if not count:
+        raise IngestError(_("The file has a header row but no data rows.") + " " + header_hint())
+    yield replace(info, unit_hints=_hints(units, positions, names, present))
+
+
+def _hints(units: dict[int, Counter], positions, names, present) -> dict[str, str]:
+    """The unit of each column most of whose real numbers have it (as _to_raw finds it)."""
+    hints = {}
+    for index, (position, column) in enumerate(zip(positions, names, strict=True)):
+        counted = units.get(position)
+        if counted and present[index]:
+            unit, times = counted.most_common(1)[0]
+            if times * 2 > present[index]:
+                hints[column] = unit
+    return hints
+
+
+def _chunk(batch: list[_Row], positions: list[int], names: list[str], present: list[int]) -> Chunk:
+    columns, native = [], {}
+    for index, (position, name) in enumerate(zip(positions, names, strict=True)):
+        columns.append(
+            pa.array(
+                [row.texts[position] if position < len(row.texts) else None for row in batch],
+                pa.string(),
+            )
+        )
+        numbers = [
+            row.numbers[position]
+            if row.numbers is not None and position < len(row.numbers)
+            else None
+            for row in batch
+        ]
+        found = sum(1 for value in numbers if value is not None)
+        if found:
+            native[name] = pa.array(numbers, pa.float64())
+            present[index] += found
+    return Chunk(pa.table(columns, names=names), [row.number for row in batch], native)
+
+
+def _sheet(workbook, options: ReadOptions):
+    sheets = list(workbook.sheetnames)
+    name = options.sheet or sheets[0]
+    if name not in sheets:
+        raise IngestError(
+            _("The workbook has no sheet “%(sheet)s”. Its sheets are: %(sheets)s.")
+            % {"sheet": name, "sheets": ", ".join(f"“{sheet}”" for sheet in sheets)}
+        )
+    return workbook[name], name
+
+
+def _damaged(name: str) -> IngestError:
+    return IngestError(
+        _("This file is not a valid Excel (.xlsx) file: the sheet “%(sheet)s” is damaged.")
+        % {"sheet": name}
+    )
 
 
 def _merges(path: Path, sheet) -> list[Merge]:
@@ -134,10 +273,9 @@ class _Row:
     numbers: list[float | None] | None  # the real numbers, when the row has any
 
 
-def _rows(sheet, units: dict[int, Counter]) -> list[_Row]:
+def _rows(sheet, units: dict[int, Counter]) -> Iterator[_Row]:
     """Every non-empty row, with what Excel held in each cell; `units` counts the units
     that number formats give per column (`0%`, `€ #,##0.00`)."""
-    rows = []
     formats: dict[object, str] = {}  # the unit of each cell style's number format
     for number, cells in enumerate(sheet.iter_rows(), start=1):
         texts: list[str | None] = []
@@ -161,8 +299,7 @@ def _rows(sheet, units: dict[int, Counter]) -> list[_Row]:
         if texts:
             if numbers is not None:
                 del numbers[len(texts) :]
-            rows.append(_Row(number, texts, "".join(kinds), numbers))
-    return rows
+            yield _Row(number, texts, "".join(kinds), numbers)
 
 
 def _read_cell(cell, formats: dict[object, str]) -> tuple[str | None, str, float | None, str]:

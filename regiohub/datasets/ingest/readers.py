@@ -7,11 +7,12 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from .archives import MAX_UNPACKED_BYTES, gunzip, unzip_single
+from .archives import gunzip, max_unpacked_bytes, too_large, unzip_single
 from .errors import IngestError
 from .read_csv import read_csv
 from .read_excel import read_excel
 from .read_json import read_json, read_ndjson
+from .read_parquet import read_parquet
 from .sniff import detect_format
 from .types import RawTable, ReadOptions
 
@@ -34,16 +35,15 @@ def _read_file(path: Path, filename: str, options: ReadOptions) -> RawTable:
     size = path.stat().st_size
     if size == 0:
         raise IngestError(_("The file is empty (0 bytes). Choose the file again."))
-    if size > MAX_UNPACKED_BYTES:
-        raise IngestError(
-            _("The file is larger than %(gigabytes)s GB; that is more than we accept.")
-            % {"gigabytes": MAX_UNPACKED_BYTES // 1024**3}
-        )
     with path.open("rb") as file:
         head = file.read(16)
     kind = detect_format(head, filename)
+    if size > max_unpacked_bytes() and kind not in ("zip", "gzip"):  # those: what they unpack
+        raise too_large(max_unpacked_bytes())
     if kind == "xlsx":
         return read_excel(path, options)
+    if kind == "parquet":
+        return read_parquet(path, options)
     if kind == "zip":
         inner_name, content = unzip_single(path)
         return _read_bytes(content, inner_name, options, packed=True)
@@ -59,11 +59,14 @@ def _read_bytes(data: bytes, filename: str, options: ReadOptions, packed: bool) 
     kind = detect_format(data[:16], filename)
     if kind in ("zip", "gzip") and packed:
         raise IngestError(_("The archive holds another archive; upload the data file itself."))
-    if kind == "xlsx":
-        # openpyxl reads from a file; the archive checks run again on the inner workbook.
-        with tempfile.NamedTemporaryFile(suffix=".xlsx") as file:
+    if kind in ("xlsx", "parquet"):
+        # openpyxl and Parquet read from a file; the archive checks run again on the
+        # inner workbook.
+        with tempfile.NamedTemporaryFile(suffix=f".{kind}") as file:
             file.write(data)
             file.flush()
+            if kind == "parquet":
+                return read_parquet(Path(file.name), options)
             return read_excel(Path(file.name), options)
     return _read_text(data, kind, options)
 

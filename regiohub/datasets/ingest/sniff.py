@@ -33,18 +33,19 @@ _NOT_DATA = (
     (b"Rar!", "RAR"),
     (b"7z\xbc\xaf", "7-Zip"),
     (b"SQLite format 3", "SQLite"),
-    (b"PAR1", "Parquet"),
     (b"{\\rtf", "RTF"),
 )
 
 
 def detect_format(head: bytes, filename: str) -> str:
-    """One of "zip", "gzip", "xlsx", "json", "ndjson", "csv"."""
+    """One of "zip", "gzip", "xlsx", "parquet", "json", "ndjson", "csv"."""
     name = filename.lower()
     if head.startswith(b"PK\x03\x04"):
         return "xlsx" if name.endswith(EXCEL_SUFFIXES) else "zip"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
+    if head.startswith(b"PAR1"):
+        return "parquet"
     for signature, kind in _NOT_DATA:
         if head.startswith(signature):
             raise IngestError(

