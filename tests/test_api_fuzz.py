@@ -22,6 +22,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from regiohub.core import api_tokens
 from regiohub.core.testing import staff_client
 from regiohub.core.tests.factories import UserFactory
 from regiohub.meldpunt.models import ApiClient
@@ -46,15 +47,18 @@ MAIL_SECRET = "fuzz-mail-secret"
 def app(db, categories, settings):
     """The WSGI application, with a session, an API key and the mail webhook's secret."""
     settings.MELDPUNT_INBOUND_MAIL_SECRET = MAIL_SECRET
-    client = staff_client(UserFactory(superuser=True))
+    superuser = UserFactory(superuser=True)
+    client = staff_client(superuser)
     cookies = {name: c.value for name, c in client.cookies.items()}
     key = ApiClient.create_with_key(name="Fuzzer")[1]
+    # The write API is called with a write token (a session would stop at its CSRF check).
+    token = api_tokens.create_token(superuser, name="Fuzzer", scope="write").secret
     # The test database lives in this test's transaction: keep the request cycle from
     # closing the connection, as Django's test client does.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
-        yield get_wsgi_application(), cookies, key
+        yield get_wsgi_application(), cookies, key, token
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -77,13 +81,14 @@ def test_every_json_endpoint_is_in_the_schema():
         "POST /meldpunt/mail/inbound/",
         "GET /health/",
         "GET /health/live/",
+        "POST /api/v1/datasets/{slug}/rows/",
     } <= set(OPERATIONS)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_input_gives_a_server_error(app, label):
-    wsgi, cookies, key = app
+    wsgi, cookies, key, token = app
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi)
     operation = schema.find_operation_by_label(label)
     assert operation is not None, f"{label} is not in the served schema"
@@ -102,6 +107,8 @@ def test_no_input_gives_a_server_error(app, label):
         headers = {}
         if case.path == "/meldpunt/mail/inbound/":
             headers["Authorization"] = f"Bearer {MAIL_SECRET}"  # into the mail parser
+        if case.path == "/api/v1/datasets/{slug}/rows/" and case.method == "POST":
+            headers["Authorization"] = f"Bearer {token}"  # into the write API's body reader
         response = case.call(cookies=cookies, headers=headers)
         case.validate_response(response, checks=[not_a_server_error])
 

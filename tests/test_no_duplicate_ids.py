@@ -28,7 +28,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from PIL import Image
 
-from regiohub.core import errors
+from regiohub.core import api_tokens, errors
 from regiohub.core.models import Department
 from regiohub.core.roles import Role
 from regiohub.core.testing import run_tasks, staff_client
@@ -192,6 +192,7 @@ def world(categories, settings, tmp_path) -> dict[str, Any]:
         "dataset": dataset,
         "loads": [done, review],
         "department": Department.objects.filter(organisation=region["KOR"]).first(),
+        "token": api_tokens.create_token(superuser, name="Power BI").token,
     }
 
 
@@ -249,6 +250,7 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
             f"/staff/organisations/KOR/departments/{world['department'].pk}/"
         ],
         "core:membership-create": lambda: ["/staff/organisations/KOR/people/new/"],
+        "core:api-token-revoke": lambda: [f"/account/api-tokens/{world['token'].pk}/revoke/"],
     }
 
 
@@ -283,6 +285,12 @@ def error_states(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
         ("superuser", "/staff/data/new/", {}),
         ("superuser", "/staff/organisations/KOR/departments/new/", {}),
         ("superuser", "/staff/organisations/KOR/people/new/", {}),
+        ("superuser", "/account/api-tokens/new/", {"reach": "chosen"}),
+        (  # the token, shown once
+            "superuser",
+            "/account/api-tokens/new/",
+            {"name": "BI", "scope": "read", "reach": "all", "expires_in_days": "365"},
+        ),
     ]
 
 

@@ -3,20 +3,50 @@
 A membership grants its role's capabilities in its organisation and in every organisation
 below it (a membership in the region covers its municipalities). Superusers see everything.
 Every list, detail, API and download view goes through :func:`scope` or :func:`require`.
+
+A request authenticated with a personal API token reaches less: :func:`limit_to_token`
+narrows every answer for that request to the token's organisations (and those below them),
+and a read-only token keeps only the capabilities that merely look (``Capability.reads``).
+The person's own rights are read anew on every request, so a token never gives more than
+its owner holds now.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 
-from regiohub.core.roles import VIEW_ORGANISATION, Capability, capabilities_of
+from regiohub.core.roles import VIEW_ORGANISATION, Capability, capabilities_of, only_reads
 
 M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_regiohub_access_cache"
+_SCOPE_ATTR = "_regiohub_token_scope"
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What an API token lets its request reach, within what its owner holds."""
+
+    #: Only capabilities that look (``Capability.reads``); nothing that changes anything.
+    read_only: bool
+    #: The organisations chosen for the token (each covers those below it); ``None``:
+    #: every organisation the person holds a role in.
+    organisations: frozenset[int] | None = None
+
+
+def limit_to_token(user: Any, scope: TokenScope) -> None:
+    """Answer for ``user`` (the object of one request) only within ``scope``."""
+    forget(user)
+    user.__dict__[_SCOPE_ATTR] = scope
+
+
+def token_scope(user: Any) -> TokenScope | None:
+    """The scope of the API token this request came with, or ``None`` (a login)."""
+    return None if user is None else user.__dict__.get(_SCOPE_ATTR)
 
 
 def _descendants(roots: set[int]) -> set[int]:
@@ -54,6 +84,12 @@ def organisation_ids(user: Any, capability: Capability = VIEW_ORGANISATION) -> f
             if capability in capabilities_of(role)
         }
         ids = frozenset(_descendants(roots)) if roots else frozenset()
+    limit = token_scope(user)
+    if limit is not None:
+        if limit.read_only and not only_reads(capability):
+            ids = frozenset()
+        elif limit.organisations is not None:
+            ids = ids & frozenset(_descendants(set(limit.organisations)))
     cache[capability] = ids
     return ids
 

@@ -8,7 +8,10 @@ class CoreConfig(modules.ModuleConfig):
     label = "core"
     verbose_name = _("Core")
 
-    menu = (modules.MenuEntry(_("My organisations"), "core:staff-home", order=90),)
+    menu = (
+        modules.MenuEntry(_("My organisations"), "core:staff-home", order=90),
+        modules.MenuEntry(_("API tokens"), "core:api-tokens", order=95),
+    )
     privacy = "regiohub.core.privacy.PrivacyHandler"
     openapi = "regiohub.core.openapi.health_paths"
     startup_modules = ("roles", "events")

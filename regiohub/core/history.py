@@ -27,6 +27,8 @@ class Actions(enum.StrEnum):
 
 
 class CoreAction(Actions):
+    API_TOKEN_CREATED = "api_token.created"  # noqa: S105 - a name, not a secret
+    API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105
     DEPARTMENT_CREATED = "department.created"
     MEMBERSHIP_CREATED = "membership.created"
     MEMBERSHIP_ENDED = "membership.ended"

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import events, history, modules
 from regiohub.core.history import CoreAction
-from regiohub.core.models import HistoryEntry
+from regiohub.core.models import ApiToken, HistoryEntry
 
 
 def subject_of(email: str) -> str:
@@ -69,6 +69,10 @@ def _check(email: str) -> str:
     return email
 
 
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 class PrivacyHandler:
     """Staff accounts: the profile and memberships; erasing anonymises the account (it stays,
     deactivated, so the history that names it by id keeps its meaning)."""
@@ -98,6 +102,20 @@ class PrivacyHandler:
                         # What they did is in the history under their name (kept: the
                         # audit trail is append-only); the count says how much.
                         "history_entries_as_actor": HistoryEntry.objects.filter(actor=user).count(),
+                        "api_tokens": [
+                            {
+                                "name": token.name,
+                                "starts_with": token.prefix,
+                                "scope": token.scope,
+                                "created_at": token.created_at.isoformat(),
+                                "expires_at": _iso(token.expires_at),
+                                "revoked_at": _iso(token.revoked_at),
+                                "last_used_at": _iso(token.last_used_at),
+                                "last_used_from": token.last_used_ip,
+                                "uses": token.use_count,
+                            }
+                            for token in ApiToken.objects.filter(user=user)
+                        ],
                     }
                     for user in users
                 ]
@@ -118,6 +136,7 @@ class PrivacyHandler:
             user.set_unusable_password()
             user.save()
             TOTPDevice.objects.filter(user=user).delete()
+            ApiToken.objects.filter(user=user).delete()  # with where they were used from
             user.memberships.all().delete()
             history.record(
                 user,

@@ -28,12 +28,16 @@ class Capability(str):
     grant them with :func:`grant` (an administrator holds every capability)."""
 
     label: str | Promise
+    #: Only lets a person look (``reads=True``): a read-only API token keeps it; every
+    #: other capability changes something and is withheld from such a token.
+    reads: bool
 
-    def __new__(cls, value: str, label: str | Promise) -> Capability:
+    def __new__(cls, value: str, label: str | Promise, *, reads: bool = False) -> Capability:
         if value in _capabilities and _capabilities[value].label != label:
             raise ValueError(f"capability {value!r} is declared twice")
         capability = super().__new__(cls, value)
         capability.label = label
+        capability.reads = reads
         _capabilities[value] = capability
         return capability
 
@@ -51,6 +55,12 @@ def all_capabilities() -> list[Capability]:
     return [_capabilities[name] for name in sorted(_capabilities)]
 
 
+def only_reads(capability: str) -> bool:
+    """Whether ``capability`` only lets a person look (declared with ``reads=True``)."""
+    found = _capabilities.get(str(capability))
+    return bool(found is not None and found.reads)
+
+
 def capabilities_of(role: str) -> frozenset[str]:
     if role == Role.ADMIN:
         return frozenset(_capabilities)
@@ -59,7 +69,7 @@ def capabilities_of(role: str) -> frozenset[str]:
 
 #: The platform's own capabilities; modules add theirs.
 VIEW_ORGANISATION = Capability(
-    "view_organisation", _("See the organisation, its departments and people")
+    "view_organisation", _("See the organisation, its departments and people"), reads=True
 )
 MANAGE_ORGANISATION = Capability(
     "manage_organisation", _("Add departments and people, assign roles")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from regiohub.core import views
+from regiohub.core.auth import token_views
 from regiohub.core.auth import views as auth_views
 
 app_name = "core"
@@ -16,6 +17,10 @@ urlpatterns = [
         views.SetPasswordView.as_view(),
         name="set-password",
     ),
+    path("account/api-tokens/", token_views.token_list, name="api-tokens"),
+    path("account/api-tokens/new/", token_views.token_create, name="api-token-create"),
+    path("account/api-tokens/<int:pk>/revoke/", token_views.token_revoke, name="api-token-revoke"),
+    path("staff/api-tokens/", token_views.staff_token_list, name="api-tokens-staff"),
     path("staff/", views.staff_home, name="staff-home"),
     path("staff/organisations/<str:code>/", views.organisation_detail, name="organisation"),
     path(

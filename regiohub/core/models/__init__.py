@@ -1,3 +1,4 @@
+from .api_token import ApiToken, TokenScope
 from .district import District
 from .history import HistoryEntry
 from .organisation import Department, Membership, Organisation
@@ -5,12 +6,14 @@ from .tasks import IdempotencyKey, WorkerHeartbeat
 from .user import User
 
 __all__ = [
+    "ApiToken",
     "Department",
     "District",
     "HistoryEntry",
     "IdempotencyKey",
     "Membership",
     "Organisation",
+    "TokenScope",
     "User",
     "WorkerHeartbeat",
 ]

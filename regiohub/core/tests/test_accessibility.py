@@ -78,3 +78,56 @@ def test_staff_login_with_authenticator_and_staff_pages_are_accessible(live_serv
         # A click does not wait for the page it starts to load: wait for the errors.
         page.wait_for_selector("#form-errors", state="visible")
         assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_api_token_pages_are_accessible_and_work_without_javascript(
+    live_server, region, javascript
+):
+    """Create a token, see it once, find it in the list, revoke it: each page passes axe
+    (the administrators' list too), and the same steps work in a browser without
+    JavaScript (where axe, a script, cannot run)."""
+    from regiohub.core.models import ApiToken, Membership
+    from regiohub.core.roles import Role
+    from regiohub.core.testing import login_page_as
+
+    person = MembershipFactory(organisation=region["KOR"], admin=True).user
+    Membership.objects.create(user=person, organisation=region["MEN"], role=Role.EMPLOYEE)
+
+    def violations(page):
+        return axe_violations(page) if javascript else []
+
+    with chromium_page(javascript=javascript) as page:
+        login_page_as(page, person, live_server.url)
+        page.context.add_cookies(
+            [{"name": "regiohub_language", "value": "en", "url": live_server.url}]
+        )
+        page.goto(live_server.url + "/account/api-tokens/")
+        assert violations(page) == [], "empty list"
+        page.click("a[href$='/account/api-tokens/new/']")
+        page.wait_for_url("**/api-tokens/new/")
+        page.check("#id_reach_1")  # only the ticked organisations, and none ticked
+        page.click("form.stacked button[type=submit]")
+        page.wait_for_selector("#form-errors", state="visible")
+        assert violations(page) == [], "form with errors"
+        page.fill("#id_name", "Power BI")
+        page.check("#id_scope_1")
+        page.check("label:has-text('Kortrijk') >> xpath=preceding-sibling::input")
+        page.click("form.stacked button[type=submit]")
+        page.wait_for_selector("#token-secret")
+        secret = page.input_value("#token-secret")
+        assert re.fullmatch(r"rh_[a-z0-9]{8}_[A-Za-z0-9_-]{43}", secret)
+        assert violations(page) == [], "the token, shown once"
+        page.click("text=I have copied it")
+        page.wait_for_url("**/account/api-tokens/")
+        assert "Power BI" in page.content() and secret not in page.content()
+        assert violations(page) == [], "list"
+        page.click("a[href$='/revoke/']")
+        page.wait_for_url("**/revoke/")
+        assert violations(page) == [], "revoke"
+        page.click("button:has-text('Revoke token')")
+        page.wait_for_url("**/account/api-tokens/")
+        assert ApiToken.objects.get().revoked_at is not None
+        page.goto(live_server.url + "/staff/api-tokens/")
+        assert "Power BI" in page.content()
+        assert violations(page) == [], "administrators' list"

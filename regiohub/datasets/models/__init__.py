@@ -1,3 +1,4 @@
+from .api_write import ApiWrite
 from .dataset import Access, Dataset, DatasetVersion, Licence, Theme
 from .feed import Feed
 from .load import FINAL_STATES, Load, LoadMode, LoadSource, LoadState
@@ -5,6 +6,7 @@ from .load import FINAL_STATES, Load, LoadMode, LoadSource, LoadState
 __all__ = [
     "FINAL_STATES",
     "Access",
+    "ApiWrite",
     "Dataset",
     "DatasetVersion",
     "Feed",

@@ -36,6 +36,8 @@ class LoadMode(models.TextChoices):
 class LoadSource(models.TextChoices):
     UPLOAD = "upload", _("Upload")
     FEED = "feed", _("Feed")
+    #: Rows sent to the write API (``POST /api/v1/datasets/<slug>/rows/``).
+    API = "api", _("Write API")
 
 
 class Load(models.Model):

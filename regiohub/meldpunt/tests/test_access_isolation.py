@@ -83,7 +83,9 @@ def test_kortrijk_user_cannot_list_or_read_menen_through_the_api(region, kortrij
 
 def test_anonymous_api_and_pages_are_closed(region):
     client = Client()
-    assert client.get("/api/v1/departments/").status_code == 403
+    answer = client.get("/api/v1/departments/")
+    assert answer.status_code == 401  # with a challenge: send a login or an API token
+    assert answer["WWW-Authenticate"].startswith("Bearer")
     response = client.get("/staff/organisations/KOR/")
     assert response.status_code == 302
     assert response["Location"].startswith("/account/login/")
