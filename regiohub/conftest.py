@@ -16,6 +16,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     check_shared_marks(item)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_rates() -> None:
+    """The API's request counters live in process memory (REGIOHUB_API_RATE_STORE), not
+    in the database each test rolls back: every test starts with none."""
+    from django.core.cache import caches
+
+    caches["throttle"].clear()
+
+
 @pytest.fixture
 def region(db: Any) -> dict[str, Organisation]:
     """The demo region: organisations by code (KOR, MEN, ZWVL, W13, LEI, ...)."""

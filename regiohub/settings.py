@@ -157,6 +157,29 @@ CACHES = {
         "LOCATION": "regiohub_cache",
     }
 }
+API_RATE_STORE = config(
+    "REGIOHUB_API_RATE_STORE",
+    "memory",
+    help_text="Where the API's request counters (REGIOHUB_API_ANON_RATE, REGIOHUB_API_USER_RATE) "
+    "live: memory (each server process counts on its own, no database work), database (one "
+    "count shared by every process, a database write per API request) or a redis:// URL.",
+)
+if API_RATE_STORE == "memory":
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "regiohub-api-rates",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},  # client addresses; least recently seen out first
+    }
+elif API_RATE_STORE == "database":
+    CACHES["throttle"] = {**CACHES["default"], "KEY_PREFIX": "rates"}
+elif API_RATE_STORE.startswith(("redis://", "rediss://", "unix://")):
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": API_RATE_STORE,
+        "KEY_PREFIX": "regiohub-rates",
+    }
+else:
+    raise ConfigurationError("REGIOHUB_API_RATE_STORE must be memory, database or a redis:// URL")
 
 # --- Background tasks -----------------------------------------------------------------
 TASKS = {
@@ -399,10 +422,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "regiohub.core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "regiohub.core.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [

@@ -14,6 +14,15 @@ class DatasetsConfig(modules.ModuleConfig):
     privacy = "regiohub.datasets.privacy.PrivacyHandler"
 
     def connect(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from regiohub.datasets.models import Dataset, DatasetVersion
+        from regiohub.datasets.queries import forget_open_datasets
         from regiohub.datasets.schedule import register_jobs
 
         register_jobs()
+        # The query API keeps open datasets in memory (queries.open_dataset): a change
+        # made in this process is seen at once.
+        for model in (Dataset, DatasetVersion):
+            post_save.connect(forget_open_datasets, sender=model, dispatch_uid="open-datasets")
+            post_delete.connect(forget_open_datasets, sender=model, dispatch_uid="open-datasets")

@@ -31,6 +31,30 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def json_rows(table: Any) -> list[tuple[Any, ...]]:
+    """The rows of an Arrow table, each value as :func:`json_value` makes it, built column
+    by column: a date or time is written once per distinct value, not once per row (the
+    time key of a grouped answer repeats on every row of its bucket)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns: list[list[Any]] = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            encoded = pc.dictionary_encode(column.combine_chunks())
+            words = [json_value(v) for v in encoded.dictionary.to_pylist()]
+            columns.append([None if i is None else words[i] for i in encoded.indices.to_pylist()])
+        else:
+            values = column.to_pylist()
+            if pa.types.is_floating(kind) and any(v != v for v in values):  # NaN
+                values = [json_value(v) for v in values]
+            columns.append(values)
+    if not columns:
+        return [() for _ in range(table.num_rows)]
+    return list(zip(*columns, strict=True))
+
+
 #: Characters XML 1.0 (and so an .xlsx file) cannot hold.
 _NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Characters Excel does not allow in a sheet name (and control characters).

@@ -9,6 +9,9 @@ everyone), answered as plain typed rows; a version's rows are read through the q
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -54,7 +59,10 @@ def datasets_for(user: Any) -> QuerySet[Dataset]:
 
 def version_of(dataset: Dataset, number: str | int | None) -> DatasetVersion:
     """The version asked for (default: the current one); 404 when there is none."""
-    versions = dataset.versions.all()
+    return _version_in(dataset.versions.all(), number)
+
+
+def _version_in(versions: QuerySet[DatasetVersion], number: str | int | None) -> DatasetVersion:
     if number:
         try:
             return versions.get(number=int(number))
@@ -66,6 +74,153 @@ def version_of(dataset: Dataset, number: str | int | None) -> DatasetVersion:
     if current is None:
         raise Http404(_("This dataset has no rows yet."))
     return current
+
+
+# --- The query API's hot path: what a question needs, without the database ---------------
+
+
+@dataclass(frozen=True)
+class ReadableVersion:
+    """A dataset version as answering a question needs it: where its files are and its
+    columns. Never changes: a version's number, table version and schema are fixed."""
+
+    slug: str
+    storage_key: str
+    number: int
+    delta_version: int
+    schema: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OpenDataset:
+    """A dataset anybody may read (``Dataset.objects.visible_to`` an anonymous caller),
+    as this process last read it, with its current version (``None``: no rows yet)."""
+
+    id: int
+    slug: str
+    storage_key: str
+    current: ReadableVersion | None
+
+
+class _OpenDatasets:
+    """Per process, shared by its threads: the open datasets by slug, each read at most
+    ``DATASETS_OPEN_CACHE_SECONDS`` ago, and the versions asked for by number (a version
+    never changes). A save or delete of a dataset or version in this process forgets them
+    all at once (:func:`forget_open_datasets`); other processes see the change when their
+    copy expires."""
+
+    MAX_DATASETS = 512
+    MAX_VERSIONS = 1024
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.datasets: OrderedDict[str, tuple[float, OpenDataset]] = OrderedDict()
+        self.versions: OrderedDict[tuple[int, int], ReadableVersion] = OrderedDict()
+        #: Counts the clears: what was read before one is not kept after it.
+        self.generation = 0
+
+    def dataset(self, slug: str) -> OpenDataset | None:
+        with self.lock:
+            entry = self.datasets.get(slug)
+            if entry is not None and entry[0] > time.monotonic():
+                self.datasets.move_to_end(slug)
+                return entry[1]
+        return None
+
+    def keep_dataset(self, found: OpenDataset, generation: int) -> None:
+        seconds = float(settings.DATASETS_OPEN_CACHE_SECONDS)
+        if seconds <= 0:
+            return
+        with self.lock:
+            if generation != self.generation:  # changed while it was read: maybe stale
+                return
+            self.datasets[found.slug] = (time.monotonic() + seconds, found)
+            self.datasets.move_to_end(found.slug)
+            while len(self.datasets) > self.MAX_DATASETS:
+                self.datasets.popitem(last=False)
+
+    def version(self, key: tuple[int, int]) -> ReadableVersion | None:
+        with self.lock:
+            return self.versions.get(key)
+
+    def keep_version(self, key: tuple[int, int], found: ReadableVersion) -> None:
+        with self.lock:
+            self.versions[key] = found
+            while len(self.versions) > self.MAX_VERSIONS:
+                self.versions.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.datasets.clear()
+            self.versions.clear()
+
+
+_open_datasets = _OpenDatasets()
+
+
+def forget_open_datasets(**_kwargs: Any) -> None:
+    """Read every open dataset from the database again: now, and once the transaction
+    that changed one commits (until then, another thread would read the old state again).
+    Connected to the saves and deletes of datasets and versions (``apps.py``)."""
+    _open_datasets.clear()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_open_datasets.clear)
+
+
+def _readable(dataset: Any, version: Any) -> ReadableVersion:
+    return ReadableVersion(
+        slug=dataset.slug,
+        storage_key=dataset.storage_key,
+        number=version.number,
+        delta_version=version.delta_version,
+        schema=version.schema,
+    )
+
+
+def open_dataset(slug: str) -> OpenDataset:
+    """The open dataset ``slug`` for an anonymous caller, as this process read it at most
+    ``DATASETS_OPEN_CACHE_SECONDS`` ago: no database work while that copy is fresh.
+    ``Http404`` when there is none anybody may read (never remembered: such a dataset is
+    read from the database each time)."""
+    found = _open_datasets.dataset(slug)
+    if found is not None:
+        return found
+    generation = _open_datasets.generation
+    dataset = datasets_for(AnonymousUser()).filter(slug=slug).first()
+    if dataset is None:
+        raise Http404(_("No such dataset."))
+    current = dataset.versions.order_by("-number").first()
+    found = OpenDataset(
+        id=dataset.pk,
+        slug=dataset.slug,
+        storage_key=dataset.storage_key,
+        current=_readable(dataset, current) if current else None,
+    )
+    _open_datasets.keep_dataset(found, generation)
+    return found
+
+
+def readable_version(dataset: Dataset | OpenDataset, number: str | int | None) -> ReadableVersion:
+    """The version of ``dataset`` asked for (default: the current one), as a question
+    needs it; 404 when there is none. An :class:`OpenDataset` is answered from this
+    process's memory, a ``Dataset`` from the database (:func:`version_of`)."""
+    if isinstance(dataset, Dataset):
+        return _readable(dataset, version_of(dataset, number))
+    if not number:
+        if dataset.current is None:
+            raise Http404(_("This dataset has no rows yet."))
+        return dataset.current
+    try:
+        key = (dataset.id, int(number))
+    except (TypeError, ValueError):
+        key = None
+    found = _open_datasets.version(key) if key else None
+    if found is None:
+        version = _version_in(DatasetVersion.objects.filter(dataset_id=dataset.id), number)
+        found = _readable(dataset, version)
+        _open_datasets.keep_version((dataset.id, version.number), found)
+    return found
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from regiohub.datasets import compare, formats, query, services, storage
+from regiohub.datasets.api import writes
 from regiohub.datasets.api.serializers import (
     DatasetDetailSerializer,
     DatasetSerializer,
@@ -33,7 +35,7 @@ from regiohub.datasets.api.serializers import (
 )
 from regiohub.datasets.formats import json_value
 from regiohub.datasets.models import Dataset
-from regiohub.datasets.queries import version_of
+from regiohub.datasets.queries import OpenDataset, open_dataset, readable_version
 
 FORMATS = {
     "json": "application/json; charset=utf-8",
@@ -46,19 +48,19 @@ def errors_response(status: int, parameter: str, message: str) -> JsonResponse:
     return JsonResponse({"errors": [{"parameter": parameter, "message": message}]}, status=status)
 
 
-def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
+def answer(request: HttpRequest, dataset: Dataset | OpenDataset, params: Any) -> HttpResponse:
     """Run the query in ``params`` on ``dataset`` and answer in the format asked for."""
     fmt = str(params.get("format") or "json")
     if fmt not in FORMATS:
         return errors_response(
             400, "format", _("The format must be one of %(f)s.") % {"f": ", ".join(FORMATS)}
         )
-    version = version_of(dataset, params.get("version"))
+    version = readable_version(dataset, params.get("version"))
     try:
         parsed = query.parse(params, version.schema)
     except query.QueryError as exc:
         return errors_response(400, exc.parameter, exc.message)
-    files = storage.files(dataset.storage_key, version.delta_version)
+    files = storage.files(version.storage_key, version.delta_version)
     try:
         if fmt == "json":
             result = query.run(files, version.schema, parsed)
@@ -85,7 +87,7 @@ def answer(request: HttpRequest, dataset: Dataset, params: Any) -> HttpResponse:
             "dataset": dataset.slug,
             "version": version.number,
             "columns": result.columns,
-            "rows": [[json_value(v) for v in row.values()] for row in result.table.to_pylist()],
+            "rows": formats.json_rows(result.table),
             "next_cursor": result.next_cursor or None,
             "next_url": next_url or None,
         }
@@ -243,7 +245,12 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def rows(self, request: Request, slug: str | None = None) -> HttpResponse:
         """Rows of a dataset version, filtered, grouped and paged."""
-        dataset = self.get_object()
+        dataset: Dataset | OpenDataset
+        if request.user.is_authenticated:
+            dataset = self.get_object()
+        else:  # open data: from this process's memory, no database work (ADR 0026)
+            dataset = open_dataset(str(slug))
+            self.check_object_permissions(request, dataset)
         params = request.query_params.copy()
         return answer(request._request, dataset, params)
 
@@ -319,3 +326,20 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
             )
         data = VersionSerializer(version, context=self.get_serializer_context()).data
         return Response(data, status=201)
+
+    # --- The write API: POST to the rows address appends or upserts rows ------------------
+    # (datasets.api.writes reads the body; services.write_rows loads it as an upload).
+
+    def get_parsers(self) -> list[Any]:
+        method = str(getattr(getattr(self, "request", None), "method", "") or "").lower()
+        if (getattr(self, "action_map", None) or {}).get(method) == "write_rows":
+            return [parser() for parser in writes.PARSERS]  # the raw body, size-limited
+        return super().get_parsers()
+
+    @writes.SCHEMA
+    @rows.mapping.post
+    def write_rows(self, request: Request, slug: str | None = None) -> HttpResponse:
+        """Append or upsert rows: a new version, or the rows and columns refused."""
+        if not request.user.is_authenticated:
+            raise NotAuthenticated
+        return writes.write_rows(request, self.get_object())

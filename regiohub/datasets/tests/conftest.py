@@ -16,6 +16,15 @@ def _dataset_storage(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_open_datasets_in_memory() -> None:
+    """Each test starts without the open datasets an earlier test's API calls kept in
+    memory (queries.open_dataset): its database was rolled back without a signal."""
+    from regiohub.datasets.queries import forget_open_datasets
+
+    forget_open_datasets()
+
+
+@pytest.fixture(autouse=True)
 def _english(settings: Any) -> Any:
     """Tests read the English messages; test_dutch_error_report.py checks the Dutch ones."""
     from django.utils import translation
