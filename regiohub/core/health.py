@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -108,10 +108,20 @@ def _workers() -> dict[str, Any]:
 
 
 def _cache() -> dict[str, Any]:
-    cache.set("regiohub:health", "ok", 10)
-    if cache.get("regiohub:health") != "ok":
-        raise RuntimeError("cache does not keep values")
-    return {"status": "ok"}
+    """Every configured cache keeps a value: the default one, and the API's rate counters
+    (``REGIOHUB_API_RATE_STORE``), without which every API request fails."""
+    report: dict[str, Any] = {"status": "ok"}
+    for alias in settings.CACHES:
+        try:
+            store = cache if alias == "default" else caches[alias]
+            store.set("regiohub:health", "ok", 10)
+            kept = store.get("regiohub:health") == "ok"
+        except Exception as exc:  # an unreachable store is the answer, not a crash
+            report.update(status="error", error=f"{alias}: {exc.__class__.__name__}")
+            continue
+        if not kept:
+            report.update(status="error", error=f"{alias}: does not keep values")
+    return report
 
 
 #: What this web process needs to answer requests: a load balancer asks only this

@@ -162,3 +162,22 @@ def test_the_load_balancer_check_ignores_background_workers(client):
     assert live.status_code == 200
     assert set(live.json()["checks"]) == {"database", "cache"}
     assert {"task_queue", "workers"} <= set(client.get("/health/").json()["checks"])
+
+
+@pytest.mark.django_db
+def test_health_fails_when_the_api_rate_store_cannot_keep_values(client, settings, tmp_path):
+    """Every API request needs the rate counters (REGIOHUB_API_RATE_STORE): a store that
+    cannot be written takes the replica out, as a dead database does."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(blocker / "rates"),  # below a file: nothing can be written
+        },
+    }
+    live = client.get("/health/live/")
+    assert live.status_code == 503
+    assert live.json()["checks"]["cache"]["error"].startswith("throttle: ")
+    assert live.json()["checks"]["database"]["status"] == "ok"
