@@ -28,6 +28,7 @@ from django.db.models import F, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from rest_framework.throttling import BaseThrottle
 
 from regiohub.core import access, history
 from regiohub.core.history import CoreAction
@@ -255,6 +256,41 @@ def check(raw: str) -> ApiToken:
     if not found.user.is_active:
         raise TokenRefused("account_inactive", _("The account of this API token is closed."))
     return found
+
+
+class TokenReadOnly(TokenRefused):
+    """A read token sent with a request that could change something (a 403, not a 401)."""
+
+
+#: The challenge of a 401 for a token (without one, clients do not ask for credentials).
+CHALLENGE = 'Bearer realm="api"'
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def authenticate(request: Any) -> tuple[Any, ApiToken] | None:
+    """The owner of the token ``request`` sends (a Django or a DRF request), answering only
+    within the token's scope for this one request, and the token; ``None`` when the request
+    sends none (a session, or an anonymous caller). :class:`TokenRefused` when the token
+    opens nothing, :class:`TokenReadOnly` for a read token on an unsafe method. Counts the
+    use (:func:`record_use`). The one check the REST API and the plain views share."""
+    raw = token_in_header(request.META.get("HTTP_AUTHORIZATION", ""))
+    if raw is None:
+        return None
+    token = check(raw)
+    if not token.can_write and request.method not in SAFE_METHODS:
+        raise TokenReadOnly(
+            "token_read_only",
+            _("This API token may only read. Create a token that may write for this."),
+        )
+    user = token.user
+    access.limit_to_token(user, scope_of(token))
+    record_use(token, client_address(request))
+    return user, token
+
+
+def client_address(request: Any) -> str | None:
+    """The client's address as the throttles count it (they know the trusted proxies)."""
+    return BaseThrottle().get_ident(request)
 
 
 def scope_of(token: ApiToken) -> access.TokenScope:

@@ -14,6 +14,8 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
+from regiohub.core import access
+
 TEMPLATES = {
     400: "400.html",
     403: "403.html",
@@ -26,7 +28,10 @@ TEMPLATES = {
 
 def wants_html(request: HttpRequest) -> bool:
     """A browser asks for a page (``Accept: text/html``); webhooks, API clients and scripts
-    keep their plain-text or JSON answers."""
+    keep their plain-text or JSON answers. A request answered for an API token is never a
+    browser's."""
+    if access.token_scope(getattr(request, "user", None)) is not None:
+        return False
     return "text/html" in request.headers.get("Accept", "")
 
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
-from regiohub.core import access, api_tokens
+from regiohub.core import api_tokens
 
 
 class ReadOnlyToken(exceptions.PermissionDenied):
@@ -32,25 +29,17 @@ class ApiTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        raw = api_tokens.token_in_header(request.META.get("HTTP_AUTHORIZATION", ""))
-        if raw is None:
-            return None  # no token: a session, or an anonymous caller
         try:
-            token = api_tokens.check(raw)
+            # None without a token: a session, or an anonymous caller.
+            return api_tokens.authenticate(request)
+        except api_tokens.TokenReadOnly as refused:
+            raise ReadOnlyToken(refused.message) from None
         except api_tokens.TokenRefused as refused:
             raise exceptions.AuthenticationFailed(refused.message, code=refused.code) from None
-        if not token.can_write and request.method not in SAFE_METHODS:
-            raise ReadOnlyToken(
-                _("This API token may only read. Create a token that may write for this.")
-            )
-        user = token.user
-        access.limit_to_token(user, api_tokens.scope_of(token))
-        api_tokens.record_use(token, BaseThrottle().get_ident(request))
-        return user, token
 
     def authenticate_header(self, request: Request) -> str:
         # A 401 needs a challenge (without one DRF answers 403).
-        return f'{self.keyword} realm="api"'
+        return api_tokens.CHALLENGE
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

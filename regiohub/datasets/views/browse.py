@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from regiohub.core import access, errors, throttling
+from regiohub.core.auth.decorators import token_or_session
 from regiohub.datasets import charts, formats, query, quick_chart, storage
 from regiohub.datasets.ingest.units import shown_unit
 from regiohub.datasets.models import Dataset, DatasetVersion
@@ -266,6 +267,7 @@ def _batches(files: list[str], version: DatasetVersion) -> Iterator[Any]:
 
 
 @require_GET
+@token_or_session  # BI tools and scripts send a personal API token (decision 0025)
 def download(request: HttpRequest, slug: str) -> HttpResponse:
     """A whole version in the format asked for."""
     dataset = visible_dataset(request, slug)

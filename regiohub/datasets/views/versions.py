@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from regiohub.core import access, errors, throttling
-from regiohub.core.auth.decorators import staff_required
+from regiohub.core.auth.decorators import staff_required, token_or_session
 from regiohub.datasets import compare, query, services
 from regiohub.datasets.forms import RestoreForm
 from regiohub.datasets.models import Dataset, DatasetVersion
@@ -140,6 +140,7 @@ def _plain_error(request: HttpRequest, status: int, message: str) -> HttpRespons
 
 
 @require_GET
+@token_or_session  # BI tools and scripts send a personal API token (decision 0025)
 def compare_download(request: HttpRequest, slug: str) -> HttpResponse:
     """Every change between two versions as CSV: one line per changed column, and one per
     added or removed row (the whole row as JSON)."""
