@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ import duckdb
 import pyarrow as pa
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+# A page of an answer is small: the extra copy of Arrow output from execute() costs
+# less than the second binding of sql() (see :func:`_execute`).
+warnings.filterwarnings(
+    "ignore", message="Arrow output on a DB-API result makes an extra copy", category=UserWarning
+)
 
 #: Operators a filter may use: ``column__op=value`` (``column=value`` is ``eq``).
 OPERATORS = {
@@ -383,8 +390,26 @@ def files_literal(files: list[str]) -> str:
 
 
 def _bucket_expression(column: str, unit: str, kind: str) -> str:
+    if _local_bucket(unit, kind):
+        # Belgian wall-clock time (a TIMESTAMP without zone), truncated without a
+        # calendar; :func:`plan` turns each bucket back into its moment after grouping.
+        local = f"timezone('{TIME_ZONE}', {quote(column)})"
+        return f"date_trunc('{unit}', {local})"  # unit is one of BUCKETS
     expression = f"date_trunc('{unit}', {quote(column)})"  # unit is one of BUCKETS
     return expression if kind == "timestamp" else f"CAST({expression} AS DATE)"
+
+
+def _local_bucket(unit: str, kind: str) -> bool:
+    """Whether a bucket of a timestamp column is grouped on Belgian wall-clock time.
+
+    A day, week, month or year begins at a local midnight, which is one moment (the
+    clocks change at 2 or 3 o'clock): grouping on the truncated local time and turning
+    the groups back into moments gives the buckets ``date_trunc`` gives on the moments
+    (DuckDB's calendar, per row), at a fraction of the cost: 1 ms of 4 on a year of one
+    segment, 6 ms on a week of all (decision 0026). Not an hour: the autumn's two 2
+    o'clocks are one local hour but two buckets.
+    """
+    return kind == "timestamp" and unit != "hour"
 
 
 @dataclass
@@ -444,6 +469,13 @@ def plan(query: Query, schema: list[dict[str, Any]], source: str = "data") -> Pl
             inner += f" WHERE {' AND '.join(where)}"
         if groups:
             inner += f" GROUP BY {', '.join(groups)}"
+        if query.bucket and _local_bucket(query.bucket[1], columns[query.bucket[0]]["type"]):
+            # The groups' local times back to moments (TIMESTAMPTZ), in place.
+            bucket = quote(query.bucket[0])
+            inner = (
+                f"SELECT * REPLACE (timezone('{TIME_ZONE}', {bucket}) AS {bucket}) "  # noqa: S608
+                f"FROM ({inner}) AS b"
+            )
         order = list(query.order) or [(k, False) for k in keys]
         for key in keys:  # groups are unique: they make the order (and cursor) total
             if key not in {name for name, _d in order}:
@@ -749,7 +781,10 @@ def _execute(
     limit = seconds or float(settings.DATASETS_QUERY_SECONDS)
     with Deadline(con, limit) as deadline:
         try:
-            table = con.sql(sql, params=parameters).to_arrow_table()
+            # execute() binds the statement once; sql() makes a relation first and binds
+            # it again to run it (0.5 ms of a 3 ms question). The copy DuckDB warns
+            # about is of one page of an answer.
+            table = con.execute(sql, parameters).to_arrow_table()
         except (duckdb.Error, OSError) as exc:
             if interrupted(exc, deadline):
                 raise QueryTimeout from None

@@ -69,7 +69,11 @@ def write(
     count = rows.num_rows
     extra = {}
     if isinstance(rows, StagedRows):
-        extra = {"writer_properties": WriterProperties(max_row_group_size=STAGED_ROW_GROUP)}
+        extra = {
+            "writer_properties": WriterProperties(
+                max_row_group_size=STAGED_ROW_GROUP, compression="SNAPPY"
+            )
+        }
         data: pa.Table | pa.RecordBatchReader = rows.reader()
     else:
         data = rows
