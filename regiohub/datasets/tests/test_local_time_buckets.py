@@ -81,3 +81,75 @@ def test_a_page_link_after_a_day_leads_to_the_next_day(files):
         params = {**params, "after": answer.next_cursor}
     assert [d["hour"] for d in days] == sorted({start_of(m, "day") for m in moments()})
     assert all(d["min_hour"] >= d["hour"] for d in days)
+
+
+# --- Bounded questions: the offsets are constants (decision 0026) -------------------------
+
+BOUNDS = [
+    ("2025-03-28T00:00", "2025-04-01T00:00"),  # the spring change
+    ("2025-10-24T00:00", "2025-10-29T00:00"),  # the autumn change, its doubled hour
+    ("2024-12-29T00:00", "2025-10-30T00:00"),  # the new year and both changes
+    ("2025-03-30T02:00+01:00", "2025-03-30T04:00+02:00"),  # across the change itself
+    ("2025-03-29T00:00", "2025-03-30T00:00"),  # one side only
+]
+
+
+@pytest.mark.parametrize("unit", ["day", "week", "month", "year"])
+@pytest.mark.parametrize(("low", "high"), BOUNDS)
+def test_bounded_buckets_are_belgian(files, unit, low, high):
+    first, last = (query.coerce(v, SCHEMA[0], "hour") for v in (low, high))
+    inside = [m for m in moments() if first <= m < last]
+    expected = Counter(start_of(m, unit) for m in inside)
+    params = {"hour__gte": low, "hour__lt": high, "bucket": f"hour:{unit}", "agg": "count"}
+    parsed = query.parse(params, SCHEMA)
+    assert query.local_offsets(parsed, "hour")  # the constant path is taken
+    rows = query.run(files, SCHEMA, parsed).table.to_pylist()
+    assert [(r["hour"], r["count"]) for r in rows] == sorted(expected.items())
+
+
+def test_offsets_are_the_clock_changes():
+    parsed = query.parse({"hour__gte": "2025-01-01", "hour__lte": "2025-12-31"}, SCHEMA)
+    assert query.local_offsets(parsed, "hour") == [
+        (int(datetime(2024, 12, 31, 23, tzinfo=UTC).timestamp()), 3600),
+        (int(datetime(2025, 3, 30, 1, tzinfo=UTC).timestamp()), 7200),
+        (int(datetime(2025, 10, 26, 1, tzinfo=UTC).timestamp()), 3600),
+    ]
+    a_moment = query.parse({"hour": "2025-07-01T12:00"}, SCHEMA)
+    assert query.local_offsets(a_moment, "hour") == [
+        (int(datetime(2025, 7, 1, 10, tzinfo=UTC).timestamp()), 7200)
+    ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},  # no bounds: DuckDB's conversion
+        {"hour__gte": "2025-01-01"},  # one bound
+        {"hour__gte": "2000-01-01", "hour__lt": "2025-01-01"},  # 25 years
+        {"hour__gte": "1970-01-01", "hour__lt": "1970-02-01"},  # before 1977
+        {"hour__gte": "0001-01-01T00:00+14:00", "hour__lt": "9999-12-31T23:59-12:00"},
+    ],
+)
+def test_open_or_long_ranges_use_the_conversion(files, params):
+    parsed = query.parse({**params, "bucket": "hour:day", "agg": "count"}, SCHEMA)
+    assert query.local_offsets(parsed, "hour") is None
+    query.run(files, SCHEMA, parsed)  # and still answers
+
+
+def test_the_data_bounds_come_from_the_statistics(files):
+    assert query.data_bounds(files, "hour") == (min(moments()), max(moments()))
+    parsed = query.parse({"bucket": "hour:day", "agg": "count"}, SCHEMA)
+    bounds = query.data_bounds(files, "hour")
+    assert len(query.local_offsets(parsed, "hour", bounds)) == 3  # the year's two changes
+
+
+def test_without_statistics_the_conversion_answers(files):
+    folder = Path(files[0]).parent
+    table = pq.read_table(files[0])
+    pq.write_table(table, folder / "bare.parquet", write_statistics=False)
+    bare = [str(folder / "bare.parquet")]
+    assert query.data_bounds(bare, "hour") is None
+    parsed = query.parse({"bucket": "hour:month", "agg": "count"}, SCHEMA)
+    rows = query.run(bare, SCHEMA, parsed).table.to_pylist()
+    expected = Counter(start_of(m, "month") for m in moments())
+    assert [(r["hour"], r["count"]) for r in rows] == sorted(expected.items())
