@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("regiohub.datasets.api.urls")),
     path("", include("regiohub.meldpunt.urls")),
     path("", include("regiohub.datasets.urls")),
+    path("", include("regiohub.opendata.urls")),
     path("", include("regiohub.core.urls")),
 ]
 

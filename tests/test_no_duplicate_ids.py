@@ -240,6 +240,10 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         "datasets:confirm": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/confirm/"],
         "datasets:cancel": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/cancel/"],
         "datasets:reopen": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/again/"],
+        "opendata:dataset": lambda: [f"/open/{slug}/"],
+        "opendata:describe": lambda: [f"/staff/open/{slug}/"],
+        "opendata:publish": lambda: [f"/staff/open/{slug}/publish/"],
+        "opendata:withdraw": lambda: [f"/staff/open/{slug}/withdraw/"],
         "core:set-password": lambda: [  # the link in the mail, then the form it leads to
             f"/account/password/{uid}/{default_token_generator.make_token(superuser)}/",
             f"/account/password/{uid}/set-password/",

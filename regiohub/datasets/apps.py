@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import modules
+from regiohub.datasets.permissions import VIEW_DATA
 
 
 class DatasetsConfig(modules.ModuleConfig):
@@ -8,7 +9,9 @@ class DatasetsConfig(modules.ModuleConfig):
     label = "datasets"
     verbose_name = _("Datasets")
 
-    menu = (modules.MenuEntry(_("Data"), "datasets:list", area="public", order=20),)
+    #: For the public, the open data portal is the way in (decision 0027); the data
+    #: platform's list is the workspace of the people who load and query data.
+    menu = (modules.MenuEntry(_("Data"), "datasets:list", capability=VIEW_DATA, order=20),)
     #: A data steward's upload of a dataset file (the view checks who sends first).
     upload_paths = (modules.UploadPath(r"^/staff/data/[a-z0-9-]+/upload/$", "DATASETS_UPLOAD_MB"),)
     privacy = "regiohub.datasets.privacy.PrivacyHandler"

@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from regiohub.datasets import query, storage
-from regiohub.datasets.models import Access, Dataset, DatasetVersion, Licence
+from regiohub.datasets.models import Access, Dataset, DatasetVersion, Licence, Theme
 
 #: Re-exported for callers that catch them.
 
@@ -34,9 +34,12 @@ from regiohub.datasets.models import Access, Dataset, DatasetVersion, Licence
 __all__ = [
     "Column",
     "DatasetInfo",
+    "LICENCE_URIS",
+    "Licence",
     "LicenceInfo",
     "QueryError",
     "QueryTimeout",
+    "Theme",
     "VersionInfo",
     "catalogue",
     "columns_of",
@@ -46,6 +49,7 @@ __all__ = [
     "licence_of",
     "rows",
     "version_of",
+    "versions",
 ]
 
 QueryError = query.QueryError
@@ -230,6 +234,18 @@ class Column:
     type: str
     unit: str
     description: str
+    #: "time" (the column that says when), "id" (part of the key) or "".
+    role: str = ""
+
+
+#: Each licence's canonical address (DCAT ``dct:license``, the ``Link: rel="license"`` of a
+#: download); none for data not licensed for reuse.
+LICENCE_URIS = {
+    Licence.CC0: "https://creativecommons.org/publicdomain/zero/1.0/",
+    Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/",
+    Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/",
+    Licence.MODEL_FREE: "https://data.vlaanderen.be/doc/licentie/modellicentie-gratis-hergebruik/v1.0",
+}
 
 
 @dataclass(frozen=True)
@@ -238,6 +254,7 @@ class LicenceInfo:
     label: str
     attribution: str
     open: bool
+    uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -280,6 +297,7 @@ def columns_of(version: DatasetVersion) -> list[Column]:
             type=c["type"],
             unit=c.get("unit", ""),
             description=c.get("description", ""),
+            role=c.get("role", ""),
         )
         for c in version.schema
     ]
@@ -291,6 +309,7 @@ def licence_of(dataset: Dataset) -> LicenceInfo:
         label=str(Licence(dataset.licence).label) if dataset.licence in Licence.values else "",
         attribution=dataset.attribution,
         open=dataset.access == Access.OPEN and dataset.licence != Licence.INTERNAL,
+        uri=LICENCE_URIS.get(dataset.licence, ""),
     )
 
 
@@ -335,6 +354,15 @@ def dataset_info(user: Any, slug: str) -> DatasetInfo | None:
     """One dataset ``user`` may read, or ``None`` (also for one that exists out of reach)."""
     dataset = datasets_for(user).select_related("owner").filter(slug=slug).first()
     return describe(dataset) if dataset else None
+
+
+def versions(user: Any, slug: str) -> list[VersionInfo]:
+    """Every version of a dataset ``user`` may read, newest first (empty when out of
+    reach)."""
+    dataset = datasets_for(user).filter(slug=slug).first()
+    if dataset is None:
+        return []
+    return [_version_info(v) for v in dataset.versions.order_by("-number")]
 
 
 def rows(

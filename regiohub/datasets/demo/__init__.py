@@ -24,6 +24,7 @@ TELRAAM = {
     "9000008322": "Telraam-teller 9000008322",
 }
 STATBEL = "TF_PSNL_INC_TAX_MUNTY.txt"
+OPEN_DEVICE = "9000008311"
 
 
 def load(out: Any) -> None:
@@ -59,7 +60,8 @@ def _telraam(
         theme="TRAN",
         licence="CC-BY-NC-4.0",
         attribution="Telraam",
-        access="region",
+        # One counter is open data (on the portal), the other shared with the region only.
+        access="open" if device == OPEN_DEVICE else "region",
     )
     rows = import_telraam_files(sorted((folder / f"device_{device}" / "hourly").glob("*.json")))
     schema = services.schema_from_arrow(

@@ -1,0 +1,22 @@
+from django.utils.translation import gettext_lazy as _
+
+from regiohub.core import modules
+from regiohub.opendata.permissions import PUBLISH_OPEN_DATA
+
+
+class OpendataConfig(modules.ModuleConfig):
+    name = "regiohub.opendata"
+    label = "opendata"
+    verbose_name = _("Open data portal")
+
+    menu = (
+        modules.MenuEntry(_("Open data"), "opendata:catalogue", area="public", order=19),
+        modules.MenuEntry(
+            _("Open data portal"), "opendata:manage", capability=PUBLISH_OPEN_DATA, order=45
+        ),
+    )
+
+    def connect(self) -> None:
+        from regiohub.opendata.subscribers import subscribe
+
+        subscribe()

@@ -1,0 +1,5 @@
+"""Routes of this part of the portal (included by opendata/urls.py)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

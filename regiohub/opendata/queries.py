@@ -1,0 +1,180 @@
+"""The open data portal's read door: the catalogue as visitors, harvesters and CKAN
+clients see it, searched and faceted, and what a steward sees of their own datasets.
+
+Only *listed* publications pass: published by a steward, and (for a local one) open in the
+data platform at this moment: asked of its read door in the same query, never taken from
+the portal's own copy (decision 0027). Harvested publications are listed once published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from regiohub.core import access
+from regiohub.datasets import queries as datasets
+from regiohub.opendata import search
+from regiohub.opendata.models import Frequency, Publication, PublicationFacet, Source, State
+from regiohub.opendata.permissions import PUBLISH_OPEN_DATA
+
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "FACETS",
+    "SORTS",
+    "Facet",
+    "FacetValue",
+    "Frequency",
+    "Page",
+    "entry",
+    "listed",
+    "managed_by",
+    "search_catalogue",
+]
+
+#: The facets a visitor filters on, in the order the page shows them.
+FACETS = ("publisher", "theme", "licence", "format", "place", "frequency", "keyword")
+#: Sort orders: relevance (with a question), recently updated, most downloaded, title.
+SORTS = ("relevance", "modified", "downloads", "title")
+MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 100_000
+
+
+def listed() -> QuerySet[Publication]:
+    """Every publication anybody may see, with its publisher."""
+    open_now = datasets.datasets_for(AnonymousUser()).values("pk")
+    return (
+        Publication.objects.filter(state=State.PUBLISHED)
+        .filter(
+            Q(source=Source.HARVESTED) | Q(source=Source.LOCAL, open=True, dataset_id__in=open_now)
+        )
+        .select_related("publisher")
+    )
+
+
+def entry(slug: str) -> Publication | None:
+    """One listed publication, or ``None`` (also for one that exists but is not listed)."""
+    return listed().filter(slug=slug).first()
+
+
+def managed_by(user: Any) -> QuerySet[Publication]:
+    """The local publications of the organisations where ``user`` publishes open data,
+    listed or not."""
+    orgs = access.organisation_ids(user, PUBLISH_OPEN_DATA)
+    return Publication.objects.filter(source=Source.LOCAL, publisher_id__in=orgs).select_related(
+        "publisher"
+    )
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    values: list[FacetValue]
+
+
+@dataclass
+class Page:
+    """One page of a search: the publications, how many matched, the facets of all
+    matches, and what was asked."""
+
+    results: list[Publication]
+    total: int
+    facets: list[Facet] = field(default_factory=list)
+    question: str = ""
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 20
+    chosen: dict[str, list[str]] = field(default_factory=dict)
+
+
+def search_catalogue(
+    question: str = "",
+    *,
+    chosen: Mapping[str, list[str]] | None = None,
+    sort: str = "",
+    offset: int = 0,
+    limit: int = 20,
+    modified_since: datetime | None = None,
+    facet_limit: int = 50,
+    with_facets: bool = True,
+) -> Page:
+    """Search the listed publications: every word of ``question`` must match (stemmed),
+    ``chosen`` facet values narrow (values of one facet: any of them; several facets:
+    all), sorted by ``sort``; ``offset``/``limit`` page through the results."""
+    chosen = {k: [v for v in vs if v][:20] for k, vs in (chosen or {}).items() if k in FACETS}
+    chosen = {k: vs for k, vs in chosen.items() if vs}
+    limit = max(0, min(int(limit), MAX_PAGE_SIZE))
+    offset = max(0, min(int(offset), MAX_OFFSET))
+    found = listed()
+    wanted = search.terms(question)
+    if wanted:
+        sql, params = search.matching_sql(wanted)
+        found = found.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - stems only, bound
+    for name, values in chosen.items():
+        found = found.filter(
+            pk__in=PublicationFacet.objects.filter(facet=name, value__in=values).values(
+                "publication_id"
+            )
+        )
+    if modified_since is not None:
+        found = found.filter(modified__gte=modified_since)
+    sort = sort if sort in SORTS else ("relevance" if wanted else "modified")
+    if sort == "relevance" and not wanted:
+        sort = "modified"
+    total = found.count()
+    if sort == "relevance":
+        ranks = search.ranks(wanted)
+        ids = sorted(found.values_list("pk", flat=True), key=lambda pk: (-ranks.get(pk, 0.0), pk))[
+            offset : offset + limit
+        ]
+        by_id = found.in_bulk(ids)
+        results = [by_id[pk] for pk in ids if pk in by_id]
+    else:
+        order = {
+            "modified": ["-modified", "pk"],
+            "downloads": ["-downloads", "-modified", "pk"],
+            "title": ["title", "pk"],
+        }[sort]
+        results = list(found.order_by(*order)[offset : offset + limit])
+    facets = _facets(found, chosen, facet_limit) if with_facets else []
+    return Page(
+        results=results,
+        total=total,
+        facets=facets,
+        question=question,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+        chosen={k: list(v) for k, v in chosen.items()},
+    )
+
+
+def _facets(
+    found: QuerySet[Publication], chosen: Mapping[str, list[str]], limit: int
+) -> list[Facet]:
+    counts = (
+        PublicationFacet.objects.filter(publication__in=found.values("pk"))
+        .values("facet", "value")
+        .annotate(n=Count("publication_id"))
+        .order_by("facet", "-n", "value")
+    )
+    grouped: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
+    for row in counts:
+        values = grouped.setdefault(row["facet"], [])
+        if len(values) < limit:
+            values.append(
+                FacetValue(row["value"], row["n"], row["value"] in chosen.get(row["facet"], []))
+            )
+    return [Facet(name, grouped.get(name, [])) for name in FACETS]
