@@ -467,6 +467,12 @@ LOG_FORMAT = config(
 LOG_LEVEL = config("REGIOHUB_LOG_LEVEL", "INFO", help_text="Lowest level that is logged.")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
 
+USAGE_FLUSH_SECONDS = config(
+    "REGIOHUB_USAGE_FLUSH_SECONDS",
+    10.0,
+    help_text="How often each process writes what it counted of the use of datasets (page "
+    "views, downloads, API calls), in seconds; 0 writes only when asked (tests).",
+)
 WEB_CONCURRENCY = config(
     "WEB_CONCURRENCY", 2, help_text="Web server worker processes started by regiohub serve."
 )

@@ -30,5 +30,8 @@ MELDPUNT_CALLBACK_RATE = "100000/hour"
 MELDPUNT_OPEN311_READ_RATE = "100000/hour"
 DATASETS_DOWNLOAD_RATE = "100000/hour"
 
+# Usage counts are written when a test asks (core.usage.flush), not by a thread.
+USAGE_FLUSH_SECONDS = 0
+
 # A fixed key, so parallel test processes never generate one each.
 SECRETS_KEY = "dGVzdC1vbmx5LXNlY3JldHMta2V5LTAxMjM0NTY3ODk="

@@ -3,6 +3,7 @@ from .district import District
 from .history import HistoryEntry
 from .organisation import Department, Membership, Organisation
 from .tasks import IdempotencyKey, WorkerHeartbeat
+from .usage import UsageCount
 from .user import User
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Membership",
     "Organisation",
     "TokenScope",
+    "UsageCount",
     "User",
     "WorkerHeartbeat",
 ]

@@ -25,6 +25,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from regiohub.core import usage
 from regiohub.datasets import compare, formats, query, services, storage
 from regiohub.datasets.api import writes
 from regiohub.datasets.api.serializers import (
@@ -252,7 +253,10 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
             dataset = open_dataset(str(slug))
             self.check_object_permissions(request, dataset)
         params = request.query_params.copy()
-        return answer(request._request, dataset, params)
+        response = answer(request._request, dataset, params)
+        if response.status_code == 200:
+            usage.count(f"dataset:{dataset.id}", "api")  # in memory; written in batches
+        return response
 
     @extend_schema(
         parameters=[
