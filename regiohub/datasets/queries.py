@@ -32,13 +32,14 @@ from regiohub.datasets.models import Access, Dataset, DatasetVersion, Licence, T
 
 #: The door other modules may use (tests/test_module_walls.py checks it).
 __all__ = [
+    "LICENCE_URIS",
     "Column",
     "DatasetInfo",
-    "LICENCE_URIS",
     "Licence",
     "LicenceInfo",
     "QueryError",
     "QueryTimeout",
+    "QuickChart",
     "Theme",
     "VersionInfo",
     "catalogue",
@@ -47,6 +48,7 @@ __all__ = [
     "datasets_for",
     "describe",
     "licence_of",
+    "quick_chart",
     "rows",
     "version_of",
     "versions",
@@ -354,6 +356,46 @@ def dataset_info(user: Any, slug: str) -> DatasetInfo | None:
     """One dataset ``user`` may read, or ``None`` (also for one that exists out of reach)."""
     dataset = datasets_for(user).select_related("owner").filter(slug=slug).first()
     return describe(dataset) if dataset else None
+
+
+@dataclass(frozen=True)
+class QuickChart:
+    """The dataset's quick chart (the steward's default, else one chosen from the
+    columns): an SVG figure, its title and the numbers behind it."""
+
+    svg: str
+    title: str
+    x_label: str
+    y_label: str
+    points: list[tuple[str, float | None]]
+
+
+def quick_chart(user: Any, slug: str) -> QuickChart | None:
+    """The current version's quick chart, as the data platform's page draws it; ``None``
+    when the dataset is out of reach, has no rows, or no chart fits its columns."""
+    from regiohub.datasets import quick_chart as charts
+
+    dataset = datasets_for(user).filter(slug=slug).first()
+    current = dataset.versions.order_by("-number").first() if dataset else None
+    if dataset is None or current is None:
+        return None
+    schema, stats = current.schema, current.stats
+    saved = dict(dataset.chart or {})
+    chosen = (
+        saved
+        if saved and not charts.chart_errors(saved, schema)
+        else charts.automatic(schema, current.primary_key, stats, "")
+    )
+    if chosen is None:
+        return None
+    files = storage.files(dataset.storage_key, current.delta_version)
+    try:
+        chart = charts.build(schema, stats, files, chosen)
+    except (query.QueryError, query.QueryTimeout):
+        return None
+    if chart is None:
+        return None
+    return QuickChart(chart.svg, chart.title, chart.x_label, chart.y_label, chart.points)
 
 
 def versions(user: Any, slug: str) -> list[VersionInfo]:

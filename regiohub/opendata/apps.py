@@ -16,7 +16,11 @@ class OpendataConfig(modules.ModuleConfig):
         ),
     )
 
+    privacy = "regiohub.opendata.privacy.PrivacyHandler"
+
     def connect(self) -> None:
+        from regiohub.opendata.schedule import register_jobs
         from regiohub.opendata.subscribers import subscribe
 
         subscribe()
+        register_jobs()

@@ -23,6 +23,15 @@ class Action(history.Actions):
     DESCRIBED = "publication.described"
     PUBLISHED = "publication.published"
     WITHDRAWN = "publication.withdrawn"
+    #: A harvest created a publication from another catalogue, changed it, or listed it
+    #: again: the fields that changed, before and after.
+    HARVESTED = "publication.harvested"
+    #: Somebody told the portal what they built on a dataset; a steward showed it or not.
+    REUSE_SUBMITTED = "reuse.submitted"
+    REUSE_APPROVED = "reuse.approved"
+    REUSE_REJECTED = "reuse.rejected"
+    #: The submitter's name and e-mail were erased (a person's erasure request).
+    REUSE_ANONYMISED = "reuse.anonymised"
 
 
 @events.declare

@@ -23,7 +23,15 @@ from regiohub.core.models import Organisation
 from regiohub.datasets import queries as datasets
 from regiohub.opendata import search
 from regiohub.opendata.events import Action, PublicationChanged
-from regiohub.opendata.models import Frequency, Publication, PublicationFacet, Source, State
+from regiohub.opendata.models import (
+    Frequency,
+    Publication,
+    PublicationFacet,
+    Reuse,
+    ReuseState,
+    Source,
+    State,
+)
 from regiohub.opendata.permissions import PUBLISH_OPEN_DATA
 
 #: The door other modules may use (tests/test_module_walls.py checks it).
@@ -35,6 +43,9 @@ __all__ = [
     "publish",
     "refresh",
     "refresh_all",
+    "refresh_downloads",
+    "review_reuse",
+    "submit_reuse",
     "withdraw",
 ]
 
@@ -185,6 +196,25 @@ def refresh_all() -> int:
     ):
         refresh(publication.dataset_id or 0, publication.slug)
     return seen
+
+
+def refresh_downloads() -> int:
+    """Copy each dataset's download total (``core.usage``) onto its publication, for the
+    catalogue's "most downloaded" order; returns how many changed. Run by the scheduler."""
+    from regiohub.core import usage
+
+    local = dict(
+        Publication.objects.filter(source=Source.LOCAL)
+        .exclude(dataset_id=None)
+        .values_list("dataset_id", "downloads")
+    )
+    totals = usage.totals([f"dataset:{i}" for i in local], "download")
+    changed = 0
+    for dataset_id, before in local.items():
+        total = totals.get(f"dataset:{dataset_id}", 0)
+        if total != before:
+            changed += Publication.objects.filter(dataset_id=dataset_id).update(downloads=total)
+    return changed
 
 
 def _free_slug(slug: str) -> str:
@@ -375,3 +405,61 @@ def withdraw(actor: Any, slug: str, reason: str) -> Publication:
         )
         events.publish(_changed(publication))
     return publication
+
+
+# --- Reuses ---------------------------------------------------------------------------
+
+
+def submit_reuse(publication: Publication, **fields: Any) -> Reuse:
+    """Somebody tells what they built on a listed dataset; shown after a steward's check."""
+    clean = {
+        k: " ".join(str(v).replace("\x00", "").split()) if k != "description" else str(v)
+        for k, v in fields.items()
+    }
+    clean["description"] = clean.get("description", "").replace("\x00", "").strip()
+    reuse = Reuse(publication=publication, **clean)
+    reuse.full_clean()
+    if not reuse.url.startswith(("https://", "http://")):
+        raise ValidationError({"url": _("The address must start with https:// or http://.")})
+    with transaction.atomic():
+        reuse.save()
+        history.record(
+            reuse,
+            Action.REUSE_SUBMITTED,
+            actor_label=history.CITIZEN,
+            organisation=publication.publisher_id,
+            after={"title": reuse.title, "url": reuse.url, "kind": reuse.kind},
+        )
+    return reuse
+
+
+def review_reuse(actor: Any, reuse_id: int, *, approve: bool) -> Reuse:
+    """A steward of the dataset's publisher shows a reuse on the portal, or not."""
+    with transaction.atomic():
+        reuse = (
+            Reuse.objects.select_for_update()
+            .select_related("publication")
+            .filter(pk=reuse_id)
+            .first()
+        )
+        if reuse is None or reuse.publication.publisher_id not in access.organisation_ids(
+            actor, PUBLISH_OPEN_DATA
+        ):
+            raise PermissionDenied
+        state = ReuseState.APPROVED if approve else ReuseState.REJECTED
+        if reuse.state == state:
+            return reuse
+        before = reuse.state
+        reuse.state = state
+        reuse.reviewed_by = actor
+        reuse.reviewed_at = timezone.now()
+        reuse.save()
+        history.record(
+            reuse,
+            Action.REUSE_APPROVED if approve else Action.REUSE_REJECTED,
+            actor=actor,
+            organisation=reuse.publication.publisher_id,
+            before={"state": before},
+            after={"state": state},
+        )
+    return reuse

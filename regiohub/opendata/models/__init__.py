@@ -1,3 +1,4 @@
+from regiohub.opendata.models.harvest import HarvestRun, HarvestSource
 from regiohub.opendata.models.publication import (
     Frequency,
     Publication,
@@ -5,5 +6,17 @@ from regiohub.opendata.models.publication import (
     Source,
     State,
 )
+from regiohub.opendata.models.reuse import Reuse, ReuseKind, ReuseState
 
-__all__ = ["Frequency", "Publication", "PublicationFacet", "Source", "State"]
+__all__ = [
+    "Frequency",
+    "HarvestRun",
+    "HarvestSource",
+    "Publication",
+    "PublicationFacet",
+    "Reuse",
+    "ReuseKind",
+    "ReuseState",
+    "Source",
+    "State",
+]

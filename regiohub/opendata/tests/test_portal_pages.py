@@ -131,3 +131,11 @@ def test_another_municipality_cannot_touch_it():
     assert other.get("/staff/open/verkeerstellingen/").status_code == 404
     assert other.post("/staff/open/verkeerstellingen/publish/").status_code == 404
     assert Publication.objects.get().state == "draft"
+
+
+def test_the_page_documents_the_api_with_the_dataset_s_own_columns():
+    published(town("KOR"))
+    body = Client().get("/open/verkeerstellingen/").content.decode()
+    assert "bucket=hour%3Amonth&amp;agg=sum%3Acar%2Ccount" in body  # totals per month
+    assert "hour__gte=2025-01-01" in body
+    assert 'class="chart' in body or "Quick chart" not in body  # a chart when one fits

@@ -20,11 +20,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from regiohub.core import geo
+from regiohub.core import geo, usage
 from regiohub.core.models import Organisation
 from regiohub.datasets import queries as datasets
 from regiohub.opendata import queries
-from regiohub.opendata.models import Frequency, Publication, Source
+from regiohub.opendata.models import Frequency, Publication, ReuseState, Source
 
 PAGE_SIZE = 20
 PREVIEW_ROWS = 10
@@ -245,6 +245,7 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
     publication = queries.entry(slug)
     if publication is None:
         raise Http404(_("There is no open dataset at this address."))
+    usage.count(usage_subject(publication), "view")
     labels = facet_labels()
     context: dict[str, Any] = {
         "publication": publication,
@@ -256,6 +257,9 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
         "places": [labels["place"].get(p, p) for p in publication.places],
         "keywords": publication.keywords,
         "harvested": publication.source == Source.HARVESTED,
+        "reuses": publication.reuses.filter(state=ReuseState.APPROVED).order_by("-reviewed_at")[
+            :20
+        ],
     }
     if publication.source == Source.HARVESTED:
         context["downloads"] = [
@@ -320,11 +324,55 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
             ]
         except (datasets.QueryError, datasets.QueryTimeout):
             context["preview"] = []
+    context["chart"] = datasets.quick_chart(AnonymousUser(), info.slug)
+    context["api_examples"] = api_examples(api, context["columns"])
     if publication.places:
         context["coverage_svg"] = coverage_svg(
             publication.places, _("Municipalities the data is about")
         )
     return render(request, "opendata/dataset.html", context)
+
+
+def api_examples(api: str, columns: list[Any]) -> list[tuple[str, str]]:
+    """Questions to the query API built from this dataset's own columns: the API's
+    documentation for this dataset."""
+    found = [(_("The first 10 rows"), f"{api}?limit=10")]
+    keys = [c.key for c in columns]
+    if keys:
+        found.append((_("Only some columns"), f"{api}?{urlencode({'select': ','.join(keys[:2])})}"))
+    time = next((c for c in columns if c.role == "time"), None)
+    measures = [
+        c
+        for c in columns
+        if c.type in ("integer", "decimal")
+        and c.role != "id"
+        and not c.key.lower().endswith(("id", "code", "nr", "nummer"))
+    ]
+    number = next((c for c in measures if c.type == "decimal"), measures[0] if measures else None)
+    label = next((c for c in columns if c.type == "text"), None)
+    if time is not None:
+        found.append(
+            (
+                _("Rows from a date on"),
+                f"{api}?{urlencode({time.key + '__gte': '2025-01-01', 'order': '-' + time.key})}",
+            )
+        )
+    if time is not None and number is not None and time.type in ("date", "timestamp"):
+        params = {"bucket": f"{time.key}:month", "agg": f"sum:{number.key},count"}
+        found.append((_("Totals per month"), f"{api}?{urlencode(params)}"))
+    if label is not None and number is not None:
+        params = {"group_by": label.key, "agg": f"avg:{number.key}", "order": f"-avg_{number.key}"}
+        found.append((_("Averages per group"), f"{api}?{urlencode(params)}"))
+    found.append((_("As CSV"), f"{api}?{urlencode({'format': 'csv', 'limit': '1000'})}"))
+    return found
+
+
+def usage_subject(publication: Publication) -> str:
+    """What the use of a publication is counted under: the data platform's dataset (its
+    downloads and API calls are counted there too), or the publication when harvested."""
+    if publication.dataset_id:
+        return f"dataset:{publication.dataset_id}"
+    return f"publication:{publication.pk}"
 
 
 def _cell(value: Any) -> str:

@@ -139,3 +139,44 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         messages.success(request, _("The dataset left the portal; its data stays."))
     return redirect("opendata:describe", slug=slug)
+
+
+@staff_required
+def usage_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """How much a dataset is used: page views, downloads (per format and version) and API
+    calls, per month for the last year (written every few seconds, see ``core.usage``)."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from regiohub.core import usage
+    from regiohub.opendata.views.catalogue import usage_subject
+
+    publication = _managed(request, slug)
+    since = (timezone.localdate() - timedelta(days=365)).replace(day=1)
+    found = usage.figures([usage_subject(publication)], since=since)
+    months: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    formats: dict[str, int] = defaultdict(int)
+    versions: dict[str, int] = defaultdict(int)
+    for figure in found:
+        month = figure.day.strftime("%Y-%m")
+        months[month][figure.kind] += figure.count
+        if figure.kind == "download":
+            fmt, _sep, version = figure.detail.partition(":")
+            formats[fmt.upper() or "?"] += figure.count
+            if version:
+                versions[version.lstrip("v")] += figure.count
+    return render(
+        request,
+        "opendata/usage.html",
+        {
+            "publication": publication,
+            "months": [
+                (month, row.get("view", 0), row.get("download", 0), row.get("api", 0))
+                for month, row in sorted(months.items(), reverse=True)
+            ],
+            "formats": sorted(formats.items(), key=lambda item: -item[1]),
+            "versions": sorted(versions.items(), key=lambda item: -int(item[0] or 0)),
+        },
+    )
