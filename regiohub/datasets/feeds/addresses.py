@@ -23,68 +23,28 @@ service) or ``http://127.0.0.1:8191`` (an internal server) would get the key. So
 
 An entry is a host name or IP address (``telraam-api.net``, ``127.0.0.1``, ``[::1]``),
 optionally with a port (``proxy.intern:8443``: only that port); without a port any port.
+
+The guard itself is :mod:`regiohub.core.outbound`, shared with the open data harvester;
+this module gives it the feed kinds' lists and words its refusals for feeds.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from regiohub.core import outbound
+from regiohub.core.outbound import HostPolicy, Reason, Refusal, internal
 from regiohub.datasets.feeds.base import FeedAddressError
 
-SCHEMES = ("http", "https")
-DEFAULT_PORTS = {"http": 80, "https": 443}
-#: Characters that no sane API address holds, and on which URL parsers disagree.
-_FORBIDDEN = frozenset("\\\x00\t\r\n ") | {chr(c) for c in range(0x20)} | {"\x7f"}
+__all__ = ["HostPolicy", "check_url", "guard_session", "host_policy", "internal", "url_problem"]
 
-
-def _entry(text: str) -> tuple[str, int | None]:
-    """``(host, port or None)`` of an allow-list entry."""
-    raw = text.strip()
-    parts = urlsplit(raw if "://" in raw else f"//{raw}")
-    host = _host(parts.hostname or "")
-    if not host:
-        raise ValueError(f"{text!r} is not a host name")
-    return host, parts.port
-
-
-def _host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    """The hosts one kind of feed may connect to."""
-
-    kind: str
-    hosts: tuple[tuple[str, int | None], ...]
-    #: Named by the installation (``REGIOHUB_DATASETS_FEED_HOSTS``): these hosts may
-    #: resolve to internal addresses. The built-in lists must resolve to public ones.
-    configured: bool
-
-    def allows(self, host: str, port: int | None) -> bool:
-        host = _host(host)
-        return any(host == name and (only is None or only == port) for name, only in self.hosts)
-
-    @property
-    def names(self) -> str:
-        """The list as people read it."""
-        shown = [
-            (f"[{name}]" if ":" in name else name) + ("" if port is None else f":{port}")
-            for name, port in self.hosts
-        ]
-        return ", ".join(shown) or "-"
+SETTING = "REGIOHUB_DATASETS_FEED_HOSTS"
+#: Refused as "not the address of the API alone", in one message.
+_NOT_ALONE = (Reason.ADDRESS, Reason.SCHEME, Reason.USERINFO, Reason.QUERY)
 
 
 def host_policy(kind: str, defaults: Iterable[str]) -> HostPolicy:
@@ -94,138 +54,61 @@ def host_policy(kind: str, defaults: Iterable[str]) -> HostPolicy:
     entries = configured.get(kind)
     chosen = entries if entries is not None else list(defaults)
     return HostPolicy(
-        kind=kind,
-        hosts=tuple(_entry(str(entry)) for entry in chosen),
+        hosts=outbound.entries(chosen),
+        setting=SETTING,
         configured=entries is not None,
+        bare=True,
+        kind=kind,
     )
-
-
-def _parts(url: str) -> SplitResult | None:
-    if not isinstance(url, str) or not url or any(c in _FORBIDDEN for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return None
-    return parts
 
 
 def url_problem(url: str, policy: HostPolicy) -> str | None:
     """Why a feed may not use ``url`` (translated, for the person who typed it), or None."""
-    parts = _parts(url)
-    if (
-        parts is None
-        or parts.scheme.lower() not in SCHEMES
-        or not parts.hostname
-        or "@" in parts.netloc
-        or parts.query
-        or parts.fragment
-        or "?" in url
-        or "#" in url
-    ):
+    found = outbound.refusal(url, policy)
+    if found is None:
+        return None
+    if found.reason in _NOT_ALONE:
         return _(
             "Enter the address of the API alone: http or https and a host name, without a "
             "user name, password, query or fragment."
         )
-    port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
-    if not policy.allows(parts.hostname, port):
+    if found.reason is Reason.HOST:
         return _(
             "“%(host)s” is not an allowed host for this feed. Allowed: %(hosts)s. An "
             "administrator can change the list with REGIOHUB_DATASETS_FEED_HOSTS."
-        ) % {"host": parts.hostname[:80], "hosts": policy.names}
-    return None
+        ) % {"host": found.host, "hosts": policy.names}
+    return str(found)
+
+
+def _error(found: Refusal, source: str) -> FeedAddressError:
+    """A refusal in English, like every feed error; ``source`` names the service."""
+    reason, host, policy = found.reason, found.host, found.policy
+    if reason in (Reason.ADDRESS, Reason.SCHEME):
+        text = f"{source}: the API address is not a plain http(s) address"
+    elif reason in (Reason.USERINFO, Reason.QUERY):
+        text = f"{source}: the API address may not hold a user name, password, query or fragment"
+    elif reason is Reason.HOST:
+        text = (
+            f"{source}: {host} is not an allowed host for {policy.kind} feeds "
+            f"(allowed: {policy.names}; see {SETTING})"
+        )
+    elif reason is Reason.INTERNAL:
+        text = f"{source}: {host} is an internal address; only a host named in {SETTING} may be one"
+    else:
+        text = f"{host} resolves to an internal address; only a host named in {SETTING} may"
+    return FeedAddressError(text)
 
 
 def check_url(url: str, policy: HostPolicy, source: str) -> None:
     """Raise :class:`FeedAddressError` (in English, like every feed error) unless a feed
     of ``policy.kind`` may send a request to ``url``; ``source`` names the service."""
-    parts = _parts(url)
-    if parts is None or parts.scheme.lower() not in SCHEMES or not parts.hostname:
-        raise FeedAddressError(f"{source}: the API address is not a plain http(s) address")
-    if "@" in parts.netloc or parts.query or parts.fragment or "?" in url or "#" in url:
-        raise FeedAddressError(
-            f"{source}: the API address may not hold a user name, password, query or fragment"
-        )
-    port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
-    if not policy.allows(parts.hostname, port):
-        raise FeedAddressError(
-            f"{source}: {parts.hostname[:80]} is not an allowed host for {policy.kind} feeds "
-            f"(allowed: {policy.names}; see REGIOHUB_DATASETS_FEED_HOSTS)"
-        )
-
-
-def internal(address: str) -> bool:
-    """True for an address that is not on the public internet: loopback, private,
-    link-local (cloud metadata), shared, reserved, multicast, unspecified."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def _check_peer(sock: socket.socket, host: str, policy: HostPolicy) -> None:
-    try:
-        peer = sock.getpeername()[0]
-    except OSError:
-        peer = ""
-    if internal(str(peer)) and not policy.configured:
-        sock.close()
-        raise FeedAddressError(
-            f"{_host(host)[:80]} resolves to an internal address; only a host named in "
-            "REGIOHUB_DATASETS_FEED_HOSTS may"
-        )
-
-
-def _pool_classes(policy: HostPolicy) -> dict[str, type[HTTPConnectionPool]]:
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
-            return sock
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
-            return sock
-
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
-
-
-class GuardedAdapter(HTTPAdapter):
-    """An adapter whose connections check the address they reached before anything is
-    sent, and which refuses a request to a host off the list."""
-
-    def __init__(self, policy: HostPolicy, source: str, **kwargs: Any) -> None:
-        self.policy = policy
-        self.source = source
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.policy)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        check_url(str(request.url), self.policy, self.source)
-        return super().send(request, **kwargs)
+    found = outbound.refusal(url, policy)
+    if found is not None:
+        raise _error(found, source)
 
 
 def guard_session(session: requests.Session, policy: HostPolicy, source: str) -> None:
-    """Make every request of ``session`` go through a :class:`GuardedAdapter`, which also
-    checks each hop of a redirect that ``requests`` would follow (callers pass
-    ``allow_redirects=False`` and decide themselves)."""
-    adapter = GuardedAdapter(policy, source)
-    for prefix in list(session.adapters):
-        del session.adapters[prefix]
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    """Make every request of ``session`` go through a guarded adapter, which checks the
+    address each connection reached and each hop of a redirect that ``requests`` would
+    follow (callers pass ``allow_redirects=False`` and decide themselves)."""
+    outbound.guard(session, policy, lambda found: _error(found, source))

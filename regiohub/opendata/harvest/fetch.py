@@ -4,7 +4,8 @@ much it reads, and which RDF syntax an answer is in.
 An administrator types a feed's address, and the catalogue it names decides where its
 next page (``hydra:next``) and its redirects lead. Without limits, ``http://169.254.169.254``
 (a cloud's metadata service) or ``http://127.0.0.1:5432`` would be asked, and the run's
-error would tell what they answered. So (as the data platform's feeds do, decision 0016):
+error would tell what they answered. So (with the guard the data platform's feeds use,
+:mod:`regiohub.core.outbound`; decision 0016):
 
 - Only ``http`` and ``https``, a host name, no user name or password.
 - ``REGIOHUB_OPENDATA_HARVEST_HOSTS`` empty (the default): any host, but every connection
@@ -26,22 +27,21 @@ Errors name the page, the status and our reason; the remote body is never shown 
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import structlog
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from regiohub.core import outbound
+from regiohub.core.outbound import DEFAULT_PORTS as DEFAULT_PORTS
+from regiohub.core.outbound import SCHEMES as SCHEMES
+from regiohub.core.outbound import HostPolicy, Reason, Refusal
+from regiohub.core.outbound import internal as internal
 from regiohub.opendata.harvest.errors import (
     HarvestAddressError,
     HarvestDataError,
@@ -51,15 +51,11 @@ from regiohub.opendata.harvest.errors import (
 
 log = structlog.get_logger(__name__)
 
-SCHEMES = ("http", "https")
-DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
 #: A page may take this many times the time limit to arrive as a whole.
 PAGE_TIME_FACTOR = 10
 CHUNK = 64 * 1024
-#: Characters no sane address holds, and on which URL parsers disagree.
-_FORBIDDEN = frozenset("\\\x00\t\r\n ") | {chr(c) for c in range(0x20)} | {"\x7f"}
 
 #: rdflib's name of each syntax, by the media types that name it unambiguously.
 RDF_MEDIA_TYPES = {
@@ -102,165 +98,45 @@ ACCEPT = {
 
 
 # --- Where the harvester may connect ----------------------------------------------------
+# The guard is regiohub.core.outbound; SCHEMES, DEFAULT_PORTS and internal are imported
+# from there ``as`` themselves because the admin's form and the tests read them here.
+
+SETTING = "REGIOHUB_OPENDATA_HARVEST_HOSTS"
 
 
-def _host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
-
-
-def _entry(text: str) -> tuple[str, int | None]:
-    raw = text.strip()
-    parts = urlsplit(raw if "://" in raw else f"//{raw}")
-    host = _host(parts.hostname or "")
-    if not host:
-        raise ValueError(f"{text!r} is not a host name")
-    return host, parts.port
-
-
-@dataclass(frozen=True)
-class Hosts:
-    """The hosts an installation allows (``REGIOHUB_OPENDATA_HARVEST_HOSTS``); none named
+def allowed_hosts(entries: Iterable[str] | None = None) -> HostPolicy:
+    """The installation's list, read at call time (tests override the setting); none named
     means any host with a public address."""
-
-    entries: tuple[tuple[str, int | None], ...] = ()
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.entries)
-
-    def allows(self, host: str, port: int | None) -> bool:
-        if not self.configured:
-            return True
-        host = _host(host)
-        return any(host == name and (only is None or only == port) for name, only in self.entries)
-
-    @property
-    def names(self) -> str:
-        return ", ".join(
-            (f"[{name}]" if ":" in name else name) + ("" if port is None else f":{port}")
-            for name, port in self.entries
-        )
-
-
-def allowed_hosts(entries: Iterable[str] | None = None) -> Hosts:
-    """The installation's list, read at call time (tests override the setting)."""
     chosen = settings.OPENDATA_HARVEST_HOSTS if entries is None else entries
-    return Hosts(tuple(_entry(str(e)) for e in chosen if str(e).strip()))
+    hosts = outbound.entries(e for e in chosen if str(e).strip())
+    return HostPolicy(hosts=hosts or None, setting=SETTING, configured=bool(hosts))
 
 
-def internal(address: str) -> bool:
-    """True for an address that is not on the public internet: loopback, private,
-    link-local (cloud metadata), shared, reserved, multicast, unspecified."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def _parts(url: str) -> SplitResult | None:
-    if not isinstance(url, str) or not url or any(c in _FORBIDDEN for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return None
-    return parts
-
-
-def url_problem(url: str, hosts: Hosts) -> str | None:
-    """Why the harvester may not ask ``url`` (English, for the run's error), or None."""
-    parts = _parts(url)
-    if parts is None or parts.scheme.lower() not in SCHEMES or not parts.hostname:
-        return "not a plain http(s) address"
-    if "@" in parts.netloc:
+def _english(found: Refusal) -> str:
+    """A refusal in English, for the run's error."""
+    if found.reason is Reason.USERINFO:
         return "an address with a user name or password"
-    port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
-    host = _host(parts.hostname)
-    if not hosts.allows(host, port):
-        return (
-            f"{host[:80]} is not an allowed host (REGIOHUB_OPENDATA_HARVEST_HOSTS: {hosts.names})"
-        )
-    if not hosts.configured and _is_ip(host) and internal(host):
-        return f"{host[:80]} is an internal address"
-    return None
+    if found.reason is Reason.HOST:
+        return f"{found.host} is not an allowed host ({SETTING}: {found.policy.names})"
+    if found.reason is Reason.INTERNAL:
+        return f"{found.host} is an internal address"
+    if found.reason is Reason.RESOLVES_INTERNAL:
+        return f"{found.host} resolves to an internal address; only a host named in {SETTING} may"
+    return "not a plain http(s) address"
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+def url_problem(url: str, hosts: HostPolicy) -> str | None:
+    """Why the harvester may not ask ``url`` (English, for the run's error), or None."""
+    found = outbound.refusal(url, hosts)
+    return None if found is None else _english(found)
 
 
-def _check_peer(sock: socket.socket, host: str, hosts: Hosts) -> None:
-    if hosts.configured:
-        return
-    try:
-        peer = str(sock.getpeername()[0])
-    except OSError:
-        peer = ""
-    if internal(peer):
-        sock.close()
-        raise HarvestAddressError(
-            f"{_host(host)[:80]} resolves to an internal address; only a host named in "
-            "REGIOHUB_OPENDATA_HARVEST_HOSTS may"
-        )
-
-
-def _pool_classes(hosts: Hosts) -> dict[str, type[HTTPConnectionPool]]:
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, hosts)
-            return sock
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, hosts)
-            return sock
-
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
-
-
-class GuardedAdapter(HTTPAdapter):
-    """Connections that check the address they reached before anything is sent, and
-    requests refused before they leave when their address is not allowed."""
-
-    def __init__(self, hosts: Hosts, **kwargs: Any) -> None:
-        self.hosts = hosts
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.hosts)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        problem = url_problem(str(request.url), self.hosts)
-        if problem:
-            raise HarvestAddressError(problem)
-        return super().send(request, **kwargs)
-
-
-def guarded_session(hosts: Hosts | None = None) -> requests.Session:
-    session = requests.Session()
-    adapter = GuardedAdapter(hosts or allowed_hosts())
-    for prefix in list(session.adapters):
-        del session.adapters[prefix]
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+def guarded_session(hosts: HostPolicy | None = None) -> requests.Session:
+    """A session whose requests and connections are checked against ``hosts`` (default:
+    the installation's list)."""
+    return outbound.guarded_session(
+        hosts or allowed_hosts(), lambda found: HarvestAddressError(_english(found))
+    )
 
 
 # --- One page ---------------------------------------------------------------------------
@@ -289,7 +165,7 @@ class PageReader:
         self,
         fmt: str = "auto",
         *,
-        hosts: Hosts | None = None,
+        hosts: HostPolicy | None = None,
         deadline: float | None = None,
         session: requests.Session | None = None,
     ) -> None:
