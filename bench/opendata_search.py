@@ -55,8 +55,8 @@ REPEAT = 10 if SMOKE else 100
 TOWNS = [
     ("AVE", "Avelgem", "34003"), ("DEE", "Deerlijk", "34009"), ("HAR", "Harelbeke", "34013"),
     ("KOR", "Kortrijk", "34022"), ("KUU", "Kuurne", "34023"), ("LEN", "Lendelede", "34025"),
-    ("MEN", "Menen", "34027"), ("SPI", "Spiere-Helkijn", "34043"), ("WAR", "Waregem", "34042"),
-    ("WEV", "Wevelgem", "34041"), ("WER", "Wervik", "33029"), ("ZWE", "Zwevegem", "34040"),
+    ("MEN", "Menen", "34027"), ("SPI", "Spiere-Helkijn", "34043"), ("WAR", "Waregem", "34040"),
+    ("WEV", "Wevelgem", "34041"), ("WER", "Wervik", "33029"), ("ZWE", "Zwevegem", "34042"),
     ("ANZ", "Anzegem", "34002"),
 ]  # fmt: skip
 SUBJECTS = [

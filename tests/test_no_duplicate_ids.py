@@ -52,6 +52,8 @@ NOT_PAGES = {
     "oidc/": "sends the browser to the identity provider",
     "meldpunt/connectors/": "connector callbacks answer JSON to a machine",
     "meldpunt/mail/inbound/": "the inbound-mail webhook answers JSON to a mail service",
+    "catalog": "the DCAT-AP feed answers RDF (Turtle, RDF/XML, JSON-LD) to harvesters",
+    "id/": "identifiers (Linked Data) answer 303 to a page or to RDF",
 }
 
 #: Addresses with parameters that cannot be built here. Empty: keep it that way.
@@ -227,6 +229,7 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         "meldpunt:staff-photo": lambda: [f"/staff/reports/{report.reference}/photos/{photo.pk}/"],
         "datasets:detail": lambda: [f"/data/{slug}/"],
         "datasets:download": lambda: [f"/data/{slug}/download/?format=csv"],
+        "datasets:download-metadata": lambda: [f"/data/{slug}/download/metadata.json?version=1"],
         "datasets:compare": lambda: [f"/data/{slug}/compare/"],
         "datasets:compare-download": lambda: [f"/data/{slug}/compare/download/"],
         "datasets:restore": lambda: [f"/staff/data/{slug}/versions/1/restore/"],
@@ -240,10 +243,14 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         "datasets:confirm": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/confirm/"],
         "datasets:cancel": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/cancel/"],
         "datasets:reopen": lambda: [f"/staff/data/{slug}/loads/{world['loads'][1].pk}/again/"],
+        "opendata:dataset-rdf": lambda: [f"/open/{slug}.ttl"],  # not on the portal: 404
         "opendata:dataset": lambda: [f"/open/{slug}/"],
         "opendata:describe": lambda: [f"/staff/open/{slug}/"],
         "opendata:publish": lambda: [f"/staff/open/{slug}/publish/"],
         "opendata:withdraw": lambda: [f"/staff/open/{slug}/withdraw/"],
+        "opendata:reuse-new": lambda: [f"/open/{slug}/reuses/new/"],
+        "opendata:reuse-decide": lambda: ["/staff/open/reuses/1/review/"],
+        "opendata:usage": lambda: [f"/staff/open/{slug}/usage/"],
         "core:set-password": lambda: [  # the link in the mail, then the form it leads to
             f"/account/password/{uid}/{default_token_generator.make_token(superuser)}/",
             f"/account/password/{uid}/set-password/",

@@ -129,7 +129,10 @@ def search_catalogue(
             )
         )
     if modified_since is not None:
-        found = found.filter(modified__gte=modified_since)
+        # The data's date or the description's: a harvester asking what changed since
+        # must also see new keywords, a contact point, a publication (CKAN's
+        # metadata_modified).
+        found = found.filter(Q(modified__gte=modified_since) | Q(updated_at__gte=modified_since))
     sort = sort if sort in SORTS else ("relevance" if wanted else "modified")
     if sort == "relevance" and not wanted:
         sort = "modified"

@@ -18,7 +18,7 @@ from regiohub.datasets import services as datasets
 from regiohub.opendata import services
 from regiohub.opendata.models import Publication
 
-TOWNS = {"KOR": ("Kortrijk", "34022"), "WAR": ("Waregem", "34042"), "MEN": ("Menen", "34027")}
+TOWNS = {"KOR": ("Kortrijk", "34022"), "WAR": ("Waregem", "34040"), "MEN": ("Menen", "34027")}
 
 
 def town(code: str = "KOR") -> Organisation:

@@ -31,7 +31,7 @@ def test_a_visitor_searches_and_narrows():
     assert page.status_code == 200
     body = page.content.decode()
     assert "Fietstellingen Kortrijk" in body and "Ophaling huisvuil" in body
-    assert 'type="text/turtle" href="/catalog.ttl"' in body
+    assert 'type="text/turtle" href="http://testserver/catalog.ttl"' in body
     found = client.get("/open/", {"q": "fietsers"}).content.decode()
     assert "Fietstellingen Kortrijk" in found and "Ophaling huisvuil" not in found
     narrowed = client.get("/open/", {"publisher": "WAR"}).content.decode()

@@ -24,6 +24,7 @@ from regiohub.core import geo, usage
 from regiohub.core.models import Organisation
 from regiohub.datasets import queries as datasets
 from regiohub.opendata import queries
+from regiohub.opendata.dcat import links
 from regiohub.opendata.models import Frequency, Publication, ReuseState, Source
 
 PAGE_SIZE = 20
@@ -143,6 +144,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "previous_url": link(page_number - 1) if page_number > 1 else "",
             "next_url": link(page_number + 1) if page_number < pages else "",
             "first_shown": page.offset + 1 if page.total else 0,
+            "alternates": links.alternate_links(request),
             "last_shown": page.offset + len(page.results),
         },
     )
@@ -257,6 +259,7 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
         "places": [labels["place"].get(p, p) for p in publication.places],
         "keywords": publication.keywords,
         "harvested": publication.source == Source.HARVESTED,
+        "alternates": links.alternate_links(request, publication.slug),
         "reuses": publication.reuses.filter(state=ReuseState.APPROVED).order_by("-reviewed_at")[
             :20
         ],
