@@ -17,6 +17,11 @@ class OpendataConfig(modules.ModuleConfig):
     )
 
     privacy = "regiohub.opendata.privacy.PrivacyHandler"
+    #: A NUL or control character in a CKAN call gets CKAN's error envelope.
+    bad_input_responses = {
+        "/api/3/action/": "regiohub.opendata.ckan.views.bad_input",
+        "/api/action/": "regiohub.opendata.ckan.views.bad_input",
+    }
 
     def connect(self) -> None:
         from regiohub.opendata.schedule import register_jobs

@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from regiohub.core import access
 from regiohub.datasets import queries as datasets
 from regiohub.opendata import search
+from regiohub.opendata.facets import FacetIndex
 from regiohub.opendata.models import Frequency, Publication, PublicationFacet, Source, State
 from regiohub.opendata.permissions import PUBLISH_OPEN_DATA
 
@@ -164,20 +165,19 @@ def search_catalogue(
     )
 
 
+#: The facet rows, counted in this process's memory (``opendata.facets``).
+_index = FacetIndex(FACETS)
+
+
 def _facets(
     found: QuerySet[Publication], chosen: Mapping[str, list[str]], limit: int
 ) -> list[Facet]:
-    counts = (
-        PublicationFacet.objects.filter(publication__in=found.values("pk"))
-        .values("facet", "value")
-        .annotate(n=Count("publication_id"))
-        .order_by("facet", "-n", "value")
-    )
-    grouped: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
-    for row in counts:
-        values = grouped.setdefault(row["facet"], [])
-        if len(values) < limit:
-            values.append(
-                FacetValue(row["value"], row["n"], row["value"] in chosen.get(row["facet"], []))
-            )
-    return [Facet(name, grouped.get(name, [])) for name in FACETS]
+    ids = list(found.values_list("pk", flat=True))
+    counted = _index.counts(ids, list(FACETS), limit=limit, mincount=1)
+    return [
+        Facet(
+            name,
+            [FacetValue(value, n, value in chosen.get(name, [])) for value, n in counted[name]],
+        )
+        for name in FACETS
+    ]
