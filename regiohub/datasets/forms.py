@@ -82,8 +82,9 @@ class ModeForm(forms.Form):
 
 
 class DatasetEditForm(DatasetForm):
-    """The same fields without the short name: it is the dataset's address; and, once
-    the dataset has data, the default chart of its page (columns of the current version)."""
+    """The same fields without the short name: it is the dataset's address; whether the
+    write API gathers calls into one version per interval; and, once the dataset has data,
+    the default chart of its page (columns of the current version)."""
 
     CHART_FIELDS = ("x", "measure", "aggregation", "group")
 
@@ -101,10 +102,14 @@ class DatasetEditForm(DatasetForm):
     chart_group = forms.CharField(label=_("Default chart: one bar per (optional)"), required=False)
 
     class Meta(DatasetForm.Meta):
-        fields = [f for f in DatasetForm.Meta.fields if f != "slug"]
+        fields = [*(f for f in DatasetForm.Meta.fields if f != "slug"), "write_batch_seconds"]
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
+        if self.is_bound and "write_batch_seconds" not in self.data:
+            # A post without it (a script, a page loaded before it was offered) keeps it.
+            self.data = self.data.copy()
+            self.data["write_batch_seconds"] = str(self.instance.write_batch_seconds)
         version = self.instance.current_version if self.instance.pk else None
         self.schema: list[dict[str, Any]] = version.schema if version else []
         if not self.schema:

@@ -31,6 +31,8 @@ from regiohub.datasets import changes as load_changes
 from regiohub.datasets import storage
 from regiohub.datasets.events import Action, DatasetChanged, LoadRefused, VersionPublished
 from regiohub.datasets.models import (
+    BATCH_FINAL_STATES,
+    BatchedWrite,
     Dataset,
     DatasetVersion,
     Feed,
@@ -38,6 +40,7 @@ from regiohub.datasets.models import (
     LoadMode,
     LoadSource,
     LoadState,
+    WriteBatch,
 )
 from regiohub.datasets.models.load import FINAL_STATES
 from regiohub.datasets.permissions import MANAGE_DATA
@@ -1240,6 +1243,15 @@ def expire_uploads(now: datetime | None = None) -> int:
             .exclude(file="")
             .values_list("file", flat=True)
         }
+        # The rows staged by write API calls that wait for their batch, however long.
+        waiting = WriteBatch.objects.exclude(state__in=BATCH_FINAL_STATES)
+        needed.update(batch.folder for batch in waiting.only("pk"))
+        needed.update(
+            Path(name).parts[0]
+            for name in BatchedWrite.objects.filter(batch__in=waiting).values_list(
+                "file", flat=True
+            )
+        )
         for folder in root.iterdir():
             try:
                 old = folder.stat().st_mtime < limit.timestamp()
@@ -1532,7 +1544,7 @@ def run_feed(feed: Feed, until: datetime | None = None) -> int:
 # Rows a system sends through the API: the same load path as an upload (execute, dry_run
 # above), run in the request. Kept in its own module; this is its door.
 
-__all__ += ["write_rows"]
+__all__ += ["publish_write_batch", "write_rows"]
 
 
 def write_rows(
@@ -1552,7 +1564,12 @@ def write_rows(
     :class:`datasets.writing.Answer` (HTTP status and JSON body: the version and its
     counts, or the rows and columns that were refused). ``via`` is the API token's prefix
     (recorded in the load's history). A call with an ``idempotency_key`` seen before with
-    the same ``fingerprint`` gets the first call's answer instead of loading twice."""
+    the same ``fingerprint`` gets the first call's answer instead of loading twice.
+
+    A dataset with ``write_batch_seconds`` gathers calls: the rows are converted and
+    checked now, as above, then staged in the dataset's open batch (answered 202 with the
+    batch), and published with the batch's other calls as one version when it is due
+    (:func:`publish_write_batch`)."""
     from regiohub.datasets import writing
 
     return writing.write(
@@ -1565,3 +1582,14 @@ def write_rows(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
     )
+
+
+def publish_write_batch(batch_id: int) -> str:
+    """Publish the write API calls gathered in batch ``batch_id``, in the order they were
+    sent, as one load of source ``api`` and one version; or refuse them all, naming the
+    rows by call and row (an append that sends a key twice, or a key the version holds).
+    Batches of the dataset opened before it are published first. Does nothing for a batch
+    published or refused already. Returns the batch's state."""
+    from regiohub.datasets import writing
+
+    return writing.publish_batches(batch_id)

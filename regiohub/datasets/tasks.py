@@ -82,3 +82,11 @@ def compute_stats(version_id: int) -> int:
 
     version = DatasetVersion.objects.select_related("dataset").get(pk=version_id)
     return len(stats.column_stats(version))
+
+
+@task(queue_name="data")
+def publish_write_batch(batch_id: int) -> str:
+    """Publish the write API calls gathered in a batch as one version, at its due time
+    (``services.publish_write_batch``; batches of the dataset opened before it first).
+    Running it again does nothing: a batch is published once."""
+    return services.publish_write_batch(batch_id)

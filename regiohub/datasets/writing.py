@@ -8,10 +8,16 @@ conversion, the key checks and the publishing are those of an upload
 (``services.execute`` and ``services.dry_run``), so a call is refused or published exactly
 as a file with the same rows would be. The answer names the rows and columns as they were
 sent. See docs/datasets.md ("The write API") and docs/decisions/0025.
+
+A dataset may gather calls instead (``Dataset.write_batch_seconds``, see "Gathering calls
+into batches" below): each call is converted and checked in the request as above, then its
+typed rows are staged and answered 202; at the batch's due time the worker publishes all
+the calls of the batch, in order, as one load and one version (``publish_batches``).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -21,25 +27,35 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import structlog
+from deltalake.exceptions import CommitFailedError, DeltaError
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from regiohub.core import history
+from regiohub.core.history import translated_when_shown
 from regiohub.core.tasks import enqueue
 from regiohub.datasets.events import Action
 from regiohub.datasets.models import (
     ApiWrite,
+    BatchedWrite,
     Dataset,
     DatasetVersion,
     Load,
     LoadMode,
     LoadSource,
     LoadState,
+    WriteBatch,
+    WriteBatchState,
 )
 
 log = structlog.get_logger(__name__)
@@ -461,6 +477,7 @@ def _write(
     dry_run: bool,
     via: str,
     on_load: Callable[[Load], None] = lambda load: None,
+    on_staged: Callable[[Answer], None] = lambda answer: None,
 ) -> Answer:
     from regiohub.datasets import services
 
@@ -507,6 +524,14 @@ def _write(
     if dry_run:
         load = _start(dataset, actor, data, dry_run=True, **start)
         return _dry_run(load, rows, plan)
+    if dataset.write_batch_seconds:
+        return _gather(
+            dataset, actor, rows, plan, data, current=current, schema=schema, mode=mode,
+            via=via, on_staged=on_staged,
+        )  # fmt: skip
+    waiting = _publish_waiting(dataset)
+    if waiting is not None:
+        return waiting
     for _attempt in range(ATTEMPTS):
         load = _start(dataset, actor, data, dry_run=False, **start)
         on_load(load)
@@ -582,16 +607,625 @@ def _write_once(
     def remember_load(load: Load) -> None:
         ApiWrite.objects.filter(pk=call.pk).update(load=load)
 
+    def remember_staged(answer: Answer) -> None:  # in the transaction that stages the rows
+        _remember(call, answer)
+
     try:
         answer = _write(
-            dataset, actor, rows, mode=mode, dry_run=False, via=via, on_load=remember_load
-        )
+            dataset, actor, rows, mode=mode, dry_run=False, via=via, on_load=remember_load,
+            on_staged=remember_staged,
+        )  # fmt: skip
     except BaseException:
         call.delete()  # nothing was answered: the same call may run again
         raise
+    if answer.status == 503:  # nothing was done, "send them again": with the same key
+        call.delete()
+        return answer
     _remember(call, answer)
     return answer
 
 
 def _remember(call: ApiWrite, answer: Answer) -> None:
     ApiWrite.objects.filter(pk=call.pk).update(status=answer.status, answer=answer.body)
+
+
+# --- Gathering calls into batches -------------------------------------------------------
+# A dataset with ``write_batch_seconds`` gathers its calls: each is converted and checked in
+# the request against the current version (the same conversion, key checks and messages as
+# an upload), and its typed rows are staged as a Parquet file in a folder of its own under
+# the uploads, with a ``BatchedWrite`` row, in the transaction that queues the batch's
+# task. At the due time ``publish_batches`` merges the calls in order and publishes them
+# as one load of source ``api`` through ``services.publish``. See docs/decisions/0025.
+
+#: A batch takes at most this many calls (and the bytes of an upload,
+#: REGIOHUB_DATASETS_UPLOAD_MB); the next call closes it and starts another.
+BATCH_MAX_CALLS = 1000
+#: The staged rows of a call, in its folder under the uploads.
+STAGED_FILE = "rows.parquet"
+#: The column of a staged file with each row's number in the call's body.
+ROW = "__row"
+#: Who a batch of several people's calls was published by (in history, shown translated).
+WRITE_API = translated_when_shown(gettext_noop("write API"))
+UNFINISHED = (WriteBatchState.OPEN, WriteBatchState.CLOSED)
+
+
+def batch_url(batch: WriteBatch) -> str:
+    """Where a batch's state is followed (``GET``)."""
+    return f"/api/v1/datasets/{batch.dataset.slug}/write-batches/{batch.pk}/"
+
+
+def _signature(schema: list[dict[str, Any]], primary_key: list[str]) -> list[Any]:
+    """What rows converted for ``schema`` need to stay valid: its columns' keys and types,
+    in order, and the key columns."""
+    return [[c["key"], c["type"]] for c in schema] + [list(primary_key)]
+
+
+def _gather(
+    dataset: Dataset,
+    actor: Any,
+    rows: Rows,
+    plan: _Plan,
+    data: bytes,
+    *,
+    current: DatasetVersion,
+    schema: list[dict[str, Any]],
+    mode: str,
+    via: str,
+    on_staged: Callable[[Answer], None],
+) -> Answer:
+    """Convert and check a call's rows now, and stage them in the dataset's open batch
+    (a new one when there is none): 202 with the batch; or the refused rows, as a call
+    loaded at once is refused, with nothing staged."""
+    base = {"dataset": dataset.slug, "load": None, "mode": mode, "rows": len(rows.records)}
+    name = uuid.uuid4().hex
+    folder = _uploads_dir() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        refused = _check(dataset, folder, data, rows, plan, current, schema, mode)
+        if refused is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return Answer(refused.status, {**base, **refused.body})
+        return _stage(
+            dataset, actor, rows, plan, file=f"{name}/{STAGED_FILE}", size=len(data),
+            current=current, mode=mode, via=via, on_staged=on_staged,
+        )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _check(
+    dataset: Dataset,
+    folder: Path,
+    data: bytes,
+    rows: Rows,
+    plan: _Plan,
+    current: DatasetVersion,
+    schema: list[dict[str, Any]],
+    mode: str,
+) -> Answer | None:
+    """Convert the rows as their load would (``services._convert``: every value, empty
+    and repeated keys) and, for an append, look for keys the current version holds; write
+    the typed rows to ``folder``, or say why they are refused."""
+    from regiohub.datasets import changes, services
+
+    source = folder / "rows.ndjson"
+    source.write_bytes(data)
+    primary_key = list(current.primary_key)
+    probe = Load(  # never saved: it tells the conversion what to read and how
+        dataset=dataset,
+        source=LoadSource.API,
+        file=f"{folder.name}/{source.name}",
+        filename=source.name,
+        size=len(data),
+        schema=schema,
+        primary_key=primary_key,
+        mode=mode,
+    )
+    converted = None
+    try:
+        row_number, converted = services._convert(probe)
+        if mode == LoadMode.APPEND and primary_key:
+            found = changes.compute(
+                converted, mode=mode, schema=schema, primary_key=primary_key, previous=current
+            )
+            if found.refused:
+                raise services._keys_taken(found, row_number, schema)
+        table = converted if isinstance(converted, pa.Table) else converted.reader().read_all()
+    except services._Refused as refused:
+        return _refused(400, refused.message, _as_sent(refused.errors, rows, plan), refused.count)
+    except services.TRANSIENT_ERRORS:
+        log.warning("write API rows could not be checked", dataset=dataset.pk, exc_info=True)
+        return _refused(503, _("These rows could not be checked now; send them again."))
+    finally:
+        services._unstage(converted)
+        source.unlink(missing_ok=True)
+    number = _row_number(rows)
+    sent = pa.array([number(row_number(i)) for i in range(table.num_rows)], pa.int64())
+    pq.write_table(table.append_column(ROW, sent), folder / STAGED_FILE)
+    return None
+
+
+def _stage(
+    dataset: Dataset,
+    actor: Any,
+    rows: Rows,
+    plan: _Plan,
+    *,
+    file: str,
+    size: int,
+    current: DatasetVersion,
+    mode: str,
+    via: str,
+    on_staged: Callable[[Answer], None],
+) -> Answer:
+    """Add the call, whose rows are staged in ``file``, to the dataset's open batch."""
+    from regiohub.datasets.tasks import publish_write_batch
+
+    primary_key = list(current.primary_key)
+    signature = _signature(current.schema, primary_key)
+    limit = int(settings.DATASETS_UPLOAD_MB) * 1024 * 1024
+    with transaction.atomic():
+        # The dataset's lock: calls join or open a batch one at a time, and never while
+        # the batch is being closed (publish_batches takes it too).
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        now = timezone.now()
+        batch = (
+            WriteBatch.objects.select_for_update()
+            .filter(dataset=locked, state=WriteBatchState.OPEN, due_at__gt=now)
+            .order_by("-pk")
+            .first()
+        )
+        if batch is not None and (
+            batch.mode != mode
+            or _signature(batch.schema, batch.primary_key) != signature
+            or batch.calls >= BATCH_MAX_CALLS
+            or batch.size + size > limit
+        ):
+            # One mode and one set of columns per batch, and no endless batch: this one is
+            # published now, before the batch this call opens.
+            batch.due_at = now
+            batch.save(update_fields=["due_at"])
+            enqueue(publish_write_batch, batch.pk)
+            batch = None
+        if batch is None:
+            seconds = locked.write_batch_seconds or dataset.write_batch_seconds
+            batch = WriteBatch.objects.create(
+                dataset=locked,
+                mode=mode,
+                schema=current.schema,
+                primary_key=primary_key,
+                due_at=now + timedelta(seconds=seconds),
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                created_at=now,
+            )
+            enqueue(publish_write_batch.using(run_after=batch.due_at), batch.pk)
+        call = BatchedWrite.objects.create(
+            batch=batch,
+            number=batch.calls + 1,
+            user=actor if getattr(actor, "is_authenticated", False) else None,
+            token_prefix=via,
+            file=file,
+            rows=len(rows.records),
+            size=size,
+            columns={column["name"]: sent for sent, column in plan.by_sent.items()},
+            created_at=now,
+        )
+        WriteBatch.objects.filter(pk=batch.pk).update(
+            calls=F("calls") + 1, rows=F("rows") + call.rows, size=F("size") + size
+        )
+        batch.dataset = locked
+        url = batch_url(batch)
+        answer = Answer(
+            202,
+            {
+                "dataset": locked.slug,
+                "mode": mode,
+                "rows": call.rows,
+                "batch": batch.pk,
+                "call": call.number,
+                "state": WriteBatchState.OPEN.value,
+                "due_at": timezone.localtime(batch.due_at).isoformat(),
+                "status_url": url,
+                "message": _(
+                    "The rows fit and are kept. They are published together with the other "
+                    "calls of this batch, as one version, when the batch is due. Follow it "
+                    "at %(url)s."
+                )
+                % {"url": url},
+            },
+        )
+        on_staged(answer)  # an Idempotency-Key's answer, in the same transaction
+    return answer
+
+
+def _publish_waiting(dataset: Dataset) -> Answer | None:
+    """Before a call is loaded at once (the dataset no longer gathers calls), publish the
+    calls it gathered before, so that rows are published in the order they were sent."""
+    last = (
+        WriteBatch.objects.filter(dataset=dataset, state__in=UNFINISHED)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    try:
+        publish_batches(last)
+    except Exception:
+        log.warning("earlier write API batch not published", dataset=dataset.pk, exc_info=True)
+        return _refused(
+            503,
+            _(
+                "Rows sent earlier to this dataset are still being published; send these "
+                "rows again in a minute."
+            ),
+        )
+    return None
+
+
+# --- Publishing a batch -----------------------------------------------------------------
+
+
+class BatchRefused(Exception):
+    """Why a batch is refused: a message, and the rows named by call and row."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None,
+                 count: int = 0) -> None:  # fmt: skip
+        super().__init__(message)
+        self.message = message
+        self.errors = (errors or [])[:MAX_ERRORS]
+        self.count = count or len(errors or [])
+
+
+class _Calls:
+    """Which call, and which row of its body, each merged row came from."""
+
+    def __init__(self, calls: list[BatchedWrite], starts: list[int]) -> None:
+        self.calls = calls
+        self.starts = starts
+        self._rows: dict[int, list[int]] = {}
+
+    def locate(self, index: int) -> tuple[BatchedWrite, int]:
+        at = max(0, bisect.bisect_right(self.starts, index) - 1)
+        call = self.calls[at]
+        if call.pk not in self._rows:
+            table = pq.read_table(_uploads_dir() / call.file, columns=[ROW])
+            self._rows[call.pk] = table[ROW].to_pylist()
+        return call, self._rows[call.pk][index - self.starts[at]]
+
+    def error(self, index: int, column: str, value: str, reason: str) -> dict[str, Any]:
+        call, row = self.locate(index)
+        return {
+            "call": call.number,
+            "row": row,
+            "column": _sent_columns(call, column),
+            "value": value,
+            "reason": reason,
+        }
+
+    def refusal(self, refused: Any) -> BatchRefused:
+        """A load's refusal (rows numbered by their place in the batch) by call and row."""
+        errors = [
+            self.error(int(e["row"]), str(e.get("column", "")), e.get("value", ""), e["reason"])
+            if isinstance(e.get("row"), int)
+            else e
+            for e in refused.errors
+        ]
+        return BatchRefused(refused.message, errors, refused.count)
+
+
+def _sent_columns(call: BatchedWrite, columns: str) -> str:
+    """Column names (one, or the key columns "Segment, Uur") as ``call`` sent them."""
+    names = call.columns or {}
+    if not columns or columns in names:
+        return names.get(columns, columns)
+    return ", ".join(names.get(name, name) for name in columns.split(", "))
+
+
+@dataclass
+class _Merged:
+    rows: Any  # ingest.StagedRows: what is published
+    calls: _Calls
+    #: Rows of an upsert that a later call of the batch sent again (the later one wins).
+    superseded: int = 0
+
+
+def publish_batches(batch_id: int) -> str:
+    """Publish batch ``batch_id`` and, first, every batch of its dataset opened before it
+    that is not published yet: rows are published in the order they were sent. Each batch
+    is published once however often this runs (the task runs it again after a crash).
+    Returns the batch's state."""
+    dataset_id = WriteBatch.objects.filter(pk=batch_id).values_list("dataset_id", flat=True).first()
+    if dataset_id is None:
+        return "gone"
+    waiting = (
+        WriteBatch.objects.filter(dataset_id=dataset_id, pk__lte=batch_id, state__in=UNFINISHED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in list(waiting):
+        _publish_batch(pk)
+    return WriteBatch.objects.get(pk=batch_id).state
+
+
+def _publish_batch(pk: int) -> None:
+    with transaction.atomic():
+        # The dataset first, as a call that stages rows does: no call joins the batch
+        # once it is closed, and none is half-way in when it closes.
+        dataset_id = WriteBatch.objects.values_list("dataset_id", flat=True).get(pk=pk)
+        Dataset.objects.select_for_update().get(pk=dataset_id)
+        batch = WriteBatch.objects.select_for_update().select_related("dataset").get(pk=pk)
+        if batch.is_final:
+            return
+        if batch.state == WriteBatchState.OPEN:
+            batch.state, batch.closed_at = WriteBatchState.CLOSED, timezone.now()
+        batch.attempts += 1
+        batch.save(update_fields=["state", "closed_at", "attempts"])
+    calls = list(batch.writes.select_related("user").order_by("number"))
+    folder = _uploads_dir() / batch.folder
+    with translation.override(batch.language or settings.LANGUAGE_CODE):
+        try:
+            merged: _Merged | BatchRefused
+            try:
+                merged = _merge(batch, calls, folder)
+            except BatchRefused as refused:
+                merged = refused
+            _finish_batch(pk, calls, merged)
+        except Exception as exc:
+            if batch.attempts < int(settings.TASK_MAX_ATTEMPTS):
+                raise  # the task tries again (a busy database, another writer first)
+            # The last try: refused rather than waited for, so the batches after it (which
+            # are published after it) are not held up for ever.
+            log.error("write API batch refused after its last try", batch=pk, exc_info=True)
+            _finish_batch(
+                pk,
+                calls,
+                BatchRefused(
+                    _(
+                        "This batch could not be published in %(tries)d tries (%(problem)s): "
+                        "nothing was loaded. Send its rows again."
+                    )
+                    % {"tries": batch.attempts, "problem": type(exc).__name__}
+                ),
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # the merged rows; the calls' stay
+
+
+def _merge(batch: WriteBatch, calls: list[BatchedWrite], folder: Path) -> _Merged:
+    """The rows of the batch's calls in order, in one staged file; for an upsert only the
+    last row sent for each key. :class:`BatchRefused` for an append that sends a key twice
+    (in two calls: within one call it was refused when it came)."""
+    from regiohub.datasets import services
+    from regiohub.datasets.ingest import StageWriter, new_folder
+
+    key = list(batch.primary_key)
+    arrow = pa.schema([(c["key"], services._ARROW_TYPES[c["type"]]) for c in batch.schema])
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = new_folder(folder)  # and the merged rows of an earlier, killed run go
+    writer = StageWriter(staging, arrow, key=key)
+    starts = []
+    try:
+        for call in calls:
+            path = _uploads_dir() / call.file
+            if not path.is_file():
+                raise BatchRefused(
+                    _(
+                        "The rows of call %(call)d of this batch are no longer kept: nothing "
+                        "was loaded. Send the rows of the batch again."
+                    )
+                    % {"call": call.number}
+                )
+            starts.append(writer.rows)
+            writer.write(pq.read_table(path, columns=arrow.names))
+        merged = writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    located = _Calls(calls, starts)
+    if not key or merged.num_rows < 2 or merged.keys_in_order:
+        return _Merged(merged, located)
+    if batch.mode == LoadMode.APPEND:
+        errors, count = _repeated(merged, key, located, batch.schema)
+        if count:
+            raise BatchRefused(
+                _(
+                    "%(count)d rows have a key that an earlier call of this batch sent too, "
+                    "and a key is unique: nothing was loaded. Send them with mode=upsert to "
+                    "update those rows."
+                )
+                % {"count": count},
+                errors,
+                count,
+            )
+        return _Merged(merged, located)
+    kept = _keep_last(merged, key, staging)
+    return _Merged(kept, located, superseded=merged.num_rows - kept.num_rows)
+
+
+def _repeated(
+    merged: Any, key: list[str], located: _Calls, schema: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """The merged rows whose key an earlier row has (the first MAX_ERRORS, by call and
+    row), and how many there are."""
+    from regiohub.datasets import query, services
+    from regiohub.datasets.ingest import INDEX
+
+    keys = ", ".join(query.quote(k) for k in key)
+    on = " AND ".join(f"s.{query.quote(k)} = d.{query.quote(k)}" for k in key)
+    values = ", ".join(f"s.{query.quote(k)}" for k in key)
+    con = query.connection().cursor()
+    try:
+        con.register("staged", merged.reader([*key, INDEX]))
+        con.execute(
+            f"CREATE TEMP TABLE repeated AS SELECT {keys}, min({INDEX}) AS __first, "  # noqa: S608 - schema keys, quoted
+            f"count(*) AS __n FROM staged GROUP BY {keys} HAVING count(*) > 1"
+        )
+        count = int(con.execute("SELECT coalesce(sum(__n - 1), 0) FROM repeated").fetchall()[0][0])
+        found = []
+        if count:
+            con.unregister("staged")
+            con.register("staged", merged.reader([*key, INDEX]))
+            found = con.execute(
+                f"SELECT s.{INDEX}, d.__first, {values} FROM staged AS s "  # noqa: S608
+                f"JOIN repeated AS d ON {on} WHERE s.{INDEX} <> d.__first "
+                f"ORDER BY s.{INDEX} LIMIT {MAX_ERRORS}"
+            ).fetchall()
+    finally:
+        con.close()
+    names = {c["key"]: c["name"] for c in schema}
+    column = ", ".join(names.get(k, k) for k in key)
+    errors = []
+    for index, first, *key_values in found:
+        earlier, row = located.locate(int(first))
+        reason = (
+            _("An earlier row has this key too; a key must be unique.")
+            + " "
+            + _("The earlier row is row %(row)d of call %(call)d of this batch.")
+            % {"row": row, "call": earlier.number}
+        )
+        errors.append(
+            located.error(
+                int(index), column, ", ".join(services._key_text(v) for v in key_values), reason
+            )
+        )
+    return errors, count
+
+
+def _keep_last(merged: Any, key: list[str], staging: Path) -> Any:
+    """The merged rows of an upsert with only the last row sent for each key (later calls
+    win), in the order they were sent, staged beside them."""
+    from regiohub.datasets import query
+    from regiohub.datasets.ingest import INDEX, StageWriter
+    from regiohub.datasets.ingest.staging import FILE_BATCH_ROWS
+
+    keys = ", ".join(query.quote(k) for k in key)
+    columns = ", ".join(query.quote(c) for c in merged.column_names)
+    con = query.connection().cursor()
+    writer = StageWriter(staging, merged.schema, key=key, name="kept")
+    try:
+        con.register("staged", merged.reader([*merged.column_names, INDEX]))
+        kept = con.sql(
+            f"SELECT {columns} FROM staged QUALIFY row_number() OVER "  # noqa: S608 - schema keys, quoted
+            f"(PARTITION BY {keys} ORDER BY {INDEX} DESC) = 1 ORDER BY {INDEX}"
+        ).to_arrow_reader(FILE_BATCH_ROWS)
+        writer.write_batches(iter(kept))
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        con.close()
+
+
+def _finish_batch(pk: int, calls: list[BatchedWrite], merged: _Merged | BatchRefused) -> None:
+    """Publish the merged rows as one load and one version (or refuse the batch), under
+    the dataset's lock, and end the batch: all in one transaction."""
+    from regiohub.datasets import services
+
+    with transaction.atomic():
+        dataset_id = WriteBatch.objects.values_list("dataset_id", flat=True).get(pk=pk)
+        dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
+        batch = WriteBatch.objects.select_for_update().get(pk=pk)
+        if batch.state != WriteBatchState.CLOSED:
+            return  # published by another run meanwhile
+        current = dataset.versions.order_by("-number").first()
+        people = {call.user_id for call in calls}
+        actor = calls[0].user if len(people) == 1 and calls else None
+        load = Load.objects.create(
+            dataset=dataset,
+            language=batch.language,
+            source=LoadSource.API,
+            state=LoadState.LOADING,
+            filename=f"api-batch-{batch.pk}",
+            size=batch.size,
+            schema=current.schema if current else batch.schema,
+            primary_key=batch.primary_key,
+            mode=batch.mode,
+            rows_total=batch.rows,
+            detected={"format": "batch", "encoding": "", "via": "api", "batch": batch.pk},
+            created_by=calls[0].user if calls else None,
+            started_at=timezone.now(),
+        )
+        history.record(
+            load,
+            Action.LOAD_STARTED,
+            actor=actor,
+            actor_label=None if actor else WRITE_API,
+            organisation=dataset.owner_id,
+            after={
+                "source": "api",
+                "batch": batch.pk,
+                "rows": batch.rows,
+                "mode": batch.mode,
+                # An upsert's rows that a later call of the batch sent again (it wins).
+                "superseded": getattr(merged, "superseded", 0),
+                "calls": [
+                    {
+                        "call": call.number,
+                        "rows": call.rows,
+                        "token": call.token_prefix,
+                        "user": call.user_id,
+                        "sent_at": call.created_at.isoformat(),
+                    }
+                    for call in calls
+                ],
+            },
+        )
+        refused = merged if isinstance(merged, BatchRefused) else None
+        version = None
+        if refused is None and (
+            current is None
+            or _signature(current.schema, current.primary_key)
+            != _signature(batch.schema, batch.primary_key)
+        ):
+            refused = BatchRefused(
+                _(
+                    "The columns or the key of this dataset changed after these rows were "
+                    "sent (version %(version)s): nothing was loaded. Send the rows again with "
+                    "the new columns."
+                )
+                % {"version": current.number if current else "-"}
+            )
+        if refused is None:
+            assert isinstance(merged, _Merged) and current is not None
+            try:
+                version = services.publish(
+                    dataset,
+                    merged.rows,
+                    mode=batch.mode,
+                    schema=current.schema,
+                    primary_key=list(batch.primary_key),
+                    actor=actor,
+                    actor_label=WRITE_API,
+                    summary=_("%(rows)d rows from %(calls)d write API calls (batch %(batch)d)")
+                    % {"rows": batch.rows, "calls": len(calls), "batch": batch.pk},
+                )
+            except services.KeysTaken as taken:
+                refused = merged.calls.refusal(
+                    services._keys_taken(taken.found, lambda index: index, current.schema)
+                )
+            except CommitFailedError:
+                raise  # another writer committed first: the task tries again
+            except DeltaError as exc:
+                refused = BatchRefused(_("The rows could not be stored: %(e)s") % {"e": exc})
+        if refused is not None:
+            services._finish(
+                load,
+                LoadState.FAILED,
+                refused.message,
+                errors=refused.errors,
+                error_count=refused.count,
+            )
+            batch.state = WriteBatchState.REFUSED
+            batch.message = refused.message[:500]
+            batch.errors, batch.error_count = refused.errors, refused.count
+        else:
+            assert isinstance(merged, _Merged) and version is not None
+            services._finish(load, LoadState.DONE, version=version, rows_done=merged.rows.num_rows)
+            batch.state = WriteBatchState.PUBLISHED
+        batch.load, batch.finished_at = load, timezone.now()
+        batch.save()
+        folders = [(_uploads_dir() / call.file).parent for call in calls]
+        transaction.on_commit(lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders])

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from regiohub.datasets.models import Dataset, DatasetVersion
+from regiohub.datasets.models import BatchedWrite, Dataset, DatasetVersion, WriteBatch
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -61,7 +62,63 @@ class DatasetDetailSerializer(DatasetSerializer):
     versions = VersionSerializer(many=True, read_only=True)
 
     class Meta(DatasetSerializer.Meta):
-        fields = [*DatasetSerializer.Meta.fields, "versions"]
+        # write_batch_seconds: 0, or the interval in which write API calls are gathered
+        # into one version.
+        fields = [*DatasetSerializer.Meta.fields, "write_batch_seconds", "versions"]
+        read_only_fields = ["write_batch_seconds"]
+
+
+class BatchedCallSerializer(serializers.ModelSerializer):
+    """One call of a batch: its place, its rows and the prefix of the token it came with."""
+
+    call = serializers.IntegerField(source="number", read_only=True)
+    token = serializers.CharField(source="token_prefix", read_only=True)
+    sent_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = BatchedWrite
+        fields = ["call", "rows", "token", "sent_at"]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "`open` (taking calls until `due_at`), `closed` (being published), "
+        "`published` or `refused`.",
+    }
+)
+class _BatchStateField(serializers.CharField):
+    """A batch's state. Without an enum in the schema: drf-spectacular would give it the
+    name ``StateEnum``, which is the load's, and rename both."""
+
+
+class WriteBatchSerializer(serializers.ModelSerializer):
+    """A batch of write API calls and what became of it."""
+
+    dataset = serializers.CharField(source="dataset.slug", read_only=True)
+    state = _BatchStateField(read_only=True)
+    call_count = serializers.IntegerField(source="calls", read_only=True)
+    calls = BatchedCallSerializer(source="writes", many=True, read_only=True)
+    load = serializers.IntegerField(source="load_id", read_only=True, allow_null=True)
+    version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WriteBatch
+        fields = [
+            "id", "dataset", "state", "mode", "due_at", "call_count", "rows", "calls",
+            "load", "version", "message", "errors", "error_count", "created_at",
+            "closed_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(VersionSerializer(allow_null=True))
+    def get_version(self, batch: WriteBatch) -> dict[str, Any] | None:
+        """The version the batch became, with its counts (``null`` until it is published)."""
+        version = batch.load.version if batch.load is not None else None
+        if version is None:
+            return None
+        return VersionSerializer(version, context=self.context).data
 
 
 class RestoreSerializer(serializers.Serializer):

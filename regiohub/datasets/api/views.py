@@ -347,3 +347,19 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
         if not request.user.is_authenticated:
             raise NotAuthenticated
         return writes.write_rows(request, self.get_object())
+
+    @writes.BATCH_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"write-batches/(?P<batch_id>[0-9]{1,12})",
+        url_name="write-batch",
+    )
+    def write_batch(
+        self, request: Request, slug: str | None = None, batch_id: str | None = None
+    ) -> HttpResponse:
+        """A batch of write API calls: open until it is due, then the version it became,
+        or why it was refused."""
+        if not request.user.is_authenticated:
+            raise NotAuthenticated
+        return writes.batch_status(request, self.get_object(), str(batch_id))

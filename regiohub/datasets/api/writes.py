@@ -5,6 +5,10 @@ line, ``application/x-ndjson``) or CSV (``text/csv``, a header row first). This 
 reads and checks the body and the parameters; ``services.write_rows`` loads the rows as
 an upload's are loaded (``datasets.writing``). For a write token, or a logged-in data
 steward, of the dataset's owner.
+
+A dataset that gathers calls (``write_batch_seconds``) answers 202 with a batch;
+``GET /api/v1/datasets/{slug}/write-batches/{id}/`` (:func:`batch_status`) shows it, and
+later the version it became or why it was refused.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,7 +29,8 @@ from rest_framework.request import Request
 
 from regiohub.core import access
 from regiohub.datasets import services
-from regiohub.datasets.models import Dataset
+from regiohub.datasets.api.serializers import WriteBatchSerializer
+from regiohub.datasets.models import Dataset, WriteBatch
 from regiohub.datasets.permissions import MANAGE_DATA
 from regiohub.datasets.writing import MAX_ERRORS, Rows, fingerprint
 
@@ -338,7 +343,31 @@ def write_rows(request: Request, dataset: Dataset) -> HttpResponse:
         response["Idempotent-Replayed"] = "true"
     if answer.status == 201:
         response["Location"] = f"/api/v1/datasets/{dataset.slug}/versions/{answer.body['version']}/"
+    elif answer.status == 202 and answer.body.get("status_url"):
+        response["Location"] = answer.body["status_url"]  # the batch the rows wait in
     return response
+
+
+def batch_status(request: Request, dataset: Dataset, batch_id: str) -> HttpResponse:
+    """A batch of write API calls to ``dataset`` (which the caller may see): for the data
+    stewards of its owner and for the people who sent one of its calls; 404 for others."""
+    user = request.user
+    batches = WriteBatch.objects.filter(dataset=dataset).select_related(
+        "dataset__owner", "load__version__dataset__owner"
+    )
+    managed = access.organisation_ids(user, MANAGE_DATA)
+    if dataset.owner_id not in managed:
+        batches = batches.filter(writes__user=user).distinct()
+    text = str(batch_id)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text[:13]) < 2**63:
+        raise Http404
+    batch = batches.filter(pk=int(text)).prefetch_related("writes").first()
+    if batch is None:
+        raise Http404
+    data = WriteBatchSerializer(
+        batch, context={"request": request, "managed_owner_ids": managed}
+    ).data
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
 # --- How the OpenAPI schema describes it --------------------------------------------------
@@ -368,7 +397,14 @@ SCHEMA = extend_schema(
         "`REGIOHUB_DATASETS_WRITE_MB` MB (413 above). For a write token, or a logged-in "
         "data steward, of the dataset's owner. With an `Idempotency-Key` header, the same "
         "call sent again gets the first call's answer (header `Idempotent-Replayed: "
-        "true`) instead of loading twice; another body under the same key is a 422."
+        "true`) instead of loading twice; another body under the same key is a 422. "
+        "A dataset whose `write_batch_seconds` is not 0 gathers calls: each call is "
+        "converted and checked as above (a refused call is answered as above and kept "
+        "nowhere), then kept and answered 202 with its `batch`, `due_at` and `status_url`; "
+        "when the batch is due, all its calls are published in the order they came as one "
+        "version (upsert: the last row sent for a key wins; append: a key sent in two "
+        "calls refuses the whole batch). A call with another mode than the open batch's "
+        "closes that batch (it is published at once) and opens a new one."
     ),
     parameters=[
         OpenApiParameter(
@@ -432,7 +468,25 @@ SCHEMA = extend_schema(
         200: OpenApiResponse(OpenApiTypes.OBJECT, description="A dry run's answer."),
         202: OpenApiResponse(
             OpenApiTypes.OBJECT,
-            description="Accepted; the load finishes in the background (follow `load`).",
+            description="Accepted. The dataset gathers calls: the rows fit and wait in "
+            "`batch` until `due_at` (follow `status_url`); or the load finishes in the "
+            "background (follow `load`).",
+            examples=[
+                OpenApiExample(
+                    "Gathered",
+                    value={
+                        "dataset": "verkeerstellingen",
+                        "mode": "upsert",
+                        "rows": 2,
+                        "batch": 31,
+                        "call": 4,
+                        "state": "open",
+                        "due_at": "2026-01-03T09:05:00+01:00",
+                        "status_url": "/api/v1/datasets/verkeerstellingen/write-batches/31/",
+                        "message": "The rows fit and are kept. …",
+                    },
+                )
+            ],
         ),
         400: OpenApiResponse(
             OpenApiTypes.OBJECT,
@@ -468,7 +522,32 @@ SCHEMA = extend_schema(
             description="The Idempotency-Key was used for another body.",
         ),
         503: OpenApiResponse(
-            OpenApiTypes.OBJECT, description="A dry run could not be worked out now."
+            OpenApiTypes.OBJECT,
+            description="A dry run, or the check of rows to gather, could not be done now; "
+            "send the call again.",
         ),
+    },
+)
+
+BATCH_SCHEMA = extend_schema(
+    summary="A batch of write API calls",
+    auth=[{"apiToken": []}, {"cookieAuth": []}],
+    description=(
+        "The calls a dataset that gathers write API calls (`write_batch_seconds`) keeps "
+        "until the batch is due: its `state` (`open`: taking calls until `due_at`; "
+        "`closed`: being published; `published`: `version` is the version it became, with "
+        "its counts; `refused`: `message`, and `errors` naming each row by `call` and "
+        "`row` as sent). For the data stewards of the dataset's owner and for the people "
+        "who sent one of its calls; 404 for everyone else."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "batch_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The batch."
+        )
+    ],
+    responses={
+        200: WriteBatchSerializer,
+        401: OpenApiResponse(OpenApiTypes.OBJECT, description="No valid token or login."),
+        404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such batch (for you)."),
     },
 )

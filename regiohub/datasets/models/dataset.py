@@ -48,6 +48,17 @@ class Licence(models.TextChoices):
     INTERNAL = "internal", _("Not licensed for reuse")
 
 
+class WriteBatching(models.IntegerChoices):
+    """How long the write API gathers calls into one version (``Dataset.write_batch_seconds``):
+    off (each call is a version, loaded in the request) or an interval."""
+
+    OFF = 0, _("Off: each call is a new version")
+    MINUTE = 60, _("1 minute")
+    FIVE_MINUTES = 300, _("5 minutes")
+    QUARTER = 900, _("15 minutes")
+    HOUR = 3600, _("1 hour")
+
+
 class DatasetQuerySet(models.QuerySet["Dataset"]):
     def visible_to(self, user: Any) -> QuerySet[Dataset]:
         """Open datasets for everyone; region-wide ones for anyone who may query data in
@@ -92,6 +103,15 @@ class Dataset(models.Model):
     )
     access = models.CharField(
         _("access"), max_length=10, choices=Access.choices, default=Access.INTERNAL
+    )
+    write_batch_seconds = models.PositiveIntegerField(
+        _("gather write API calls"),
+        choices=WriteBatching.choices,
+        default=WriteBatching.OFF,
+        help_text=_(
+            "Rows sent through the write API are checked at once and published together, "
+            "as one version per interval; off, each call is a version of its own."
+        ),
     )
     #: Where the Delta table lives, relative to REGIOHUB_DATASETS_URI; never changes.
     chart = models.JSONField(
