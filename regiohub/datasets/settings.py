@@ -46,6 +46,12 @@ DATASETS_DOWNLOAD_RATE = config(
     "120/hour",
     help_text="Whole-version downloads one client address may start.",
 )
+DATASETS_DOWNLOAD_CACHE_MB = config(
+    "REGIOHUB_DATASETS_DOWNLOAD_CACHE_MB",
+    2048,
+    help_text="Most disk space, in MB, the files of whole-version downloads kept in "
+    "REGIOHUB_DATA_DIR/downloads may take; the least recently used go first. 0 keeps none.",
+)
 DATASETS_QUERY_CACHE = config(
     "REGIOHUB_DATASETS_QUERY_CACHE",
     256,

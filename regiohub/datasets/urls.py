@@ -8,6 +8,11 @@ urlpatterns = [
     path("data/", browse.dataset_list, name="list"),
     path("data/<slug:slug>/", browse.dataset_detail, name="detail"),
     path("data/<slug:slug>/download/", browse.download, name="download"),
+    path(
+        "data/<slug:slug>/download/metadata.json",
+        browse.download_metadata,
+        name="download-metadata",
+    ),
     path("data/<slug:slug>/compare/", versions.compare_page, name="compare"),
     path("data/<slug:slug>/compare/download/", versions.compare_download, name="compare-download"),
     path("staff/data/new/", steward.dataset_create, name="create"),
