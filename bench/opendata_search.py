@@ -5,7 +5,9 @@ the 13 municipalities, each described and published on the portal: generated Dut
 and descriptions from a vocabulary of municipal data (verkeer, afval, bevolking…),
 keywords, columns, themes, licences, frequencies and places. The data platform's dataset
 rows are bulk-created (no files: the catalogue never reads them), the portal's rows, search
-index and facets through ``opendata.services.reindex`` as a refresh would.
+index and facets through ``opendata.services.reindex`` as a refresh would; on PostgreSQL the
+tables are then analysed, as autovacuum does within a minute of such a load (before it, the
+planner guesses and a facet filter takes ~130 ms instead of ~10).
 
 Timed, on SQLite (the embedded default) and PostgreSQL, each in its own throwaway
 database:
@@ -156,6 +158,11 @@ def build() -> None:
         Publication.objects.bulk_create(publications, batch_size=1000)
         for publication in Publication.objects.select_related("publisher").iterator():
             services.reindex(publication)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":  # what autovacuum does within a minute
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     print(f"  {COUNT:,} datasets built and indexed in {time.perf_counter() - started:.1f} s")
 
 

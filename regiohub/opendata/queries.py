@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -137,22 +137,26 @@ def search_catalogue(
     sort = sort if sort in SORTS else ("relevance" if wanted else "modified")
     if sort == "relevance" and not wanted:
         sort = "modified"
-    total = found.count()
+    # One query for every match's sort keys: the count, the order, the page and the
+    # facets all come from it (each further query would filter the catalogue again).
+    matches = list(found.values_list("pk", "modified", "downloads", "title"))
+    total = len(matches)
     if sort == "relevance":
         ranks = search.ranks(wanted)
-        ids = sorted(found.values_list("pk", flat=True), key=lambda pk: (-ranks.get(pk, 0.0), pk))[
-            offset : offset + limit
-        ]
-        by_id = found.in_bulk(ids)
-        results = [by_id[pk] for pk in ids if pk in by_id]
+        matches.sort(key=lambda m: (-ranks.get(m[0], 0.0), m[0]))
+    elif sort == "title":
+        matches.sort(key=lambda m: (search.fold(m[3]), m[0]))
     else:
-        order = {
-            "modified": ["-modified", "pk"],
-            "downloads": ["-downloads", "-modified", "pk"],
-            "title": ["title", "pk"],
-        }[sort]
-        results = list(found.order_by(*order)[offset : offset + limit])
-    facets = _facets(found, chosen, facet_limit) if with_facets else []
+        oldest = datetime.min.replace(tzinfo=UTC)
+        matches.sort(key=lambda m: (m[1] or oldest, m[0]), reverse=True)  # newest first
+        if sort == "downloads":  # stable: equal counts keep the newest first
+            matches.sort(key=lambda m: m[2], reverse=True)
+    ids = [m[0] for m in matches[offset : offset + limit]]
+    by_id = (
+        Publication.objects.select_related("publisher").defer("publisher__boundary").in_bulk(ids)
+    )
+    results = [by_id[pk] for pk in ids if pk in by_id]
+    facets = _facets([m[0] for m in matches], chosen, facet_limit) if with_facets else []
     return Page(
         results=results,
         total=total,
@@ -169,10 +173,7 @@ def search_catalogue(
 _index = FacetIndex(FACETS)
 
 
-def _facets(
-    found: QuerySet[Publication], chosen: Mapping[str, list[str]], limit: int
-) -> list[Facet]:
-    ids = list(found.values_list("pk", flat=True))
+def _facets(ids: list[int], chosen: Mapping[str, list[str]], limit: int) -> list[Facet]:
     counted = _index.counts(ids, list(FACETS), limit=limit, mincount=1)
     return [
         Facet(

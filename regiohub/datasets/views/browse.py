@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
-from regiohub.core import access, errors, throttling
+from regiohub.core import access, errors, throttling, usage
 from regiohub.core.auth.decorators import token_or_session
 from regiohub.datasets import charts, formats, query, quick_chart, storage
 from regiohub.datasets.ingest.units import shown_unit
@@ -479,7 +479,13 @@ def download(request: HttpRequest, slug: str) -> HttpResponseBase:
             status=503,
             content_type="text/plain; charset=utf-8",
         )
-    return _file_answer(request, found, handle, validators)
+    response = _file_answer(request, found, handle, validators)
+    starts = response.status_code == 200 or str(response.get("Content-Range", "")).startswith(
+        "bytes 0-"
+    )
+    if request.method == "GET" and starts:  # a download, not each piece of a resumed one
+        usage.count(f"dataset:{dataset.pk}", "download", f"{fmt}:v{version.number}")
+    return response
 
 
 @require_safe

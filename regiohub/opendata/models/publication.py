@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Source(models.TextChoices):
@@ -72,7 +73,7 @@ class Publication(models.Model):
     # --- What only the portal holds (a steward describes it) ------------------------------
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     contact_name = models.CharField(
-        _("contact point"),
+        pgettext_lazy("a service people can ask about a dataset", "contact point"),
         max_length=200,
         blank=True,
         help_text=_("A service, not a person: e.g. Dienst Mobiliteit."),

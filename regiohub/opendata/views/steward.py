@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from regiohub.core.auth.decorators import staff_required
@@ -28,7 +28,7 @@ class DescribeForm(forms.Form):
         help_text=gettext_lazy("Separated by commas, e.g. verkeer, fietsers, tellingen."),
     )
     contact_name = forms.CharField(
-        label=gettext_lazy("Contact point"),
+        label=pgettext_lazy("a service people can ask about a dataset", "Contact point"),
         max_length=200,
         required=False,
         help_text=gettext_lazy("A service, not a person: e.g. Dienst Mobiliteit."),
