@@ -74,6 +74,7 @@ def test_erase_asks_first_then_erases_everywhere(person, capsys):
         "core": 0,
         "meldpunt": 0,
         "datasets": 0,
+        "opendata": 0,
     }
 
 
