@@ -499,7 +499,8 @@ def run_iteration(soak: Soak, iteration: int, seed: int, evidence: dict[str, Any
         # Stopped once it handles SIGTERM (a worker still starting up would die of it).
         for proc in workers.alive():
             wait_until(
-                lambda proc=proc: "Starting worker" in workers.tail(proc),
+                # The whole log: a worker that started long ago has logged much since.
+                lambda proc=proc: "Starting worker" in workers.tail(proc, chars=10**9),
                 f"start of worker {proc.pid}",
                 60,
                 0.05,
