@@ -905,9 +905,29 @@ def _repeated_staged(
     staged: Any, key: list[str], names: dict[str, str], row_number: Callable[[int], int]
 ) -> tuple[list[Any], int]:
     """The staged rows whose key an earlier row has (the first MAX_ERRORS, and how many),
-    found by DuckDB over the staged file: it groups out of memory when it must."""
+    as load errors."""
+    from regiohub.datasets.ingest import LoadError
+
+    found, count = repeated_key_rows(staged, key)
+    column = ", ".join(names.get(k, k) for k in key)
+    return [
+        LoadError(
+            row=row_number(index),
+            column=column,
+            value=", ".join(_key_text(v) for v in values),
+            reason=_repeated_reason(row_number(first)),
+        )
+        for index, first, *values in found
+    ], count
+
+
+def repeated_key_rows(staged: Any, key: list[str]) -> tuple[list[tuple[Any, ...]], int]:
+    """``(index, index of the first row with that key, *key values)`` of the staged rows
+    whose key an earlier row has (the first MAX_ERRORS, in order), and how many there are;
+    found by DuckDB over the staged file: it groups out of memory when it must. Used by
+    uploads and by the write API's batches."""
     from regiohub.datasets import query
-    from regiohub.datasets.ingest import INDEX, LoadError
+    from regiohub.datasets.ingest import INDEX
 
     keys = ", ".join(query.quote(k) for k in key)
     on = " AND ".join(f"s.{query.quote(k)} = d.{query.quote(k)}" for k in key)
@@ -921,7 +941,7 @@ def _repeated_staged(
             f"count(*) AS __n FROM staged GROUP BY {keys} HAVING count(*) > 1"
         )
         count = int(con.execute("SELECT coalesce(sum(__n - 1), 0) FROM repeated").fetchall()[0][0])
-        found = []
+        found: list[tuple[Any, ...]] = []
         if count:
             con.unregister("staged")
             con.register("staged", staged.reader([*key, INDEX]))
@@ -933,16 +953,7 @@ def _repeated_staged(
             ).fetchall()
     finally:
         con.close()
-    column = ", ".join(names.get(k, k) for k in key)
-    return [
-        LoadError(
-            row=row_number(index),
-            column=column,
-            value=", ".join(_key_text(v) for v in values),
-            reason=_repeated_reason(row_number(first)),
-        )
-        for index, first, *values in found
-    ], count
+    return found, count
 
 
 def _repeated_reason(earlier: int) -> str:

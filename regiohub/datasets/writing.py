@@ -1049,31 +1049,9 @@ def _repeated(
 ) -> tuple[list[dict[str, Any]], int]:
     """The merged rows whose key an earlier row has (the first MAX_ERRORS, by call and
     row), and how many there are."""
-    from regiohub.datasets import query, services
-    from regiohub.datasets.ingest import INDEX
+    from regiohub.datasets import services
 
-    keys = ", ".join(query.quote(k) for k in key)
-    on = " AND ".join(f"s.{query.quote(k)} = d.{query.quote(k)}" for k in key)
-    values = ", ".join(f"s.{query.quote(k)}" for k in key)
-    con = query.connection().cursor()
-    try:
-        con.register("staged", merged.reader([*key, INDEX]))
-        con.execute(
-            f"CREATE TEMP TABLE repeated AS SELECT {keys}, min({INDEX}) AS __first, "  # noqa: S608 - schema keys, quoted
-            f"count(*) AS __n FROM staged GROUP BY {keys} HAVING count(*) > 1"
-        )
-        count = int(con.execute("SELECT coalesce(sum(__n - 1), 0) FROM repeated").fetchall()[0][0])
-        found = []
-        if count:
-            con.unregister("staged")
-            con.register("staged", merged.reader([*key, INDEX]))
-            found = con.execute(
-                f"SELECT s.{INDEX}, d.__first, {values} FROM staged AS s "  # noqa: S608
-                f"JOIN repeated AS d ON {on} WHERE s.{INDEX} <> d.__first "
-                f"ORDER BY s.{INDEX} LIMIT {MAX_ERRORS}"
-            ).fetchall()
-    finally:
-        con.close()
+    found, count = services.repeated_key_rows(merged, key)
     names = {c["key"]: c["name"] for c in schema}
     column = ", ".join(names.get(k, k) for k in key)
     errors = []
