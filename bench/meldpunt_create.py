@@ -5,6 +5,8 @@ throwaway database:
 
 * through the service layer, ``submit_report`` (channel web, with an e-mail address so the
   acknowledgement task is queued, no photos), one report per transaction;
+* the same with the demo region's routing rules and asset layers loaded ("routing on",
+  issue 19's target: 500 reports/s per core);
 * the raw baseline, measured in the same run: ``Report(...).save()`` of equivalent rows
   (no routing, reference sequence, validation, history or task);
 * through HTTP: ``regiohub serve`` (gunicorn, 2 workers) and a few client threads posting
@@ -113,7 +115,8 @@ def bench_service(label: str) -> float:
         submit(row)
     elapsed = time.perf_counter() - started
     assert Report.objects.count() - reports == N, "not every report was filed"
-    assert DBTaskResult.objects.count() - tasks == N, "not every acknowledgement was queued"
+    # At least the acknowledgements (hand-overs queue their own mails on top).
+    assert DBTaskResult.objects.count() - tasks >= N, "not every acknowledgement was queued"
     rate = N / elapsed
     print(
         f"[{label}] submit_report (service): {rate:,.0f} reports/s "
@@ -304,7 +307,15 @@ def child(url: str, results: Path) -> None:
         f"(a filed report costs {raw / service:.1f}x a bare row)"
     )
     http = bench_http(label, url, Path(os.environ["REGIOHUB_DATA_DIR"]))
-    results.write_text(json.dumps({"service": service, "raw": raw, "http": http}))
+    # Routing on: the demo region's owners, layers and rules (a fifth of the reports are
+    # then handed over to an external body at once, as in the region).
+    from regiohub.meldpunt.demo.reports import load_reference_data
+    from regiohub.meldpunt.demo.routing import load_routing
+
+    load_reference_data()
+    load_routing()
+    routed = bench_service(f"{label}, routing on")
+    results.write_text(json.dumps({"service": service, "raw": raw, "http": http, "routed": routed}))
 
 
 def main() -> None:
@@ -317,6 +328,10 @@ def main() -> None:
     engines = [e for e in ENGINES if e in results]
     rows = [
         ["submit_report (reports/s)", *(f"{results[e]['service']:,.0f}" for e in engines)],
+        [
+            "submit_report, routing on (reports/s)",
+            *(f"{results[e]['routed']:,.0f}" for e in engines),
+        ],
         ["raw Report.save() (reports/s)", *(f"{results[e]['raw']:,.0f}" for e in engines)],
         [
             "service/raw ratio",

@@ -13,7 +13,11 @@ the table (50,000; BENCH_SMOKE=1: 200), create an API key with
   its reference;
 * ``POST requests.json`` (form-encoded: api_key, jurisdiction_id, service_code=pothole,
   lat/long inside Kortrijk, description, email): files one report each, answered 200 with
-  its service_request_id.
+  its service_request_id;
+* ``GET servicerequestupdates.json?jurisdiction_id=34022&start_date=...&end_date=...``: a
+  random 1-day window of the past year, as an app polls (the reports' history is loaded
+  too: a status change when answered, one when finished, and a message to the reporter
+  for 40% of them; about 3 updates per report).
 
 Every request is checked (status and body); a single failure fails the run. Each thread
 sends one untimed request first (warm-up); throughput is the timed requests over the wall
@@ -64,7 +68,9 @@ ROWS = int(
 POSTS = 20 if SMOKE else 600
 GET_WINDOWS = 20 if SMOKE else 400
 GET_IDS = 20 if SMOKE else 2_000
+GET_UPDATES = 20 if SMOKE else 400
 WINDOW = timedelta(days=7)
+UPDATES_WINDOW = timedelta(days=1)
 CLIENT_THREADS = 4
 SERVER_WORKERS = 2
 SERVER_THREADS = 4
@@ -197,6 +203,86 @@ def load_reports(label: str, n: int) -> list[str]:
     return references
 
 
+def load_history(label: str) -> int:
+    """The history of the loaded reports, as the services would have written it: the
+    status changes and messages ``GET servicerequestupdates`` reads. Returns the number of
+    updates."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
+
+    from regiohub.core.models import HistoryEntry
+    from regiohub.meldpunt.models import Message, Report
+
+    rng = random.Random(SEED + 2)
+    report_type = ContentType.objects.get_for_model(Report)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    entries: list[HistoryEntry] = []
+    messages: list[Message] = []
+    places: dict[int, int] = {}
+
+    def change(report: Any, before: str, after: str, at: datetime) -> None:
+        entries.append(
+            HistoryEntry(
+                actor_label="Bench",
+                organisation_id=report.organisation_id,
+                content_type=report_type,
+                object_id=str(report.pk),
+                action="report.status_changed",
+                before={"status": before},
+                after={"status": after},
+                at=min(at, now),
+            )
+        )
+
+    reports = Report.objects.filter(responded_at__isnull=False).only(
+        "pk", "organisation_id", "status", "responded_at", "resolved_at", "closed_at"
+    )
+    with transaction.atomic():
+        for report in reports.iterator(chunk_size=5_000):
+            change(report, "new", "acknowledged", report.responded_at)
+            if report.resolved_at:
+                change(report, "acknowledged", "resolved", report.resolved_at)
+            if report.status not in ("acknowledged", "resolved"):
+                last = "resolved" if report.resolved_at else "acknowledged"
+                at = report.closed_at or report.responded_at + timedelta(hours=5)
+                change(report, last, report.status, at)
+            if rng.random() < 0.4:
+                places[report.pk] = report.organisation_id
+                messages.append(
+                    Message(
+                        report_id=report.pk,
+                        kind="to_reporter",
+                        body="Bedankt voor uw melding. Onze ploeg komt deze week langs.",
+                        created_at=min(now, report.responded_at + timedelta(hours=2)),
+                    )
+                )
+        HistoryEntry.objects.bulk_create(entries, batch_size=2_000)
+        saved = Message.objects.bulk_create(messages, batch_size=2_000)
+        HistoryEntry.objects.bulk_create(
+            (
+                HistoryEntry(
+                    actor_label="Bench",
+                    organisation_id=places[message.report_id],
+                    content_type=report_type,
+                    object_id=str(message.report_id),
+                    action="report.message_sent",
+                    after={"message": message.pk, "kind": "to_reporter"},
+                    at=message.created_at,
+                )
+                for message in saved
+            ),
+            batch_size=2_000,
+        )
+    count = len(entries) + len(saved)
+    print(
+        f"[{label}] loaded their history: {count:,} updates in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    return count
+
+
 # --- The server --------------------------------------------------------------------------
 
 
@@ -300,6 +386,25 @@ def get_id(base: str, reference: str) -> Call:
     return call
 
 
+def get_updates(base: str, start: datetime) -> Call:
+    params = {
+        "jurisdiction_id": KORTRIJK_NIS,
+        "start_date": start.isoformat(timespec="seconds"),
+        "end_date": (start + UPDATES_WINDOW).isoformat(timespec="seconds"),
+    }
+    url = f"{base}{API}/servicerequestupdates.json"
+
+    def call(session: Any) -> tuple[str | None, int]:
+        error, items = _answer(session.get(url, params=params, timeout=60))
+        if error is None and any(
+            not str(item.get("update_id", "")).startswith("h") for item in items
+        ):
+            error = f"an item without update_id: {items[:1]!r}"
+        return error, len(items)
+
+    return call
+
+
 def post(base: str, api_key: str, i: int, lat: float, lon: float) -> Call:
     fields = {
         "api_key": api_key,
@@ -351,6 +456,7 @@ def child(url: str, results_path: Path) -> None:
         version = f"{connection.pg_version // 10000}.{connection.pg_version % 10000}"
         print(f"[{label}] server {version}, database {connection.settings_dict['NAME']}")
     references = load_reports(label, ROWS)
+    load_history(label)
     out = StringIO()
     call_command(
         "meldpunt_create_api_client",
@@ -377,6 +483,10 @@ def child(url: str, results_path: Path) -> None:
             for _ in range(GET_WINDOWS + CLIENT_THREADS)
         ],
         "GET id": [get_id(base, rng.choice(references)) for _ in range(GET_IDS + CLIENT_THREADS)],
+        "GET updates": [
+            get_updates(base, year_ago + timedelta(seconds=rng.randint(0, last_start)))
+            for _ in range(GET_UPDATES + CLIENT_THREADS)
+        ],
         "POST": [post(base, api_key, i, lat, lon) for i, (lat, lon) in enumerate(points)],
     }
     log = Path(os.environ["REGIOHUB_DATA_DIR"]) / "server.log"
@@ -392,10 +502,11 @@ def child(url: str, results_path: Path) -> None:
         for name, calls in plan.items():
             result = results[name] = hammer(calls)
             extra = ""
-            if name == "GET window":
+            if name in ("GET window", "GET updates"):
                 extra = f", {result['mean_results']:.0f} results per answer on average"
+            what = "servicerequestupdates.json" if name == "GET updates" else "requests.json"
             print(
-                f"[{label}] {name} requests.json: {result['rate']:,.1f} requests/s, "
+                f"[{label}] {name} {what}: {result['rate']:,.1f} requests/s, "
                 f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms "
                 f"({result['requests']:,} requests, {result['failures']} failures{extra})",
                 flush=True,
@@ -420,7 +531,8 @@ def main() -> None:
         return
     print(
         f"Open311 requests.json over HTTP on {ROWS:,} Kortrijk reports "
-        f"({GET_WINDOWS} window GETs, {GET_IDS} id GETs, {POSTS} POSTs)",
+        f"({GET_WINDOWS} window GETs, {GET_IDS} id GETs, {POSTS} POSTs, "
+        f"{GET_UPDATES} update GETs)",
         flush=True,
     )
     results = run_per_database(__file__)
@@ -430,6 +542,7 @@ def main() -> None:
         ("GET window", "GET requests.json (7-day window)"),
         ("GET id", "GET requests.json?service_request_id"),
         ("POST", "POST requests.json"),
+        ("GET updates", "GET servicerequestupdates.json (1-day window)"),
     ):
         rows += [
             [f"{what} (requests/s)", *(f"{results[e][name]['rate']:,.1f}" for e in engines)],

@@ -28,6 +28,7 @@ MELDPUNT_OPEN311_RATE = "100000/hour"
 MELDPUNT_NEARBY_RATE = "100000/hour"
 MELDPUNT_CALLBACK_RATE = "100000/hour"
 MELDPUNT_OPEN311_READ_RATE = "100000/hour"
+MELDPUNT_ROUTING_CHECK_SECONDS = 0  # tests change rules with update(): check every call
 DATASETS_DOWNLOAD_RATE = "100000/hour"
 
 # Usage counts are written when a test asks (core.usage.flush), not by a thread.

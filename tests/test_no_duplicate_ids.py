@@ -36,7 +36,8 @@ from regiohub.core.tests.factories import MembershipFactory, UserFactory
 from regiohub.datasets.tests.factories import COUNTS_CSV, make_dataset, upload
 from regiohub.meldpunt import services
 from regiohub.meldpunt.contrib.mail.intake import receive
-from regiohub.meldpunt.models import ExternalBody, MessageTemplate, Report, SavedFilter
+from regiohub.meldpunt.links import handoff_token
+from regiohub.meldpunt.models import AssetLayer, ExternalBody, MessageTemplate, Report, SavedFilter
 from regiohub.meldpunt.photos import process_photo
 from regiohub.meldpunt.services import citizen
 from regiohub.meldpunt.tests.factories import MENEN_CENTRE, file_report
@@ -153,6 +154,10 @@ def world(categories, settings, tmp_path) -> dict[str, Any]:
         reports[status] = services.change_status(file_report(), status, actor=agent, reason=reason)
     closed = services.change_status(file_report(), Status.RESOLVED, actor=agent)
     reports["closed"] = services.change_status(closed, Status.CLOSED, actor=agent)
+    asked = services.change_status(file_report(), Status.RESOLVED, actor=agent)
+    unhappy = citizen.satisfaction_options(asked)[-1]
+    citizen.answer_satisfaction(asked, unhappy.pk, "Nog steeds een gat.", reopen=True)
+    reports["reopen_requested"] = Report.objects.get(pk=asked.pk)
     reopened = services.change_status(file_report(), Status.RESOLVED, actor=agent)
     reports["reopened"] = services.change_status(
         reopened, Status.REOPENED, actor=agent, reason="Nog steeds kapot"
@@ -195,6 +200,7 @@ def world(categories, settings, tmp_path) -> dict[str, Any]:
         "loads": [done, review],
         "department": Department.objects.filter(organisation=region["KOR"]).first(),
         "token": api_tokens.create_token(superuser, name="Power BI").token,
+        "layer": AssetLayer.objects.create(code="roads", name="Wegen", kind="line"),
     }
 
 
@@ -208,7 +214,8 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
     slug = world["dataset"].slug
     superuser = world["superuser"]
     uid = urlsafe_base64_encode(force_bytes(superuser.pk))
-    actions = ["status", "assign", "note", "message", "forward", "merge", "split", "place"]
+    actions = ["status", "assign", "note", "message", "forward", "merge", "split", "place",
+               "reroute", "owner", "subject"]  # fmt: skip
     return {
         "meldpunt:followup": lambda: [f"/melding/{t}/" for t in tokens],
         "meldpunt:followup-answer": lambda: [f"/melding/{token}/antwoord/"],
@@ -227,6 +234,16 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
             for action in actions
         },
         "meldpunt:staff-photo": lambda: [f"/staff/reports/{report.reference}/photos/{photo.pk}/"],
+        "meldpunt:staff-reopen-decline": lambda: [
+            f"/staff/reports/{world['reports']['reopen_requested'].reference}"
+            "/reopen-request/decline/"
+        ],
+        "meldpunt:handoff": lambda: [
+            f"/overdracht/{handoff_token(world['reports']['forwarded'].handovers.get())}/"
+        ],
+        "meldpunt:staff-routing-moves": lambda: [
+            f"/staff/reports/routing/layers/{world['layer'].pk}/"
+        ],
         "datasets:detail": lambda: [f"/data/{slug}/"],
         "datasets:download": lambda: [f"/data/{slug}/download/?format=csv"],
         "datasets:download-metadata": lambda: [f"/data/{slug}/download/metadata.json?version=1"],
@@ -274,11 +291,17 @@ def error_states(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
     new = world["reports"]["new"].reference
     menen_roads = Department.objects.get(organisation__code="MEN", name="Openbare werken")
     token = services.followup_token(world["reports"]["waiting"])
+    asked = world["reports"]["reopen_requested"].reference
+    resolved = services.followup_token(world["reports"][Status.RESOLVED])
+    handoff = handoff_token(world["reports"]["forwarded"].handovers.get())
     return [
         ("anonymous", "/melden/", {}),
         ("anonymous", "/melden/", {"description": "x", "latitude": "91", "longitude": "x"}),
         ("anonymous", "/account/login/", {"username": "nobody@example.org", "password": "x"}),
         ("anonymous", f"/melding/{token}/antwoord/", {"body": ""}),
+        ("anonymous", f"/overdracht/{handoff}/", {"action": "resolve", "resolve-message": ""}),
+        ("anonymous", f"/overdracht/{handoff}/", {"action": "reject", "reject-reason": ""}),
+        ("anonymous", f"/melding/{resolved}/beoordeling/", {"option": "", "reopen": "on"}),
         ("superuser", "/staff/reports/new/", {}),
         (
             "superuser",
@@ -293,6 +316,7 @@ def error_states(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
         ("superuser", f"/staff/reports/{new}/forward/", {"reason": ""}),
         ("superuser", f"/staff/reports/{report}/merge/", {"into": "KOR-1999-000001"}),
         ("superuser", f"/staff/reports/{report}/split/", {"category": "bogus"}),
+        ("superuser", f"/staff/reports/{asked}/reopen-request/decline/", {"body": ""}),
         ("superuser", "/staff/data/new/", {}),
         ("superuser", "/staff/organisations/KOR/departments/new/", {}),
         ("superuser", "/staff/organisations/KOR/people/new/", {}),

@@ -66,6 +66,22 @@ class _Index:
         hits = np.flatnonzero(shapely.intersects(self.geometries, point))
         return self.locations[int(hits[0])] if len(hits) else OUTSIDE
 
+    def metric(self) -> np.ndarray:
+        """The boundaries in Lambert 72 metres (made on first use: only border checks need
+        them)."""
+        metric = getattr(self, "_metric", None)
+        if metric is None:
+            to_l72 = _transformer(WGS84, LAMBERT72)
+            metric = np.array(
+                [
+                    shapely.transform(g, lambda xy: np.column_stack(to_l72.transform(*xy.T)))
+                    for g in self.geometries
+                ],
+                dtype=object,
+            )
+            self._metric = metric
+        return metric
+
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> list[Location]:
         points = shapely.points(lons, lats)
         found: list[Location] = [OUTSIDE] * len(points)
@@ -159,6 +175,22 @@ def municipality_at(lat: float, lon: float) -> Location:
     if not valid_wgs84(lat, lon):
         return OUTSIDE
     return _get_index().locate(Point(lon, lat))
+
+
+def municipalities_near(lat: float, lon: float, metres: float) -> list[tuple[Location, float]]:
+    """The region's municipalities within ``metres`` of (lat, lon), nearest first, with
+    their distance in metres (0 for the one containing the point): near a border the
+    point may belong to either, as far as a tap on a map can tell."""
+    if not valid_wgs84(lat, lon):
+        return []
+    index = _get_index()
+    x, y = from_wgs84(lat, lon)
+    distances = shapely.distance(index.metric(), Point(x, y))
+    near = np.flatnonzero(distances <= metres)
+    return sorted(
+        ((index.locations[int(i)], float(distances[int(i)])) for i in near),
+        key=lambda pair: pair[1],
+    )
 
 
 def municipalities_at(points: list[tuple[float, float]]) -> list[Location]:

@@ -14,18 +14,21 @@ class MeldpuntConfig(modules.ModuleConfig):
         modules.MenuEntry(
             _("Report a problem or ask a question"), "meldpunt:report", area="home", order=10
         ),
+        modules.MenuEntry(_("Open reports on the map"), "meldpunt:map", area="home", order=11),
         modules.MenuEntry(_("Reports"), "meldpunt:inbox", capability=HANDLE_REPORTS, order=10),
     )
     privacy = "regiohub.meldpunt.privacy.PrivacyHandler"
     openapi = (
         "regiohub.meldpunt.contrib.open311.openapi.paths",
         "regiohub.meldpunt.contrib.open311.openapi.other_json_endpoints",
+        "regiohub.meldpunt.views.public_map.openapi_paths",
     )
     #: Refused input (a NUL character) answered in the error format of the path's API.
     bad_input_responses = {
         "/open311/v2/": "regiohub.meldpunt.contrib.open311.views.refused",
         "/meldpunt/mail/inbound/": "regiohub.meldpunt.contrib.mail.views.refused",
         "/meldpunt/connectors/": "regiohub.meldpunt.contrib.mail.views.refused",
+        "/melden/kaart/meldingen.json": "regiohub.meldpunt.views.public_map.refused",
     }
     #: The mail webhook takes raw MIME (also as a form field) and cleans what it stores.
     raw_body_paths = ("/meldpunt/mail/inbound/",)

@@ -15,7 +15,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core.models import Organisation
-from regiohub.meldpunt.models import Category, Channel
+from regiohub.meldpunt import attributes as attribute_rules
+from regiohub.meldpunt.models import AttributeType, Category, Channel
 from regiohub.meldpunt.photos import ProcessedPhoto, process_photo
 
 
@@ -132,6 +133,12 @@ class LocationMixin(forms.Form):
     # typed), and the address those places were offered for.
     place_choice = forms.CharField(max_length=1000, required=False)
     place_checked = forms.CharField(max_length=300, required=False, widget=forms.HiddenInput)
+    # The question before sending (see meldpunt.views.routing_step): is the report about the
+    # asset found nearby, and which municipality near a border; signed answers, and the
+    # point and subject they were asked for.
+    routing_choice = forms.CharField(max_length=1000, required=False)
+    border_choice = forms.CharField(max_length=1000, required=False)
+    routing_asked = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
     # Cleaned photos kept while the form asks its second step (see meldpunt.pending).
     photo_stash = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
@@ -185,6 +192,58 @@ class ContactMixin(forms.Form):
     )
 
 
+def question_field_name(subject: str, code: str) -> str:
+    """The form field of a subject's question: subject codes hold no underscores."""
+    return f"attribute__{subject}__{code}"
+
+
+class NumberAnswerField(forms.CharField):
+    """A number as people type it: with a decimal comma too."""
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python(value).replace(",", ".").replace(" ", "")
+
+
+class AnswerRadios(forms.RadioSelect):
+    """Answers of a list: the form's error summary links to the first one (Django gives a
+    group no id to link to; its question is the fieldset's legend)."""
+
+    def id_for_label(self, id_: str, index: str | None = "0") -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class AnswerCheckboxes(forms.CheckboxSelectMultiple):
+    """Answers of a list with several answers: as ``AnswerRadios``."""
+
+    def id_for_label(self, id_: str, index: str | None = "0") -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+def question_field(question: attribute_rules.Question) -> forms.Field:
+    """A form field for ``question``. Never required by itself: only when its subject is
+    chosen (checked in ``ReportForm.clean``); the rules are in ``meldpunt.attributes``."""
+    common: dict[str, Any] = {"label": question.label, "help_text": question.help,
+                              "required": False}  # fmt: skip
+    datatype = question.datatype
+    choices = [(option.key, option.name) for option in question.options]
+    if datatype == AttributeType.SINGLE:
+        return forms.ChoiceField(choices=choices, widget=AnswerRadios, **common)
+    if datatype == AttributeType.MULTI:
+        return forms.MultipleChoiceField(choices=choices, widget=AnswerCheckboxes, **common)
+    if datatype == AttributeType.NUMBER:
+        return NumberAnswerField(
+            max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common
+        )
+    if datatype == AttributeType.DATETIME:
+        widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+        return forms.CharField(max_length=40, widget=widget, **common)
+    if datatype == AttributeType.TEXT:
+        limit = attribute_rules.MAX_LENGTHS[AttributeType.TEXT.value]
+        return forms.CharField(max_length=limit, widget=forms.Textarea(attrs={"rows": 3}), **common)
+    limit = attribute_rules.MAX_LENGTHS[AttributeType.STRING.value]
+    return forms.CharField(max_length=limit, **common)
+
+
 class ReportForm(LocationMixin, ContactMixin):
     """The citizen's report form: works without JavaScript, the map enhances it."""
 
@@ -229,9 +288,71 @@ class ReportForm(LocationMixin, ContactMixin):
         self.fields["category"].choices = [(s.code, s.name) for s in self.subjects]
         if not self.is_bound:
             self.initial.setdefault("client_key", secrets.token_urlsafe(24))
+        self._add_questions()
 
     def subject_help(self) -> dict[str, Subject]:
         return {s.code: s for s in self.subjects}
+
+    # --- The subjects' extra questions (ADR 0040) ---------------------------------------
+    # Every subject's questions are fields of the form, in a fieldset per subject: without
+    # JavaScript all are shown under "Only for <subject>", with it only the chosen
+    # subject's. Only the chosen subject's answers are checked and filed.
+
+    def _add_questions(self) -> None:
+        offered = {s.code for s in self.subjects}
+        self.questions = {
+            subject: questions
+            for subject, questions in attribute_rules.subject_questions().items()
+            if subject in offered
+        }
+        required = []
+        for subject, questions in self.questions.items():
+            for question in questions:
+                name = question_field_name(subject, question.code)
+                self.fields[name] = question_field(question)
+                if question.required:
+                    required.append(name)
+        # Required once their subject is chosen: never labelled "(optional)".
+        self.conditionally_required = (*self.conditionally_required, *required)
+
+    def question_groups(self) -> list[tuple[Subject, list[forms.BoundField]]]:
+        """Per subject with questions, in the subjects' order: the subject and its fields."""
+        return [
+            (subject, [self[question_field_name(subject.code, q.code)] for q in questions])
+            for subject in self.subjects
+            if (questions := self.questions.get(subject.code))
+        ]
+
+    def field_for_error(self, key: str) -> str | None:
+        """The field that shows a service's error ``attribute[code]`` (see
+        ``views.public.apply_service_errors``)."""
+        subject = self.cleaned_data.get("category", "") if hasattr(self, "cleaned_data") else ""
+        if key.startswith("attribute[") and key.endswith("]"):
+            name = question_field_name(subject, key[len("attribute[") : -1])
+            return name if name in self.fields else None
+        return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        subject = data.get("category", "")
+        answers: dict[str, Any] = {}
+        for question in self.questions.get(subject, ()):
+            name = question_field_name(subject, question.code)
+            raw = data.get(name)
+            if name in self.errors:
+                continue
+            try:
+                value = attribute_rules.clean_value(question.datatype, raw, question.keys)
+            except ValidationError as error:
+                self.add_error(name, error)
+                continue
+            if value is None or value == []:
+                if question.required:
+                    self.add_error(name, _("Answer this question."))
+                continue
+            answers[question.code] = raw
+        data["attributes"] = answers
+        return data
 
     def place_offered(self, data: dict[str, Any]) -> bool:
         return any(getattr(photo, "position", None) for photo in data.get("photos") or ())
@@ -273,18 +394,15 @@ class PhotoForm(forms.Form):
     photos = PhotosField(label=_("Add photos"))
 
 
-class RatingForm(forms.Form):
-    rating = forms.TypedChoiceField(
-        label=_("How satisfied are you with how we handled your report?"),
+class SatisfactionForm(forms.Form):
+    """Asked once after resolution: one of the municipality's standard answers, a comment,
+    and, when the problem is not solved, a request to look at it again (ADR 0039)."""
+
+    option = forms.TypedChoiceField(
+        label=_("Are you satisfied with how we handled your report?"),
         coerce=int,
-        choices=[
-            (5, _("5 – very satisfied")),
-            (4, _("4 – satisfied")),
-            (3, _("3 – neutral")),
-            (2, _("2 – dissatisfied")),
-            (1, _("1 – very dissatisfied")),
-        ],
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose one of the answers.")},
     )
     comment = forms.CharField(
         label=_("Anything you want to tell us?"),
@@ -292,6 +410,15 @@ class RatingForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    reopen = forms.BooleanField(
+        label=_("The problem is not solved: please look at it again"),
+        help_text=_("Tell us above what is still wrong. An agent decides and lets you know."),
+        required=False,
+    )
+
+    def __init__(self, options: Any = (), *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["option"].choices = [(o.pk, o.display_text) for o in options]
 
 
 class ReopenForm(forms.Form):

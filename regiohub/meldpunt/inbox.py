@@ -8,22 +8,27 @@ fast as page 1 on a million reports; the count stops at ``COUNT_LIMIT``.
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Replace
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import geo
-from regiohub.meldpunt.models import Report, SlaState
+from regiohub.meldpunt.attributes import describe as describe_answers
+from regiohub.meldpunt.models import CategoryAttribute, Report, SlaState, sla_state
+from regiohub.meldpunt.models.satisfaction import ReopenDecision, ReopenRequest
 from regiohub.meldpunt.queries import contact_visible_q, reports_for
+from regiohub.meldpunt.services import handoff
 from regiohub.meldpunt.workflow import FINISHED, OPEN, SLA_PAUSED, UNANSWERED, Status
 
 _ID = re.compile(r"^[0-9]{1,9}\Z")  # ASCII digits only; "²".isdigit() is True
@@ -91,6 +96,9 @@ class InboxQuery:
     municipality: str = ""
     channel: str = ""
     sla: str = ""
+    routing: str = ""  # "uncertain": the routing-uncertain queue
+    handover: str = ""  # "overdue": an external body has not acknowledged in time
+    reopen: str = ""  # "requested": a reporter's request to reopen waits (ADR 0039)
     assignee: str = ""  # "me", "none" or a user id
     text: str = ""
     sort: str = "newest"
@@ -122,6 +130,11 @@ class InboxQuery:
         )
         sla = params.get("sla", "")
         query.sla = sla if sla in SlaState.values else ""
+        query.routing = "uncertain" if params.get("routing", "") == "uncertain" else ""
+        query.handover = "overdue" if params.get("handover", "") == "overdue" else ""
+        query.reopen = "requested" if params.get("reopen", "") == "requested" else ""
+        if query.reopen and not statuses:
+            query.statuses = ["all"]  # the reports asked about are resolved or closed
         assignee = params.get("assignee", "")
         query.assignee = assignee if assignee in ("me", "none") or _ID.match(assignee) else ""
         query.text = params.get("q", "").strip()[:200]
@@ -163,6 +176,9 @@ class InboxQuery:
             ("municipality", self.municipality),
             ("channel", self.channel),
             ("sla", self.sla),
+            ("routing", self.routing),
+            ("handover", self.handover),
+            ("reopen", self.reopen),
             ("assignee", self.assignee),
             ("q", self.text),
             ("sort", "" if self.sort == "newest" else self.sort),
@@ -195,6 +211,13 @@ class InboxQuery:
             queryset = queryset.filter(channel=self.channel)
         if self.sla:
             queryset = queryset.filter(sla_q(self.sla))
+        if self.routing:
+            queryset = queryset.filter(routing_state=self.routing)
+        if self.handover:
+            queryset = queryset.filter(handoff.overdue_reports_q())
+        if self.reopen:
+            waiting = ReopenRequest.objects.filter(decision=ReopenDecision.PENDING)
+            queryset = queryset.filter(pk__in=waiting.values("report_id"))
         if self.assignee == "me":
             queryset = queryset.filter(assignee=user)
         elif self.assignee == "none":
@@ -319,6 +342,20 @@ class Page:
     count_is_exact: bool
 
 
+def _ordered(rows: QuerySet[Report], sort: str) -> QuerySet[Report]:
+    """``rows`` in the inbox's order ``sort``, ties broken by id."""
+    column, descending, _label = SORTS[sort]
+    # Only the nullable column asks for NULLS LAST (PostgreSQL's default for ASC, so the
+    # (resolution_due_at, id) index still serves it); asking it of a NOT NULL column would
+    # keep PostgreSQL from using the created_at index (see bench/meldpunt_inbox.py).
+    nullable = Report._meta.get_field(column).null
+    if descending:
+        return rows.order_by(
+            F(column).desc(nulls_last=True) if nullable else F(column).desc(), "-pk"
+        )
+    return rows.order_by(F(column).asc(nulls_last=True) if nullable else F(column).asc(), "pk")
+
+
 def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
     """One page of the inbox: rows after the cursor, in the chosen order."""
     column, descending, _label = SORTS[query.sort]
@@ -343,16 +380,7 @@ def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
                 | Q(**{column: value, "pk__gt": pk})
                 | Q(**{f"{column}__isnull": True})
             )
-    # Only the nullable column asks for NULLS LAST (PostgreSQL's default for ASC, so the
-    # (resolution_due_at, id) index still serves it); asking it of a NOT NULL column would
-    # keep PostgreSQL from using the created_at index (see bench/meldpunt_inbox.py).
-    nullable = Report._meta.get_field(column).null
-    if descending:
-        rows = rows.order_by(
-            F(column).desc(nulls_last=True) if nullable else F(column).desc(), "-pk"
-        )
-    else:
-        rows = rows.order_by(F(column).asc(nulls_last=True) if nullable else F(column).asc(), "pk")
+    rows = _ordered(rows, query.sort)
     # The page's ids first, from the report table alone (a join would let SQLite's planner
     # start from a small table and sort every open report), then the rows with their names.
     ids = list(rows.values_list("pk", flat=True)[: size + 1])
@@ -360,6 +388,9 @@ def page(query: InboxQuery, user: Any, size: int = PAGE_SIZE) -> Page:
         "organisation", "category", "department", "assignee"
     ).in_bulk(ids)
     reports = [found[pk] for pk in ids if pk in found]
+    overdue = handoff.overdue_report_ids([r.pk for r in reports if r.status == Status.FORWARDED])
+    for report in reports:
+        report.handover_overdue = report.pk in overdue  # the row's badge
     next_cursor = ""
     if len(reports) > size:
         reports = reports[:size]
@@ -406,3 +437,137 @@ def nearby(
             found.append((report, distance))
     found.sort(key=lambda pair: pair[1])
     return found[:limit]
+
+
+# --- Export -------------------------------------------------------------------------------
+
+#: A cell starting with one of these is read as a formula by a spreadsheet (or, for tab and
+#: carriage return, hides what follows): "=HYPERLINK(...)", "@SUM(...)", "+32 56 ...".
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Excel opened on a Belgian (nl-BE, fr-BE) computer splits a CSV file on semicolons.
+EXPORT_DELIMITER = ";"
+EXPORT_CHUNK = 2000
+#: The reporter's columns: filled only for reports whose reporter the user may see.
+CONTACT_COLUMNS = 3
+
+EXPORT_HEADER = (
+    _("Reference"),
+    _("Status"),
+    _("Deadline"),
+    _("Category"),
+    _("Municipality"),
+    _("Department"),
+    _("Assigned to"),
+    _("Channel"),
+    _("Reported on"),
+    _("Response due"),
+    _("Resolution due"),
+    _("Answered on"),
+    _("Resolved on"),
+    _("Closed on"),
+    _("Address"),
+    _("Description"),
+    _("Answers to the extra questions"),
+    _("Merged into"),
+    _("Reporter's name"),
+    _("Reporter's e-mail"),
+    _("Reporter's phone"),
+)
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a spreadsheet shows it, never as a formula: a quote before a cell that
+    would start one (OWASP's advice against CSV injection). NUL bytes are dropped."""
+    value = value.replace("\x00", "")
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _local(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def export_rows(query: InboxQuery, user: Any) -> Iterator[list[str]]:
+    """The header, then every report the inbox lists for ``query`` (all pages, in its
+    order, within the user's scope), as spreadsheet-safe cells.
+
+    The reporter's name, e-mail and phone are filled only where ``user`` may see them
+    (the rule of ``queries.can_see_contact``, asked in the same query); the columns stay,
+    empty, elsewhere, so every file has the same shape.
+    """
+    now = timezone.now()
+    visible_q = contact_visible_q(user)
+    contact_visible: Any = (
+        Case(When(visible_q, then=Value(True)), default=Value(False), output_field=BooleanField())
+        if visible_q
+        else Value(True)  # a superuser: every report
+    )
+    rows = (
+        _ordered(query.filter(reports_for(user), user), query.sort)
+        .annotate(contact_visible=contact_visible)
+        .select_related("organisation", "category", "department", "assignee", "merged_into")
+    )
+    yield [spreadsheet_safe(str(label)) for label in EXPORT_HEADER]
+    questions: dict[int, list[CategoryAttribute]] = {}  # per category, read once
+    for report in rows.iterator(chunk_size=EXPORT_CHUNK):
+        contact = (
+            [report.reporter_name, report.reporter_email, report.reporter_phone]
+            if report.contact_visible
+            else [""] * CONTACT_COLUMNS
+        )
+        cells = [
+            report.reference,
+            str(Status(report.status).label),
+            str(sla_state(report, now).label),
+            report.category.display_name,
+            report.organisation.display_name,
+            report.department.display_name if report.department else "",
+            str(report.assignee) if report.assignee else "",
+            str(report.get_channel_display()),
+            _local(report.created_at),
+            _local(report.response_due_at),
+            _local(report.resolution_due_at),
+            _local(report.responded_at),
+            _local(report.resolved_at),
+            _local(report.closed_at),
+            report.address,
+            report.description,
+            _answers(report, questions),
+            report.merged_into.reference if report.merged_into else "",
+            *contact,
+        ]
+        yield [spreadsheet_safe(cell) for cell in cells]
+
+
+def _answers(report: Report, questions: dict[int, list[CategoryAttribute]]) -> str:
+    """The answers to the extra questions in one cell: "question: answer; ..."."""
+    if not report.attributes:
+        return ""
+    if report.category_id not in questions:
+        questions[report.category_id] = list(
+            CategoryAttribute.objects.filter(category_id=report.category_id)
+        )
+    shown = describe_answers(report.attributes, questions[report.category_id])
+    return "; ".join(f"{question}: {answer}" for question, answer in shown)
+
+
+class _Echo:
+    """A file that hands back what is written: ``csv.writer`` then returns each line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_csv(query: InboxQuery, user: Any, language: str) -> Iterator[bytes]:
+    """:func:`export_rows` as UTF-8 CSV with a byte order mark (so Excel reads accents),
+    in lines of a few hundred rows: the response streams, whatever the number of reports.
+    ``language``: the headers' and labels' language, kept while the response streams."""
+    writer = csv.writer(_Echo(), delimiter=EXPORT_DELIMITER, lineterminator="\r\n")
+    with translation.override(language):
+        yield "\ufeff".encode()
+        lines: list[str] = []
+        for cells in export_rows(query, user):
+            lines.append(writer.writerow(cells))
+            if len(lines) >= 500:
+                yield "".join(lines).encode()
+                lines = []
+        yield "".join(lines).encode()

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from regiohub.meldpunt.models import Report
+from regiohub.meldpunt.models import Handover, Report
 
 
 def token_hash(token: str) -> str:
@@ -38,3 +38,22 @@ def followup_url(report: Report) -> str:
     if not token:
         return ""
     return settings.SITE_URL.rstrip("/") + reverse("meldpunt:followup", args=[token])
+
+
+def handoff_token(handover: Handover) -> str:
+    """The private token of an external body's link to one hand-over (ADR 0038).
+
+    Derived like the reporter's (another HMAC key, so one token never opens the other's
+    page); empty for a hand-over without a link.
+    """
+    if not handover.token_salt:
+        return ""
+    digest = salted_hmac("regiohub.meldpunt.handoff", handover.token_salt, algorithm="sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+def handoff_url(handover: Handover) -> str:
+    token = handoff_token(handover)
+    if not token:
+        return ""
+    return settings.SITE_URL.rstrip("/") + reverse("meldpunt:handoff", args=[token])

@@ -7,8 +7,8 @@ the municipality's records and statistics; messages keep their text, photos stay
 
 Which reports expire: a finished report (see ``workflow.FINISHED``) whose retention clock
 started more than ``MELDPUNT_RETENTION_MONTHS`` ago. The clock starts at ``closed_at``;
-a finished report that was never closed (resolved but not closed, cancelled, merged,
-forwarded) has no such date, so its clock starts at ``resolved_at`` when it has one, else
+a finished report that was never closed (resolved but not closed, cancelled, merged)
+has no such date, so its clock starts at ``resolved_at`` when it has one, else
 at ``updated_at`` - the last change, which for these states is the one that finished it
 (a later edit only makes the report expire later, never earlier). An open report never
 expires, however old.
@@ -32,7 +32,7 @@ from django.utils.translation import gettext_noop
 
 from regiohub.core import events, history
 from regiohub.meldpunt.events import Action, ReportAnonymised
-from regiohub.meldpunt.models import InboundMail, Message, Report
+from regiohub.meldpunt.models import InboundMail, Message, Report, SatisfactionAnswer
 from regiohub.meldpunt.models.conversation import PUBLIC_KINDS, MessageKind
 from regiohub.meldpunt.workflow import FINISHED, Status
 
@@ -200,6 +200,7 @@ def _export_report_fields(report: Report) -> dict[str, Any]:
             if report.rated_at
             else None
         ),
+        "satisfaction": _export_satisfaction(report),
         "messages": [
             {
                 "direction": "from_reporter"
@@ -212,6 +213,19 @@ def _export_report_fields(report: Report) -> dict[str, Any]:
             for m in messages
         ],
         "photo_count": report.photos.count(),
+    }
+
+
+def _export_satisfaction(report: Report) -> dict[str, Any] | None:
+    """What the reporter answered when asked whether they are satisfied (ADR 0039)."""
+    answer = SatisfactionAnswer.objects.filter(report=report).first()
+    if answer is None:
+        return None
+    return {
+        "answer": answer.text,
+        "satisfied": answer.satisfied,
+        "comment": answer.comment,
+        "answered_at": _iso(answer.answered_at),
     }
 
 

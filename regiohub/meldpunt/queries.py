@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 
 from regiohub.core import access
 from regiohub.core.models import Membership, User
-from regiohub.meldpunt.models import Channel, Report
+from regiohub.meldpunt import statistics as stats
+from regiohub.meldpunt.models import Channel, Report, StatisticsMonth
 from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
+from regiohub.meldpunt.statistics import StatisticsRow
 from regiohub.meldpunt.workflow import FINISHED, OPEN, Status
 
 #: The door other modules may use (tests/test_module_walls.py checks it).
@@ -29,11 +31,14 @@ __all__ = [
     "GroupBy",
     "ReportCount",
     "SlaOutcome",
+    "StatisticsRow",
     "can_see_contact",
     "handlers_of",
     "report_counts",
     "reports_for",
     "sla_outcomes",
+    "statistics",
+    "statistics_counted_at",
 ]
 
 GroupBy = Literal[
@@ -256,3 +261,34 @@ def sla_outcomes(
         )
         for row in rows
     ]
+
+
+def statistics(
+    user: Any,
+    *,
+    start: date,
+    end: date,
+    period: stats.Period = "month",
+    rows: stats.Rows = "municipality_category",
+    organisation_ids: set[int] | None = None,
+    category_codes: set[str] | None = None,
+    now: datetime | None = None,
+) -> list[StatisticsRow]:
+    """Satisfaction and handling figures of the reports ``user`` may handle, filed in the
+    whole periods (month, quarter or year) from the one holding ``start`` to the one
+    holding ``end``: per period and municipality x category (or per municipality, per
+    category, or for the region as a whole). See ``meldpunt.statistics.DEFINITIONS``; the
+    figures are as counted last (every few minutes, ``statistics_counted_at``).
+
+    Raises ``ValueError`` for a reversed range or more than ten years of months."""
+    cells = access.scope(StatisticsMonth.objects.all(), user, capability=HANDLE_REPORTS)
+    if organisation_ids is not None:
+        cells = cells.filter(organisation_id__in=organisation_ids)
+    if category_codes is not None:
+        cells = cells.filter(category__code__in=category_codes)
+    return stats.compute(cells, start=start, end=end, period=period, rows=rows, now=now)
+
+
+def statistics_counted_at() -> datetime | None:
+    """When the statistics were last counted (``None``: not yet)."""
+    return stats.last_counted()

@@ -20,6 +20,18 @@ def register_jobs() -> None:
     schedule.every_day("meldpunt.retention", anonymise_expired_reports, hour=RETENTION_HOUR)
     schedule.every_day("meldpunt.pending-photos", sweep_pending_photos, hour=RETENTION_HOUR)
 
+    from regiohub.meldpunt.tasks import (
+        STATISTICS_MINUTES,
+        refresh_statistics,
+        refresh_statistics_nightly,
+    )
+
+    # The statistics page's counts (ADR 0039): changed months every few minutes.
+    schedule.every_minutes("meldpunt.statistics", refresh_statistics, minutes=STATISTICS_MINUTES)
+    schedule.every_day(
+        "meldpunt.statistics-nightly", refresh_statistics_nightly, hour=RETENTION_HOUR
+    )
+
     from regiohub.meldpunt.contrib.topdesk.tasks import poll_topdesk
 
     # Status changes made in TOPdesk come back within this many minutes.

@@ -33,6 +33,12 @@ MELDPUNT_FOLLOWUP_DAYS = config(
     help_text="Days after closure that the citizen's follow-up link keeps working.",
     old_names=("MELDPUNT_FOLLOWUP_DAYS",),
 )
+MELDPUNT_HANDOFF_LINK_DAYS = config(
+    "REGIOHUB_MELDPUNT_HANDOFF_LINK_DAYS",
+    30,
+    help_text="Days after an external body answered a hand-over (or the municipality took "
+    "it back) that the body's link keeps showing it.",
+)
 MELDPUNT_RETENTION_MONTHS = config(
     "REGIOHUB_MELDPUNT_RETENTION_MONTHS",
     12,
@@ -56,6 +62,12 @@ MELDPUNT_NEARBY_RATE = config(
     "300/hour",
     help_text="Look-ups of open reports nearby one client address may make from the form.",
     old_names=("MELDPUNT_NEARBY_RATE",),
+)
+MELDPUNT_MAP_CACHE_SECONDS = config(
+    "REGIOHUB_MELDPUNT_MAP_CACHE_SECONDS",
+    60,
+    help_text="Seconds each server process keeps an answer of the public map's JSON "
+    "(0: never); browsers keep one for at most a minute more.",
 )
 MELDPUNT_PLACE_RATE = config(
     "REGIOHUB_MELDPUNT_PLACE_RATE",
@@ -103,4 +115,12 @@ MELDPUNT_DIGEST_HOUR = config(
     7,
     help_text="Hour (Europe/Brussels) at which departments get their daily due/overdue digest.",
     old_names=("MELDPUNT_DIGEST_HOUR",),
+)
+MELDPUNT_ROUTING_CHECK_SECONDS = config(
+    "REGIOHUB_MELDPUNT_ROUTING_CHECK_SECONDS",
+    2.0,
+    help_text=(
+        "How often a process checks whether routing rules, owners or asset layers changed "
+        "elsewhere (a change in the same process holds at once)."
+    ),
 )

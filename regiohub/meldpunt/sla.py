@@ -4,9 +4,17 @@ How the clock runs
 ------------------
 * The clock runs only on **business days**: Monday to Friday, not a Belgian public holiday
   (New Year, Easter Monday, Labour Day, Ascension, Whit Monday, 21 July, 15 August,
-  1 November, 11 November, Christmas; from the ``holidays`` package) and not one of the
-  municipality's own **closing days** (:attr:`Calendar.closing_days`, e.g. 2 January,
-  26 December, the local fair day).
+  1 November, 11 November, Christmas; from the ``holidays`` package), not 11 July for an
+  administration in Flanders (the Flemish community holiday, a day off for Flemish local
+  government though not a federal public holiday; :attr:`Calendar.flemish_community_holiday`)
+  and not one of the municipality's own **closing days**: once
+  (:attr:`Calendar.closing_days`, the local fair day of 2026) or every year from a first
+  date on (:attr:`Calendar.yearly_closing_days`, e.g. 2 January, 26 December).
+* A yearly closing day on **29 February** closes only in leap years. In other years that
+  day does not exist and nothing takes its place: neither 28 February nor 1 March closes
+  (moving it would lengthen deadlines on a day nobody decided to close).
+* Closing days are whole days. A holiday or closing day on a weekend gives no day in lieu:
+  the clock already stood still that day.
 * A business day is a whole **local calendar day** in Europe/Brussels, 00:00 to 24:00. It
   counts as exactly one day even when a DST change makes it 23 or 25 hours long; within
   such a day the clock advances in proportion to real elapsed time (half of a 25-hour day
@@ -43,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -63,6 +71,8 @@ _MICROSECOND = timedelta(microseconds=1)
 # ``days`` (so feeding a float from business_days_between back in cannot skip a weekend).
 _TOLERANCE = Fraction(1, 2 * 86_400 * 10**6)
 _SATURDAY = 5
+#: 11 July, Feest van de Vlaamse Gemeenschap (month, day).
+FLEMISH_COMMUNITY_HOLIDAY = (7, 11)
 
 
 @lru_cache(maxsize=256)
@@ -73,30 +83,50 @@ def public_holidays(year: int) -> frozenset[date]:
 
 @dataclass(frozen=True)
 class Calendar:
-    """The business days of one municipality: Belgian public holidays plus its closing days.
+    """The business days of one municipality: Belgian public holidays, 11 July when it is a
+    Flemish administration, and its closing days.
 
-    ``closing_days`` may be given as any iterable of dates; it is stored as a frozenset so a
-    calendar stays hashable and immutable.
+    ``closing_days`` close once. Each date of ``yearly_closing_days`` closes that day of the
+    month every year from its own year on (a yearly 2 January 2026 closes 2 January 2027 and
+    2030, not 2 January 2025: earlier deadlines do not move). Both may be given as any
+    iterable of dates; they are stored as frozensets so a calendar stays hashable and
+    immutable.
     """
 
     closing_days: frozenset[date] = frozenset()
+    yearly_closing_days: frozenset[date] = frozenset()
+    flemish_community_holiday: bool = False
+    #: (month, day) -> the first year a yearly closing day closes.
+    _yearly_from: dict[tuple[int, int], int] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
-        days = frozenset(self.closing_days)
-        for day in days:
-            if isinstance(day, datetime) or not isinstance(day, date):
-                raise TypeError(f"closing days must be dates, not {day!r}")
-        object.__setattr__(self, "closing_days", days)
+        yearly_from: dict[tuple[int, int], int] = {}
+        for name in ("closing_days", "yearly_closing_days"):
+            days = frozenset(getattr(self, name))
+            for day in days:
+                if isinstance(day, datetime) or not isinstance(day, date):
+                    raise TypeError(f"closing days must be dates, not {day!r}")
+            object.__setattr__(self, name, days)
+        for day in self.yearly_closing_days:
+            key = (day.month, day.day)
+            yearly_from[key] = min(day.year, yearly_from.get(key, day.year))
+        object.__setattr__(self, "_yearly_from", yearly_from)
 
     def is_business_day(self, day: date) -> bool:
         """Whether the clock runs on ``day``: Mon-Fri, no public holiday, no closing day."""
         if isinstance(day, datetime):
             raise TypeError("pass a date (the local Brussels date), not a datetime")
-        return (
-            day.weekday() < _SATURDAY
-            and day not in public_holidays(day.year)
-            and day not in self.closing_days
-        )
+        if day.weekday() >= _SATURDAY or day in public_holidays(day.year):
+            return False
+        if day in self.closing_days:
+            return False
+        month_day = (day.month, day.day)
+        if self.flemish_community_holiday and month_day == FLEMISH_COMMUNITY_HOLIDAY:
+            return False
+        first_year = self._yearly_from.get(month_day)
+        return first_year is None or day.year < first_year
 
     def add_business_days(
         self, start: datetime, days: float, pauses: Sequence[Pause] = ()

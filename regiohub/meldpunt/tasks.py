@@ -3,6 +3,8 @@ server fails."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 from regiohub.core.mail import headers_for
 from regiohub.core.models import HistoryEntry
 from regiohub.core.tasks import once, task
-from regiohub.meldpunt.links import followup_url
+from regiohub.meldpunt.links import followup_url, handoff_url
 from regiohub.meldpunt.models import Handover, Message, MessageKind, Report
 from regiohub.meldpunt.workflow import Status
 
@@ -85,6 +87,55 @@ def send_status_update(report_id: int, history_entry_id: int) -> str:
     return "already sent"
 
 
+@task(queue_name="mail")
+def send_satisfaction_question(report_id: int) -> str:
+    """Tell the reporter their report is resolved and ask, once, whether they are
+    satisfied: the answers are on their follow-up page (ADR 0039). This mail is the news
+    of the first resolution: no status mail goes with it."""
+    report = Report.objects.select_related("organisation", "category").get(pk=report_id)
+    if not report.reporter_email or report.anonymised_at or not report.token_hash:
+        return "no address"
+    if report.satisfied is not None:
+        return "already answered"
+    key = f"meldpunt.satisfaction:{report_id}"
+    with once(key) as first, translation.override(report.reporter_language):
+        if first:
+            _send(
+                report,
+                key,
+                _("Your report %(reference)s: %(status)s. Are you satisfied?")
+                % {"reference": report.reference, "status": Status.RESOLVED.label},
+                "meldpunt/mail/satisfaction.txt",
+                {},
+            )
+            return "sent"
+    return "already sent"
+
+
+#: How often the statistics are counted again, and how far back a run looks for changed
+#: reports (more than the interval: a run that starts late or a slow transaction that
+#: commits late is still seen). The nightly run looks back two days (ADR 0039).
+STATISTICS_MINUTES = 5
+STATISTICS_LOOKBACK = timedelta(minutes=15)
+STATISTICS_NIGHTLY_LOOKBACK = timedelta(days=2)
+
+
+@task()
+def refresh_statistics() -> int:
+    """Count again the months whose reports changed lately, and any never counted."""
+    from regiohub.meldpunt import statistics
+
+    return statistics.refresh_changed(timezone.now() - STATISTICS_LOOKBACK)
+
+
+@task()
+def refresh_statistics_nightly() -> int:
+    """The same, looking two days back: what a stopped worker missed."""
+    from regiohub.meldpunt import statistics
+
+    return statistics.refresh_changed(timezone.now() - STATISTICS_NIGHTLY_LOOKBACK)
+
+
 def greets(text: str) -> bool:
     """Whether a message opens with its own salutation ("Beste An Peeters,", "Madame,
     Monsieur,"): a short first line ending in a comma. The mail around it then greets no
@@ -94,15 +145,24 @@ def greets(text: str) -> bool:
 
 
 @task(queue_name="mail")
-def send_message_mail(message_id: int) -> str:
-    """Mail a message or question from staff to the reporter."""
+def send_message_mail(message_id: int, report_id: int | None = None) -> str:
+    """Mail a message or question from staff to the reporter.
+
+    With ``report_id``: to the reporter of that report instead, one merged into the
+    message's report (directly or through a chain), in their language, with their own
+    reference and follow-up link.
+    """
     message = Message.objects.select_related("report__organisation", "report__category").get(
         pk=message_id
     )
     report = message.report
-    if not report.reporter_email or not message.is_public:
+    via = ""
+    if report_id is not None and report_id != report.pk:
+        via = report.reference
+        report = Report.objects.select_related("organisation", "category").get(pk=report_id)
+    if not report.reporter_email or report.anonymised_at or not message.is_public:
         return "no address"
-    key = f"meldpunt.message:{message_id}"
+    key = f"meldpunt.message:{message_id}" + (f":{report.pk}" if via else "")
     with once(key) as first, translation.override(report.reporter_language):
         if first:
             _send(
@@ -113,7 +173,7 @@ def send_message_mail(message_id: int) -> str:
                 else _("Your report %(reference)s: we have a question")
                 % {"reference": report.reference},
                 "meldpunt/mail/message.txt",
-                {"message": message, "message_greets": greets(message.body)},
+                {"message": message, "message_greets": greets(message.body), "via": via},
             )
             return "sent"
     return "already sent"
@@ -153,10 +213,10 @@ def notify_assignee(report_id: int, message_id: int) -> str:
 
 @task(queue_name="mail")
 def send_handover_mail(handover_id: int) -> str:
-    """Send a report to the external body that owns the asset, with its photos.
+    """Send a report to the external body that owns the asset, with its photos and the
+    body's private link to acknowledge, send back or resolve it (ADR 0038).
 
-    The reporter's contact details go along only when they consented; the body answers
-    the contact point, quoting the reference.
+    The reporter's contact details go along only when they consented.
     """
     handover = Handover.objects.select_related(
         "report__organisation", "report__category", "to_external_body", "from_organisation"
@@ -176,6 +236,7 @@ def send_handover_mail(handover_id: int) -> str:
                     {
                         "handover": handover,
                         "report": report,
+                        "handoff_url": handoff_url(handover),
                         "REGION_NAME": settings.REGION_NAME,
                         "map_url": f"https://www.openstreetmap.org/?mlat={report.latitude:.6f}"
                         f"&mlon={report.longitude:.6f}#map=18/{report.latitude:.6f}/"

@@ -103,6 +103,37 @@ def digest_items(
     return overdue, soon
 
 
+@dataclass(frozen=True)
+class HandoverItem:
+    report: Report
+    body: str
+    due: datetime
+    url: str
+
+
+def overdue_handovers(department_id: int, now: datetime) -> list[HandoverItem]:
+    """Reports of the department handed to an external body that has not acknowledged them
+    by their due date (ADR 0038), oldest due first."""
+    from regiohub.meldpunt.handoffs import overdue_q
+    from regiohub.meldpunt.models import Handover
+
+    handovers = (
+        Handover.objects.filter(overdue_q(now), report__department_id=department_id)
+        .select_related("report__category", "report__organisation", "to_external_body")
+        .order_by("acknowledge_due_at", "pk")
+    )
+    return [
+        HandoverItem(
+            report=handover.report,
+            body=handover.to_external_body.display_name,
+            due=timezone.localtime(handover.acknowledge_due_at),
+            url=settings.SITE_URL.rstrip("/")
+            + reverse("meldpunt:staff-report", args=[handover.report.reference]),
+        )
+        for handover in handovers
+    ]
+
+
 @task(queue_name="mail")
 def send_department_digest(department_id: int, date_iso: str) -> str:
     """Mail the members of one department the reports that are overdue or due by the end
@@ -110,7 +141,8 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
     department = Department.objects.select_related("organisation").get(pk=department_id)
     day = date.fromisoformat(date_iso)
     overdue, soon = digest_items(department_id, day, timezone.now())
-    if not overdue and not soon:
+    handovers = overdue_handovers(department_id, timezone.now())
+    if not overdue and not soon and not handovers:
         return "nothing due"
     recipients = digest_recipients(department)
     if not recipients:
@@ -128,6 +160,7 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
                     "day": day,
                     "overdue": overdue,
                     "soon": soon,
+                    "handovers": handovers,
                     "user": user,
                     "REGION_NAME": settings.REGION_NAME,
                 }
@@ -154,12 +187,21 @@ def send_department_digest(department_id: int, date_iso: str) -> str:
 def send_daily_digests() -> int:
     """Start one digest per department that has reports due by the end of tomorrow or
     overdue; how many were started."""
+    from regiohub.meldpunt.handoffs import overdue_q
+    from regiohub.meldpunt.models import Handover
+
     today = timezone.localdate()
     department_ids = sorted(
         set(
             due_reports(digest_horizon(today))
             .order_by()
             .values_list("department_id", flat=True)
+            .distinct()
+        )
+        | set(
+            Handover.objects.filter(overdue_q())
+            .order_by()
+            .values_list("report__department_id", flat=True)
             .distinct()
         )
     )
@@ -177,7 +219,7 @@ def anonymise_expired_reports() -> int:
     how many reports were anonymised.
 
     Only finished reports expire. The period runs from ``closed_at``; a finished report
-    that was never closed (resolved, cancelled, merged, forwarded) counts from
+    that was never closed (resolved, cancelled, merged) counts from
     ``resolved_at``, else from ``updated_at`` (see :mod:`meldpunt.privacy`).
 
     Works in batches of 500, one transaction each; rows another process holds are skipped

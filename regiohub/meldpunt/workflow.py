@@ -7,6 +7,10 @@ This table is the only place that says which status may follow which; services c
     resolved/closed/cancelled -> reopened -> ...
     any open state -> forwarded (to an external body) | merged (into another report)
                     | cancelled (with a reason)
+    forwarded -> resolved (the body solved it) | in progress (the body sent it back, or we
+                 took it back) | cancelled
+
+"Forwarded" is open: the report is with someone else until the body answers (ADR 0038).
 """
 
 from __future__ import annotations
@@ -54,11 +58,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 REASON_REQUIRED: frozenset[Status] = frozenset(
     {S.CANCELLED, S.REOPENED, S.ON_HOLD, S.FORWARDED, S.WAITING_FOR_REPORTER}
 )
-#: While in these states the SLA clock is paused.
-SLA_PAUSED: frozenset[Status] = frozenset({S.WAITING_FOR_REPORTER})
+#: While in these states the SLA clock is paused: the reporter or an external body has the
+#: next move, not the municipality (the hand-over has a due date of its own).
+SLA_PAUSED: frozenset[Status] = frozenset({S.WAITING_FOR_REPORTER, S.FORWARDED})
 #: States in which a report is done, from the handler's point of view.
-FINISHED: frozenset[Status] = frozenset({S.RESOLVED, S.CLOSED, S.MERGED, S.CANCELLED, S.FORWARDED})
+FINISHED: frozenset[Status] = frozenset({S.RESOLVED, S.CLOSED, S.MERGED, S.CANCELLED})
 OPEN: frozenset[Status] = frozenset(set(Status) - FINISHED)
+#: Open, but an external body has it until it answers (ADR 0038): not ours to route or to
+#: hand over again before we take it back.
+WITH_EXTERNAL_BODY: frozenset[Status] = frozenset({S.FORWARDED})
+#: Open and in the municipality's own hands.
+HANDLED_HERE: frozenset[Status] = OPEN - WITH_EXTERNAL_BODY
 #: A report has been answered (the response SLA is met) once it leaves these.
 UNANSWERED: frozenset[Status] = frozenset({S.NEW})
 

@@ -99,6 +99,7 @@ def test_the_work_is_split_as_the_docs_promise():
     assert mails == {
         "send_invitation", "send_acknowledgement", "send_status_update", "send_message_mail",
         "notify_assignee", "send_handover_mail", "send_department_digest",
+        "send_satisfaction_question",
     }  # fmt: skip
     for name in ("prune_task_results", "send_daily_digests", "anonymise_expired_reports"):
         assert found[name].queue_name == "default", name  # scheduled housekeeping

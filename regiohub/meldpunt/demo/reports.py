@@ -20,6 +20,7 @@ from regiohub.core import geo
 from regiohub.core.models import HistoryEntry, Organisation, User
 from regiohub.core.models.organisation import OrganisationKind
 from regiohub.meldpunt import services
+from regiohub.meldpunt.demo import demo_answers
 from regiohub.meldpunt.models import (
     ExternalBody,
     Handover,
@@ -27,6 +28,7 @@ from regiohub.meldpunt.models import (
     MessageTemplate,
     Photo,
     Report,
+    SatisfactionOption,
 )
 from regiohub.meldpunt.services import citizen
 from regiohub.meldpunt.workflow import Status
@@ -35,8 +37,9 @@ DAYS = 30
 REPORTS_PER_1000_INHABITANTS = 2.0  # per month
 
 EXTERNAL_BODIES = [
-    ("awv", "Agentschap Wegen en Verkeer", "Agence flamande Routes et Circulation",
-     "Flemish roads agency", "awv@external.demo.regiohub.localhost",
+    ("awv", "Agentschap Wegen en Verkeer - District Kortrijk",
+     "Agence flamande Routes et Circulation - District de Courtrai",
+     "Flemish roads agency - District Kortrijk", "awv@external.demo.regiohub.localhost",
      "Gewestwegen (N-wegen) en autosnelwegen"),
     ("fluvius", "Fluvius", "Fluvius", "Fluvius (grid operator)",
      "straatverlichting@fluvius.demo.regiohub.localhost", "Straatverlichting en nutsleidingen"),
@@ -91,6 +94,31 @@ NAMES = [
     "Pieter Claeys", "Marie Dubois", "Tom Decock", "Fatma Yilmaz", "Bart Vermeulen",
 ]  # fmt: skip
 
+# The standard answers to "Are you satisfied?": region-wide (the same as migration 0016
+# gives a new site) and Kortrijk's own list, to show that a municipality may word its own.
+SATISFACTION_OPTIONS = {
+    "": [
+        ("Snel en goed opgelost", "Résolu rapidement et correctement",
+         "Solved quickly and well", True),
+        ("Opgelost, maar het kon sneller", "Résolu, mais cela aurait pu aller plus vite",
+         "Solved, but it could have been faster", True),
+        ("Niet echt opgelost", "Pas vraiment résolu", "Not really solved", False),
+        ("Het duurde te lang", "Cela a pris trop de temps", "It took too long", False),
+        ("Ik kreeg te weinig uitleg", "Je n'ai pas reçu assez d'explications",
+         "I was not told enough", False),
+    ],
+    "KOR": [
+        ("Snel en goed opgelost", "Résolu rapidement et correctement",
+         "Solved quickly and well", True),
+        ("Opgelost, en goed op de hoogte gehouden", "Résolu, et bien tenu au courant",
+         "Solved, and kept well informed", True),
+        ("Opgelost, maar het duurde lang", "Résolu, mais cela a pris du temps",
+         "Solved, but it took long", True),
+        ("Niet echt opgelost", "Pas vraiment résolu", "Not really solved", False),
+        ("Het duurde te lang", "Cela a pris trop de temps", "It took too long", False),
+    ],
+}  # fmt: skip
+
 # Target states for reports this old (days): the older, the more likely finished.
 OLD = [(Status.CLOSED, 45), (Status.RESOLVED, 20), (Status.CANCELLED, 5), (Status.MERGED, 5),
        (Status.FORWARDED, 7), (Status.REOPENED, 3), (Status.IN_PROGRESS, 8), (Status.ON_HOLD, 4),
@@ -129,6 +157,7 @@ def load_reference_data() -> None:
             organisation=None, language=language, status=status, title=title,
             defaults={"body": body},
         )  # fmt: skip
+    load_satisfaction_options(municipal=True)
     kortrijk = Organisation.objects.filter(code="KOR").first()
     if kortrijk:
         MessageTemplate.objects.get_or_create(
@@ -137,6 +166,22 @@ def load_reference_data() -> None:
             defaults={"body": "Beste {name},\n\nUw melding {reference} is opgelost. Laat u op "
                       "de opvolgpagina weten hoe tevreden u bent?\n\nStad Kortrijk"},
         )  # fmt: skip
+
+
+def load_satisfaction_options(*, municipal: bool) -> None:
+    """The region-wide standard answers (what migration 0016 gives a new site, again:
+    a test database flushed between tests loses what migrations wrote), and with
+    ``municipal`` Kortrijk's own list."""
+    for organisation_code, options in SATISFACTION_OPTIONS.items():
+        organisation = Organisation.objects.filter(code=organisation_code).first()
+        if organisation_code and (organisation is None or not municipal):
+            continue
+        for position, (nl, fr, en, satisfied) in enumerate(options, start=1):
+            SatisfactionOption.objects.update_or_create(
+                organisation=organisation, text=nl,
+                defaults={"position": position, "text_fr": fr, "text_en": en,
+                          "satisfied": satisfied},
+            )  # fmt: skip
 
 
 def _working_time(rng: random.Random, day: datetime) -> datetime:
@@ -234,6 +279,7 @@ def load_reports(seed: int = 2026) -> int:
                     language=language,
                     consent=not anonymous,
                     actor=agent if channel != "web" else None,
+                    attributes=demo_answers(code, count),
                 ).report
             filed.append((report, moment))
             count += 1
@@ -258,6 +304,9 @@ def _handle(
     filed: list[tuple[Report, datetime]],
 ) -> None:
     """Walk ``report`` from new to ``target`` along the workflow, each step a little later."""
+    report.refresh_from_db(fields=["status"])
+    if report.status != Status.NEW:
+        return  # the routing rules handed it to its owner (or a "me too" merged it)
     actor = rng.choice(people) if people else None
 
     def at(hours: tuple[int, int]) -> datetime:
@@ -318,13 +367,29 @@ def _handle(
     if target == Status.RESOLVED:
         if report.reporter_email and rng.random() < 0.4:
             with demo_clock(at((2, 48))):
-                citizen.rate(Report.objects.get(pk=report.pk), rng.choice([3, 4, 5, 5, 2]))
+                _answer_satisfaction(report, rng, satisfied=rng.random() < 0.7)
         return
     if target == Status.REOPENED:
+        # The reporter asks, an agent agrees (ADR 0039: never a reopen by itself).
         with demo_clock(at((4, 48))):
-            citizen.reopen(Report.objects.get(pk=report.pk), "De put is nog altijd niet hersteld.")
+            _answer_satisfaction(report, rng, satisfied=False, reopen=True)
+        status(Status.REOPENED, "We bekijken het opnieuw.")
         return
     if report.reporter_email and rng.random() < 0.5:
         with demo_clock(at((2, 48))):
-            citizen.rate(Report.objects.get(pk=report.pk), rng.choice([4, 5, 5, 3]))
+            _answer_satisfaction(report, rng, satisfied=rng.random() < 0.85)
     status(Status.CLOSED)
+
+
+def _answer_satisfaction(
+    report: Report, rng: random.Random, *, satisfied: bool, reopen: bool = False
+) -> None:
+    """The reporter answers the question asked after resolution; some who are not
+    satisfied ask to look at the report again (a request left for an agent)."""
+    fresh = Report.objects.get(pk=report.pk)
+    options = [o for o in citizen.satisfaction_options(fresh) if o.satisfied == satisfied]
+    if not options:
+        return
+    reopen = reopen or (not satisfied and rng.random() < 0.3)
+    comment = "De put is nog altijd niet hersteld." if reopen else ""
+    citizen.answer_satisfaction(fresh, rng.choice(options).pk, comment, reopen=reopen)

@@ -31,6 +31,18 @@ class ApiClient(models.Model):
         related_name="api_clients",
         help_text=_("Leave empty for a client that may file reports in the whole region."),
     )
+    external_body = models.ForeignKey(
+        "meldpunt.ExternalBody",
+        verbose_name=_("external body"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_clients",
+        help_text=_(
+            "For a body's own system: it may then post updates (acknowledged, resolved, not "
+            "ours) only to the reports currently handed over to this body."
+        ),
+    )
     key_hash = models.CharField(_("key (SHA-256)"), max_length=64, unique=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -64,6 +76,48 @@ class ApiClient(models.Model):
             return None
         return (
             cls.objects.filter(key_hash=hash_key(key), is_active=True)
-            .select_related("organisation")
+            .select_related("organisation", "external_body")
             .first()
         )
+
+
+class ApiUpdateReceipt(models.Model):
+    """An update an API client posted (``POST servicerequestupdates``), by the client's
+    own ``update_id``.
+
+    The unique pair (client, update_id) is what makes an update count once: an app that
+    posts again after a timeout gets a refusal that names the update we made the first
+    time, instead of a second message to the reporter.
+    """
+
+    client = models.ForeignKey(
+        ApiClient,
+        verbose_name=_("API client"),
+        on_delete=models.CASCADE,
+        related_name="update_receipts",
+    )
+    update_id = models.CharField(_("the client's update_id"), max_length=100)
+    report = models.ForeignKey(
+        "meldpunt.Report", verbose_name=_("report"), on_delete=models.CASCADE, related_name="+"
+    )
+    history_entry = models.ForeignKey(
+        "core.HistoryEntry",
+        verbose_name=_("history entry"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The entry that records the update; our update_id is made from it."),
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("update received through the API")
+        verbose_name_plural = _("updates received through the API")
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "update_id"], name="api_update_once_per_client"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.update_id}"

@@ -6,7 +6,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from regiohub.meldpunt.workflow import FINISHED, Status
+from regiohub.meldpunt.workflow import FINISHED, OPEN, Status
+
+#: The open states, in a fixed order: the public map's partial index and its queries spell
+#: the same list, so that SQLite too sees that the index holds what a query asks.
+MAP_STATUSES = sorted(str(status) for status in OPEN)
 
 
 class Channel(models.TextChoices):
@@ -108,6 +112,17 @@ class Report(models.Model):
         help_text=_("The district (wijk) of the point; empty when the place is approximate."),
     )
 
+    routing_state = models.CharField(
+        _("routing"),
+        max_length=12,
+        blank=True,
+        help_text=_("How the owner was found; see the report's routing trace."),
+    )
+
+    # The answers to the category's extra questions (CategoryAttribute), by code: checked by
+    # meldpunt.attributes on filing, shown to staff only.
+    attributes = models.JSONField(_("answers to the extra questions"), default=dict, blank=True)
+
     # Personal data: shown only to staff who handle the report; anonymised after retention.
     reporter_name = models.CharField(_("reporter's name"), max_length=200, blank=True)
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
@@ -129,6 +144,21 @@ class Report(models.Model):
     )
     rating_comment = models.TextField(_("comment with the rating"), max_length=2000, blank=True)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+
+    # After resolution (models/satisfaction.py, ADR 0039): the facts the statistics count,
+    # kept here so that counting a million reports reads this table only.
+    first_resolved_at = models.DateTimeField(_("first resolved at"), null=True, blank=True)
+    reopened_at = models.DateTimeField(
+        _("first reopened at"),
+        null=True,
+        blank=True,
+        help_text=_("The first time the report was reopened after it was resolved."),
+    )
+    satisfaction_asked_at = models.DateTimeField(_("satisfaction asked at"), null=True, blank=True)
+    satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
+    reopen_requested_at = models.DateTimeField(
+        _("reopen first requested at"), null=True, blank=True
+    )
 
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("last change"), auto_now=True)
@@ -169,6 +199,22 @@ class Report(models.Model):
             models.Index(fields=["status", "response_due_at"]),
             models.Index(fields=["resolution_due_at", "id"], name="report_due_sort"),
             models.Index(fields=["closed_at"]),
+            # The public map (views/public_map.py): open reports whose place is known, by
+            # place; the category makes counting a view an index-only scan.
+            models.Index(
+                fields=["latitude", "longitude", "category"],
+                condition=models.Q(status__in=MAP_STATUSES, location_is_approximate=False),
+                name="report_open_map",
+            ),
+            # ... and newest first, for the map's list.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status__in=MAP_STATUSES, location_is_approximate=False),
+                name="report_open_recent",
+            ),
+            models.Index(fields=["routing_state", "organisation"]),
+            # The statistics find the months whose reports changed (ADR 0039).
+            models.Index(fields=["updated_at"], name="report_updated"),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,11 @@ from regiohub.meldpunt.services.handling import (
     split,
     templates_for,
 )
+from regiohub.meldpunt.services.routing import (
+    change_category,
+    decide_owner,
+    reroute,
+)
 
 __all__ = [
     "Submitted",
@@ -35,7 +40,9 @@ __all__ = [
     "assign",
     "attach_photos",
     "calendar_for",
+    "change_category",
     "change_status",
+    "decide_owner",
     "followup_token",
     "followup_url",
     "forward_to_external_body",
@@ -43,6 +50,7 @@ __all__ = [
     "locate",
     "merge",
     "render_template",
+    "reroute",
     "send_message",
     "set_place",
     "split",

@@ -13,17 +13,18 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core import events, geo, history
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import enqueue
+from regiohub.meldpunt import attributes as attribute_rules
 from regiohub.meldpunt import workflow
 from regiohub.meldpunt.events import Action, ReportFiled
 from regiohub.meldpunt.links import followup_token, token_hash
-from regiohub.meldpunt.models import Category, ClosingDay, Photo, ReferenceSequence, Report
+from regiohub.meldpunt.models import Category, Photo, ReferenceSequence, Report
 from regiohub.meldpunt.models.report import Channel, PlaceSource
 from regiohub.meldpunt.sla import Calendar
 
@@ -114,18 +115,48 @@ def _normalised(value: Any) -> Any:
 
 
 def calendar_for(organisation: Organisation) -> Calendar:
-    days = ClosingDay.objects.filter(organisation=organisation).values_list("date", flat=True)
-    return Calendar(closing_days=frozenset(days))
+    """The SLA calendar of ``organisation``: its closing days (once or yearly) and 11 July
+    unless its ``SlaCalendar`` switches that off (no row: on, every municipality of the
+    region being a Flemish administration). One query: due dates are computed at every
+    filing and status change."""
+    rows = Organisation.objects.filter(pk=organisation.pk).values_list(
+        "sla_calendar__flemish_community_holiday",
+        "closing_days__date",
+        "closing_days__repeats_yearly",
+    )
+    flemish, once, yearly = True, set(), set()
+    for flemish_holiday, day, repeats in rows:
+        flemish = flemish_holiday is not False
+        if day is not None:
+            (yearly if repeats else once).add(day)
+    return Calendar(
+        closing_days=frozenset(once),
+        yearly_closing_days=frozenset(yearly),
+        flemish_community_holiday=flemish,
+    )
 
 
 def _next_reference(organisation: Organisation, year: int) -> str:
-    ReferenceSequence.objects.get_or_create(organisation=organisation, year=year)
-    sequence = ReferenceSequence.objects.select_for_update().get(
-        organisation=organisation, year=year
+    """The next reference of the municipality and year, in one statement: the UPDATE locks
+    the counter's row until the filing commits, so two filings never get the same number
+    (SQLite and PostgreSQL both return the new value)."""
+    table = connection.ops.quote_name(ReferenceSequence._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - our own table
+        "WHERE organisation_id = %s AND year = %s RETURNING last_number"
     )
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"{organisation.code}-{year}-{sequence.last_number:06d}"
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [organisation.pk, year])
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{organisation.code}-{year}-{row[0]:06d}"
+        try:
+            with transaction.atomic():  # the first report of the year: start the counter
+                ReferenceSequence.objects.create(organisation=organisation, year=year)
+        except IntegrityError:
+            pass  # another filing started it at the same moment: count on from there
+    raise RuntimeError("reference counter could not be created")  # pragma: no cover
 
 
 def _pauses(report: Report) -> list[tuple[datetime, datetime | None]]:
@@ -189,6 +220,8 @@ def submit_report(
     actor: Any = None,
     location_source: PlaceSource | str = "",
     address_register_id: str = "",
+    routing_answer: str = "",
+    attributes: Mapping[str, Any] | None = None,
 ) -> Submitted:
     """File a report: the location decides the municipality, the category its department.
 
@@ -197,6 +230,14 @@ def submit_report(
     point was found (the map by default; the photo's position or an address found in the
     register, each confirmed by whoever filed it); without a point, the place is the
     municipality's centre and marked approximate (see ``meldpunt.places``).
+
+    The municipality's routing rules then decide the owner (``meldpunt.routing``):
+    ``routing_answer`` is the citizen's reply to the form's question about an asset nearby;
+    ``municipality_code`` with a point picks the municipality across a border within
+    ``routing.BORDER_M`` of the point (the form's border question).
+
+    ``attributes`` answers the category's extra questions by code (``meldpunt.attributes``):
+    checked against the category the place decides, each problem under ``attribute[code]``.
     """
     client_key = client_key_hash(client_key)
     if client_key:
@@ -232,6 +273,8 @@ def submit_report(
         location_source, address_register_id = PlaceSource.MUNICIPALITY, ""
     else:
         organisation = locate(latitude, longitude)
+        if municipality_code and municipality_code != organisation.code:
+            organisation = _across_border(organisation, municipality_code, latitude, longitude)
         if location_source not in PlaceSource.values or location_source == PlaceSource.MUNICIPALITY:
             location_source = PlaceSource.MAP
         if location_source != PlaceSource.ADDRESS:
@@ -254,6 +297,7 @@ def submit_report(
     description = description.strip()
     if not description:
         raise ValidationError({"description": _("Describe the problem or your question.")})
+    answers = attribute_rules.clean_answers(category, attributes or {})
     if not (reporter_email or reporter_phone) and not category.allow_anonymous:
         raise ValidationError(
             {
@@ -274,6 +318,7 @@ def submit_report(
         department=category.department,
         channel=channel,
         description=description,
+        attributes=answers,
         latitude=latitude,
         longitude=longitude,
         address=address.strip(),
@@ -294,8 +339,16 @@ def submit_report(
     token = followup_token(report)
     report.token_hash = token_hash(token)
     # Field rules (lengths, e-mail syntax, channel) with Django's translated messages.
-    report.full_clean(validate_unique=False, validate_constraints=False)
+    # (The municipality, subject and department were just read: no need to look them up.)
+    report.full_clean(
+        exclude=["organisation", "category", "department"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     update_due_dates(report)
+    from regiohub.meldpunt.services import routing
+
+    route = routing.decide_new(report, answer=routing_answer)
     report.save()
     stored = attach_photos(report, photos, by_reporter=actor is None, actor=actor)
     try:
@@ -325,7 +378,23 @@ def submit_report(
         raise
     if same_as:
         _join(report, same_as, actor)
+    routing.record_new(report, route, actor=actor)  # a merged report is not handed over
     return Submitted(report=report, token=token)
+
+
+def _across_border(
+    located: Organisation, municipality_code: str, latitude: float, longitude: float
+) -> Organisation:
+    """The municipality the citizen chose for a point near its border, if it is near."""
+    from regiohub.meldpunt.routing import BORDER_M
+
+    chosen = Organisation.objects.filter(kind="municipality", code=municipality_code).first()
+    if chosen is None:
+        return located
+    near = {
+        loc.organisation_id for loc, _d in geo.municipalities_near(latitude, longitude, BORDER_M)
+    }
+    return chosen if chosen.pk in near else located
 
 
 @transaction.atomic
@@ -379,6 +448,9 @@ def set_place(
         after=history.snapshot(report, fields),
         reason=reason,
     )
+    from regiohub.meldpunt.services import routing
+
+    routing.follow_change(report, actor=actor)
     return report
 
 

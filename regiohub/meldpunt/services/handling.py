@@ -20,7 +20,7 @@ from django.utils.translation import gettext_noop
 from regiohub.core import access, events, history
 from regiohub.core.models import Department, Organisation, User
 from regiohub.core.tasks import enqueue
-from regiohub.meldpunt import workflow
+from regiohub.meldpunt import merges, workflow
 from regiohub.meldpunt.events import (
     Action,
     ReportAssigned,
@@ -40,6 +40,7 @@ from regiohub.meldpunt.models import (
     SlaPause,
 )
 from regiohub.meldpunt.permissions import HANDLE_REPORTS
+from regiohub.meldpunt.services import satisfaction
 from regiohub.meldpunt.services.filing import (
     TRACKED_FIELDS,
     _next_reference,
@@ -125,12 +126,20 @@ def change_status(
         report.rating = None
         report.rating_comment = ""
         report.rated_at = None
-    elif target in (Status.CANCELLED, Status.MERGED, Status.FORWARDED):
+    elif target in (Status.CANCELLED, Status.MERGED):
         report.closed_at = now
     if target in workflow.OPEN:
-        # Back in our hands (reopened, or handed back by an external body): not closed.
+        # Reopened, with an external body (ADR 0038), or back in our hands: not closed.
         report.closed_at = None
+    if previous in workflow.WITH_EXTERNAL_BODY and not _by_service:
+        # Staff take the report back from the body: its hand-over ends (the body's answers
+        # move the report through their own service).
+        from regiohub.meldpunt.services.handoff import end_by_staff
 
+        end_by_staff(report, actor=actor, actor_label=actor_label)
+
+    # Asked once after resolution; reopens and requests to reopen counted (ADR 0039).
+    asking = satisfaction.on_status_change(report, target, actor, now)
     report.status = target
     update_due_dates(report)
     report.save()
@@ -156,12 +165,12 @@ def change_status(
     if notify:
         from regiohub.meldpunt.tasks import send_status_update
 
-        if report.reporter_email:
+        # The first resolution's news comes with the satisfaction question, in one mail.
+        if report.reporter_email and not asking:
             enqueue(send_status_update, report.pk, entry.pk)
-        # Reporters of duplicates merged into this report hear the news too.
-        for merged_id in Report.objects.filter(
-            merged_into=report, reporter_email__gt="", anonymised_at__isnull=True
-        ).values_list("pk", flat=True):
+        # Reporters of duplicates merged into this report (directly or through a chain:
+        # B into A, then A into C) hear the news too.
+        for merged_id in merges.reachable_ids(report.pk):
             enqueue(send_status_update, merged_id, entry.pk)
     return report
 
@@ -322,11 +331,20 @@ def send_message(report: Report, body: str, *, actor: Any, question: bool = Fals
         change_status(
             report, Status.WAITING_FOR_REPORTER, actor=actor, reason=QUESTION_ASKED, notify=False
         )
-    if report.reporter_email:
-        from regiohub.meldpunt.tasks import send_message_mail
-
-        enqueue(send_message_mail, message.pk)
+    _mail_message(report, message)
     return message
+
+
+def _mail_message(report: Report, message: Message) -> None:
+    """Mail ``message`` to the reporter of ``report`` and to the reporters of the reports
+    merged into it (see ``meldpunt.merges``): one task per recipient, in this transaction,
+    so one mail server refusing one address delays nobody else."""
+    from regiohub.meldpunt.tasks import send_message_mail
+
+    if report.reporter_email:
+        enqueue(send_message_mail, message.pk)
+    for merged_id in merges.reachable_ids(report.pk):
+        enqueue(send_message_mail, message.pk, merged_id)
 
 
 def _system_message(report: Report, text: str) -> Message | None:
@@ -334,10 +352,7 @@ def _system_message(report: Report, text: str) -> Message | None:
     if report.anonymised_at:
         return None
     message = Message.objects.create(report=report, kind=MessageKind.TO_REPORTER, body=text)
-    if report.reporter_email:
-        from regiohub.meldpunt.tasks import send_message_mail
-
-        enqueue(send_message_mail, message.pk)
+    _mail_message(report, message)
     return message
 
 
@@ -354,6 +369,15 @@ def forward_to_municipality(
     if not report.is_open:
         raise ValidationError(
             {"organisation": _("Only an open report can be handed to another municipality.")}
+        )
+    if report.status in workflow.WITH_EXTERNAL_BODY:
+        raise ValidationError(
+            {
+                "organisation": _(
+                    "An external body has this report: take it back first (change its "
+                    "status to in progress)."
+                )
+            }
         )
     category = Category.objects.filter(
         organisation=organisation, code=report.category.code, is_active=True
@@ -413,19 +437,33 @@ def forward_to_municipality(
 def forward_to_external_body(
     report: Report, body: ExternalBody, *, reason: str, actor: Any
 ) -> Handover:
-    """Hand the report to the body that owns the asset; they get it by mail, with photos.
-    The reporter is told who handles it now."""
+    """Hand the report to the body that owns the asset; they get it by mail, with photos
+    and a private link to acknowledge it, send it back or resolve it (ADR 0038). The report
+    stays open, with the body, until it answers. The reporter is told who handles it now."""
+    from regiohub.meldpunt.services import handoff
+
     report = _locked(report, actor)
     reason = _text(reason, "reason", limit=2000)
     if not body.is_active:
         raise ValidationError({"external_body": _("This organisation takes no hand-overs.")})
-    handover = Handover.objects.create(
+    if report.status in workflow.WITH_EXTERNAL_BODY:
+        raise ValidationError(
+            {
+                "external_body": _(
+                    "An external body has this report: take it back first (change its "
+                    "status to in progress)."
+                )
+            }
+        )
+    handover = Handover(
         report=report,
         from_organisation=report.organisation,
         to_external_body=body,
         reason=reason,
         by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    handoff.start(handover, body)
+    handover.save()
     change_status(
         report, Status.FORWARDED, actor=actor, reason=reason, notify=False, _by_service=True
     )

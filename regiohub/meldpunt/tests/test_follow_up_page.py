@@ -1,7 +1,7 @@
 """The reporter's private follow-up page: the token is the only key, so a wrong, erased or
 expired one answers 404 without a trace of the report; the page shows what the reporter
 may read (never internal notes or hand-over reasons) and takes their answer, photos,
-rating and request to reopen, each within its rules."""
+satisfaction answer and request to reopen, each within its rules."""
 
 from __future__ import annotations
 
@@ -377,51 +377,13 @@ def test_a_photo_cannot_be_added_to_a_finished_report(client, categories, kortri
     assert not submitted.report.photos.exists()
 
 
-# --- Rating -----------------------------------------------------------------------------
-
-
-def test_an_open_report_cannot_be_rated(client, categories):
-    submitted = submit()
-    assert client.get(url("followup", submitted.token)).context["rating_form"] is None
-    response = client.post(url("followup-rate", submitted.token), {"rating": "5"})
-    assert response.status_code == 400
-    submitted.report.refresh_from_db()
-    assert submitted.report.rating is None
-
-
-@pytest.mark.parametrize("rating", ["0", "6", "abc", "", "-1", "4.5", "1e1"])
-def test_a_rating_outside_one_to_five_is_refused(client, categories, kortrijk_agent, rating):
-    submitted = resolved(kortrijk_agent)
-    response = client.post(url("followup-rate", submitted.token), {"rating": rating})
-    assert response.status_code == 400
-    assert "rating" in response.context["rating_form"].errors
-    submitted.report.refresh_from_db()
-    assert submitted.report.rating is None and submitted.report.rated_at is None
-
-
-def test_a_resolved_report_is_rated_once(client, categories, kortrijk_agent):
-    submitted = resolved(kortrijk_agent)
-    action = url("followup-rate", submitted.token)
-    response = client.post(action, {"rating": "4", "comment": "Snel hersteld."})
-    assert response.status_code == 302
-    report = Report.objects.get(pk=submitted.report.pk)
-    assert (report.rating, report.rating_comment) == (4, "Snel hersteld.")
-    assert report.rated_at is not None
-    assert HistoryEntry.objects.for_object(report).filter(action="report.rated").exists()
-    page = client.get(url("followup", submitted.token))
-    assert page.context["rating_form"] is None
-    assert "You rated our handling 4 out of 5" in page.content.decode()
-
-    again = client.post(action, {"rating": "1"})
-    assert again.status_code == 400
-    report.refresh_from_db()
-    assert report.rating == 4
+# --- Satisfaction: see test_satisfaction_asked_once.py (it replaced the 1-5 rating) -----
 
 
 # --- Reopening --------------------------------------------------------------------------
 
 
-def test_a_resolved_report_can_be_reopened_within_the_window_with_a_reason(
+def test_a_resolved_report_can_be_asked_to_reopen_within_the_window_with_a_reason(
     client, categories, kortrijk_agent, settings
 ):
     settings.MELDPUNT_REOPEN_DAYS = 14
@@ -431,16 +393,17 @@ def test_a_resolved_report_can_be_reopened_within_the_window_with_a_reason(
         url("followup-reopen", submitted.token), {"reason": "Het gat is er opnieuw."}
     )
     assert response.status_code == 302
+    # A request for an agent to decide (ADR 0039), not a reopen by itself.
     report = Report.objects.get(pk=submitted.report.pk)
-    assert report.status == Status.REOPENED
-    assert report.resolved_at is None
-    entry = HistoryEntry.objects.for_object(report).filter(action="report.status_changed").last()
-    assert entry.after["status"] == Status.REOPENED
-    assert entry.reason == "Het gat is er opnieuw."
+    assert report.status == Status.RESOLVED
+    assert report.reopen_requests.get().reason == "Het gat is er opnieuw."
+    entry = HistoryEntry.objects.for_object(report).filter(action="report.reopen_requested").get()
     assert entry.actor is None
     assert report.messages.get(kind=MessageKind.FROM_REPORTER).body == "Het gat is er opnieuw."
-    # The reporter sees their reason on the page.
-    assert "Het gat is er opnieuw." in client.get(url("followup", submitted.token)).content.decode()
+    # The reporter sees their reason on the page, and that the request waits.
+    page = client.get(url("followup", submitted.token))
+    assert "Het gat is er opnieuw." in page.content.decode()
+    assert page.context["reopen_waiting"] is not None and page.context["reopen_form"] is None
 
 
 def test_reopening_after_the_window_is_refused_with_a_message(

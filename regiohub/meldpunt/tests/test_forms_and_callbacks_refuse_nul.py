@@ -19,7 +19,7 @@ FORMS = [
     meldpunt_forms.ReportForm,
     meldpunt_forms.IntakeForm,
     meldpunt_forms.AnswerForm,
-    meldpunt_forms.RatingForm,
+    meldpunt_forms.SatisfactionForm,
     meldpunt_forms.ReopenForm,
 ]
 

@@ -462,7 +462,7 @@ def test_a_hand_over_to_an_external_body_mails_it_once_with_the_photos(
     )
     report.refresh_from_db()
     assert report.status == Status.FORWARDED
-    assert report.closed_at is not None
+    assert report.closed_at is None and report.is_open  # with the body until it answers
     assert handover.to_external_body == awv and handover.to_organisation is None
     assert handover.from_organisation.code == "KOR"
     assert handover.sent_at is None

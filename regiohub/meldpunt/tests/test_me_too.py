@@ -29,6 +29,20 @@ def test_open_reports_of_the_subject_nearby_are_listed_without_personal_data(cli
     assert "jan@example.org" not in response.content.decode()
 
 
+def test_the_nearby_list_shows_what_the_public_map_shows_not_the_words(client, categories):
+    from regiohub.meldpunt.models import Category
+
+    file_report(address="Kerkstraat 12 bus 3", description="Buurman Jan Peeters, 0470 11 22 33")
+    Category.objects.filter(code="noise").update(map_generalise_m=100)
+    file_report(code="noise", description="Lawaai bij Jan")
+    body = client.get(NEARBY_URL, {"lat": NEAR[0], "lng": NEAR[1], "category": "pothole"})
+    (report,) = body.json()["reports"]
+    assert report["street"] == "Kerkstraat"
+    assert "Peeters" not in body.content.decode() and "0470" not in body.content.decode()
+    noisy = client.get(NEARBY_URL, {"lat": NEAR[0], "lng": NEAR[1], "category": "noise"})
+    assert noisy.json()["reports"] == []  # a blurred subject: never "12 m away"
+
+
 @pytest.mark.parametrize(
     "params",
     [

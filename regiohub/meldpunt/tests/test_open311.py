@@ -324,7 +324,10 @@ def test_entity_tricks_are_stored_as_text_and_escaped_on_output(client, region_k
     (item,) = data(post(client, api_key=region_key, description=hostile))
     report = Report.objects.get(reference=item["service_request_id"])
     assert report.description == hostile
-    response = client.get(f"{BASE}/requests/{report.reference}.xml", {"jurisdiction_id": KORTRIJK})
+    response = client.get(
+        f"{BASE}/requests/{report.reference}.xml",
+        {"jurisdiction_id": KORTRIJK, "api_key": region_key},  # a client reads the words
+    )
     body = response.content.decode()
     assert "<!DOCTYPE" not in body and "<!ENTITY" not in body and "&lt;!DOCTYPE" in body
     assert xml(response).find("request").findtext("description") == hostile
@@ -356,13 +359,45 @@ def test_get_requests_shows_spec_fields_and_no_personal_data(client, categories)
     assert request.findtext("service_request_id") == report.reference
     assert request.findtext("status") == "open"
     assert request.findtext("agency_responsible") == "Openbare werken"
-    assert request.findtext("address") == "Grote Markt 1"
+    # Anyone reads what the public map shows: the street, not the house number or the words.
+    assert request.findtext("address") == "Grote Markt"
+    assert request.findtext("description") == ""
     assert request.findtext("media_url") == ""
     (row,) = data(client.get(f"{BASE}/requests.json", {"jurisdiction_id": KORTRIJK}))
     assert list(row) == REQUEST_FIELDS
     assert row["lat"] == pytest.approx(KORTRIJK_CENTRE[0])
+    assert row["description"] is None
     assert row["requested_datetime"][-6:] in ("+01:00", "+02:00")
     assert row["expected_datetime"] is not None
+
+
+def test_anyone_reads_the_public_maps_view_a_client_of_the_municipality_reads_it_all(
+    client, categories, region_key, kortrijk_key
+):
+    from regiohub.meldpunt.models import Category
+
+    Category.objects.filter(code="noise").update(map_generalise_m=100)
+    Category.objects.filter(code="question").update(is_public_on_map=False)
+    loud = file_report(code="noise", address="Kerkstraat 12 bus 3", description="Buurman Jan")
+    question = file_report(code="question", address="Kerkstraat 14")
+    typed = file_report(where=(None, None), address="Doorniksestraat 3", municipality_code="KOR")
+    rows = {r["service_request_id"]: r for r in data(
+        client.get(f"{BASE}/requests.json", {"jurisdiction_id": KORTRIJK})
+    )}  # fmt: skip
+    noisy = rows[loud.reference]
+    assert noisy["description"] is None and noisy["address"] is None  # blurred: no street
+    assert noisy["lat"] != pytest.approx(loud.latitude, abs=1e-6)
+    assert rows[question.reference]["lat"] is None  # kept off the map: no place at all
+    assert rows[typed.reference]["lat"] is None  # an unknown place is not a point
+    assert rows[typed.reference]["address"] == "Doorniksestraat"
+    menen_key = ApiClient.create_with_key(name="Menen-app", organisation=categories["MEN"])[1]
+    keys = ((region_key, True), (kortrijk_key, True), (menen_key, False), ("nonsense", False))
+    for key, full in keys:
+        (row,) = [r for r in data(client.get(
+            f"{BASE}/requests.json", {"jurisdiction_id": KORTRIJK, "api_key": key}
+        )) if r["service_request_id"] == loud.reference]  # fmt: skip
+        assert (row["description"] == "Buurman Jan") is full, key
+        assert (row["lat"] == pytest.approx(loud.latitude)) is full, key
 
 
 def test_get_requests_only_shows_the_jurisdiction(client, categories):
@@ -404,7 +439,8 @@ def test_status_mapping_and_filter(client, categories, kortrijk_agent):
 
 
 def test_every_status_maps_to_open_or_closed():
-    closed = {Status.RESOLVED, Status.CLOSED, Status.MERGED, Status.FORWARDED, Status.CANCELLED}
+    # A report forwarded to an external body is open until the body answers (ADR 0038).
+    closed = {Status.RESOLVED, Status.CLOSED, Status.MERGED, Status.CANCELLED}
     assert set(CLOSED_STATUSES) == closed
 
 
@@ -512,7 +548,12 @@ def test_control_characters_are_refused_and_never_break_the_xml(client, region_k
     (text,) = errors_json(post(client, api_key=region_key, description="gat\x00\x01"), 400)
     assert text.startswith("description")
     report = file_report(description="Gat \x0b in de weg")  # another channel let it through
-    root = xml(client.get(f"{BASE}/requests/{report.reference}.xml", {"jurisdiction_id": KORTRIJK}))
+    root = xml(
+        client.get(
+            f"{BASE}/requests/{report.reference}.xml",
+            {"jurisdiction_id": KORTRIJK, "api_key": region_key},
+        )
+    )
     assert root.find("request").findtext("description") == "Gat  in de weg"
 
 

@@ -512,3 +512,184 @@ def test_long_spans_stay_fast():
         calendar.add_business_days(start, 365, pauses)
         calendar.business_days_between(start, start + timedelta(days=10 * 365), pauses)
     assert time.perf_counter() - began < 2.0
+
+
+# --- 11 July and yearly closing days -----------------------------------------------------
+
+FLANDERS = Calendar(flemish_community_holiday=True)
+
+
+@pytest.mark.parametrize("day", [date(2025, 7, 11), date(2029, 7, 11)], ids=["Friday", "Wednesday"])
+def test_11_july_on_a_weekday_is_no_business_day_for_a_flemish_administration(day):
+    assert not FLANDERS.is_business_day(day)
+    assert CAL.is_business_day(day)  # not a federal public holiday
+    assert FLANDERS.is_business_day(day - timedelta(days=1))
+
+
+def test_11_july_pushes_the_due_date_unless_switched_off():
+    start = bxl(2025, 7, 10, 15)  # Thursday
+    assert_same_local(FLANDERS.add_business_days(start, 1), bxl(2025, 7, 14, 15))
+    assert_same_local(CAL.add_business_days(start, 1), bxl(2025, 7, 11, 15))
+    assert FLANDERS.business_days_between(start, bxl(2025, 7, 14, 15)) == 1.0
+
+
+def test_11_july_on_a_saturday_gives_no_day_in_lieu():
+    start = bxl(2026, 7, 10, 15)  # Friday; 11 July 2026 is a Saturday
+    assert_same_local(FLANDERS.add_business_days(start, 1), bxl(2026, 7, 13, 15))
+
+
+NEW_YEARS_EVE = Calendar(yearly_closing_days=frozenset({date(2026, 12, 31)}))
+
+
+@pytest.mark.parametrize(
+    ("start", "due"),
+    [
+        # Thursday; Friday 31 December closed, Saturday 1 January, Sunday
+        (bxl(2027, 12, 30, 15), bxl(2028, 1, 3, 15)),
+        # Monday; Tuesday 31 December closed, Wednesday 1 January a public holiday
+        (bxl(2030, 12, 30, 15), bxl(2031, 1, 2, 15)),
+    ],
+    ids=["2027", "2030"],
+)
+def test_a_yearly_closing_day_closes_every_year(start, due):
+    assert not NEW_YEARS_EVE.is_business_day(date(start.year, 12, 31))
+    assert_same_local(NEW_YEARS_EVE.add_business_days(start, 1), due)
+    assert NEW_YEARS_EVE.business_days_between(start, due) == 1.0
+
+
+def test_a_yearly_closing_day_does_not_close_the_years_before_its_first():
+    from_2027 = Calendar(yearly_closing_days=frozenset({date(2027, 12, 31)}))
+    assert from_2027.is_business_day(date(2026, 12, 31))  # a Thursday, before it was decided
+    assert not from_2027.is_business_day(date(2027, 12, 31))
+    assert not from_2027.is_business_day(date(2030, 12, 31))
+
+
+def test_a_one_off_closing_day_does_not_repeat():
+    once = Calendar(closing_days=frozenset({date(2026, 12, 31)}))
+    assert not once.is_business_day(date(2026, 12, 31))
+    assert once.is_business_day(date(2030, 12, 31))
+
+
+LEAP_DAY = Calendar(yearly_closing_days=frozenset({date(2028, 2, 29)}))
+
+
+def test_a_yearly_29_february_closes_in_leap_years_only():
+    assert not LEAP_DAY.is_business_day(date(2028, 2, 29))  # Tuesday
+    assert not LEAP_DAY.is_business_day(date(2036, 2, 29))  # Friday
+    # 2029 has no 29 February; nothing takes its place.
+    assert LEAP_DAY.is_business_day(date(2029, 2, 28))
+    assert LEAP_DAY.is_business_day(date(2029, 3, 1))
+    assert_same_local(LEAP_DAY.add_business_days(bxl(2029, 2, 28, 15), 1), bxl(2029, 3, 1, 15))
+    assert_same_local(LEAP_DAY.add_business_days(bxl(2028, 2, 28, 15), 1), bxl(2028, 3, 1, 15))
+
+
+def test_yearly_closing_days_are_dates_and_keep_the_calendar_hashable():
+    calendar = Calendar(yearly_closing_days={date(2026, 1, 2)}, flemish_community_holiday=True)
+    assert calendar == Calendar(
+        yearly_closing_days=frozenset({date(2026, 1, 2)}), flemish_community_holiday=True
+    )
+    assert hash(calendar) == hash(
+        Calendar(yearly_closing_days=frozenset({date(2026, 1, 2)}), flemish_community_holiday=True)
+    )
+    assert calendar != Calendar(yearly_closing_days={date(2026, 1, 2)})
+    with pytest.raises(TypeError):
+        Calendar(yearly_closing_days=frozenset({bxl(2026, 1, 2)}))
+
+
+# --- the calendar of a municipality, from the database ------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_municipality_is_closed_on_11_july_unless_its_sla_calendar_says_otherwise(region):
+    from regiohub.meldpunt.models import SlaCalendar
+    from regiohub.meldpunt.services import calendar_for
+
+    kortrijk = region["KOR"]
+    assert calendar_for(kortrijk).flemish_community_holiday  # no row: the default
+    SlaCalendar.objects.create(organisation=kortrijk, flemish_community_holiday=False)
+    assert not calendar_for(kortrijk).flemish_community_holiday
+    assert calendar_for(region["MEN"]).flemish_community_holiday
+
+
+@pytest.mark.django_db
+def test_closing_days_come_once_or_yearly_from_the_database(region):
+    from regiohub.meldpunt.models import ClosingDay, SlaCalendar
+    from regiohub.meldpunt.services import calendar_for
+
+    kortrijk = region["KOR"]
+    ClosingDay.objects.create(organisation=kortrijk, date=date(2026, 12, 31), repeats_yearly=True)
+    ClosingDay.objects.create(organisation=kortrijk, date=date(2026, 9, 14))
+    SlaCalendar.objects.create(organisation=kortrijk, flemish_community_holiday=True)
+    calendar = calendar_for(kortrijk)
+    assert calendar == Calendar(
+        closing_days=frozenset({date(2026, 9, 14)}),
+        yearly_closing_days=frozenset({date(2026, 12, 31)}),
+        flemish_community_holiday=True,
+    )
+    assert not calendar.is_business_day(date(2030, 12, 31))
+    assert calendar.is_business_day(date(2027, 9, 14))
+    assert calendar_for(region["MEN"]) == FLANDERS
+
+
+@pytest.mark.django_db
+def test_due_dates_follow_the_municipalitys_calendar_each_time_they_are_computed(categories):
+    """Filing, a status change and a question all recompute the due dates with the same
+    calendar, so they agree; a changed calendar applies from the next computation."""
+    from regiohub.core.tests.factories import MembershipFactory
+    from regiohub.meldpunt import services
+    from regiohub.meldpunt.models import Category, Report, SlaCalendar
+    from regiohub.meldpunt.tests.factories import file_report
+    from regiohub.meldpunt.workflow import Status
+
+    agent = MembershipFactory(organisation=categories["KOR"], agent=True).user
+    Category.objects.filter(organisation=categories["KOR"], code="pothole").update(
+        response_days=Decimal("1"), resolution_days=Decimal("2")
+    )
+    report = file_report()
+    Report.objects.filter(pk=report.pk).update(created_at=bxl(2025, 7, 10, 15))  # Thursday
+    report.refresh_from_db()
+    services.update_due_dates(report)
+    assert_same_local(report.response_due_at, bxl(2025, 7, 14, 15))
+    assert_same_local(report.resolution_due_at, bxl(2025, 7, 15, 15))
+
+    report = services.change_status(report, Status.ACKNOWLEDGED, actor=agent)
+    report.refresh_from_db()
+    assert _utc(report.response_due_at) == _utc(bxl(2025, 7, 14, 15))
+    assert _utc(report.resolution_due_at) == _utc(bxl(2025, 7, 15, 15))
+
+    SlaCalendar.objects.create(organisation=categories["KOR"], flemish_community_holiday=False)
+    report = services.change_status(report, Status.IN_PROGRESS, actor=agent)
+    report.refresh_from_db()
+    assert _utc(report.response_due_at) == _utc(bxl(2025, 7, 11, 15))
+    assert _utc(report.resolution_due_at) == _utc(bxl(2025, 7, 14, 15))
+
+
+@pytest.mark.django_db
+def test_administrators_set_11_july_and_yearly_closing_days_in_the_admin(region, superuser):
+    from regiohub.core.testing import staff_client
+    from regiohub.meldpunt.models import ClosingDay, SlaCalendar
+    from regiohub.meldpunt.services import calendar_for
+
+    admin = staff_client(superuser)
+    kortrijk = region["KOR"]
+    response = admin.post(
+        "/admin/meldpunt/slacalendar/add/", {"organisation": kortrijk.pk}
+    )  # the box left unticked: open on 11 July
+    assert response.status_code == 302, response.content[:2000]
+    assert SlaCalendar.objects.get(organisation=kortrijk).flemish_community_holiday is False
+    response = admin.post(
+        "/admin/meldpunt/closingday/add/",
+        {
+            "organisation": kortrijk.pk,
+            "date": "2026-12-31",
+            "description": "Oudejaarsdag",
+            "repeats_yearly": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert ClosingDay.objects.get(organisation=kortrijk).repeats_yearly
+    calendar = calendar_for(kortrijk)
+    assert calendar.is_business_day(date(2029, 7, 11))
+    assert not calendar.is_business_day(date(2030, 12, 31))
+    assert admin.get("/admin/meldpunt/slacalendar/").status_code == 200
+    assert admin.get("/admin/meldpunt/closingday/?repeats_yearly__exact=1").status_code == 200

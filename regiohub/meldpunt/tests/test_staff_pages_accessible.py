@@ -8,12 +8,14 @@ from email.message import EmailMessage
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from regiohub.core.testing import axe_violations, chromium_page, login_page_as
 from regiohub.core.tests.factories import MembershipFactory
-from regiohub.meldpunt import services
+from regiohub.meldpunt import services, statistics
 from regiohub.meldpunt.contrib.mail.intake import receive
 from regiohub.meldpunt.models import MessageTemplate
+from regiohub.meldpunt.services import citizen
 from regiohub.meldpunt.tests.factories import file_report
 from regiohub.meldpunt.workflow import Status
 
@@ -59,8 +61,15 @@ def test_the_agents_pages_are_accessible_on_a_desk_and_a_phone(live_server, cate
         category_code="pothole", description="Put.", latitude=None, longitude=None,
         address="Doorniksestraat 45", municipality_code="KOR", channel="phone",
     ).report  # fmt: skip
+    # A resolved report whose reporter asks to reopen it, and the statistics counted.
+    asked = services.change_status(file_report(), Status.RESOLVED, actor=agent)
+    unhappy = next(o for o in citizen.satisfaction_options(asked) if not o.satisfied)
+    citizen.answer_satisfaction(asked, unhappy.pk, "Nog steeds een gat.", reopen=True)
+    statistics.refresh_months([timezone.localdate()])
     pages = {
         "inbox": "/staff/reports/",
+        "reopen requested": f"/staff/reports/{asked.reference}/",
+        "statistics": "/staff/reports/statistics/?rows=municipality_category",
         "report": f"/staff/reports/{report.reference}/",
         "mail": "/staff/reports/mail/",
         "not found": "/staff/reports/KOR-1999-000001/",

@@ -44,7 +44,9 @@ def test_a_report_handed_back_by_an_external_body_is_open_and_not_closed(categor
     report = file_report()
     body = ExternalBody.objects.create(code="awv", name="AWV", email="awv@example.org")
     services.forward_to_external_body(report, body, reason="gewestweg", actor=None)
-    assert Report.objects.get(pk=report.pk).closed_at is not None
+    # With the body, still open: not closed (ADR 0038).
+    assert Report.objects.get(pk=report.pk).closed_at is None
+    assert Report.objects.get(pk=report.pk).is_open
     services.change_status(report, Status.IN_PROGRESS, actor=None)
     report.refresh_from_db()
     assert report.closed_at is None

@@ -250,12 +250,12 @@ def test_old_and_new_history_labels_read_in_every_language(region, stored, dutch
         assert entry.actor_display == french
 
 
-def test_a_status_change_by_the_citizen_is_recorded_by_key(categories):
+def test_a_request_by_the_citizen_is_recorded_by_key(categories):
     report = submit().report
     services.change_status(report, Status.RESOLVED, actor=None)
     with translation.override("fr"):
         citizen.reopen(report, "Het gat is er nog.")
-    entry = HistoryEntry.objects.for_object(report).filter(action=Action.STATUS_CHANGED).last()
+    entry = HistoryEntry.objects.for_object(report).filter(action=Action.REOPEN_REQUESTED).last()
     assert entry.actor_label == history.CITIZEN
 
 

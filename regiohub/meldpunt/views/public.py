@@ -19,15 +19,26 @@ from django.views.decorators.cache import cache_page, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regiohub.core import geo, history
-from regiohub.meldpunt import places, services, throttling
+from regiohub.meldpunt import merges, pending, places, services, throttling
 from regiohub.meldpunt.events import Action
-from regiohub.meldpunt.forms import AnswerForm, PhotoForm, RatingForm, ReopenForm, ReportForm
+from regiohub.meldpunt.forms import (
+    AnswerForm,
+    PhotoForm,
+    ReopenForm,
+    ReportForm,
+    SatisfactionForm,
+)
 from regiohub.meldpunt.models import Channel, Report
-from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
+from regiohub.meldpunt.models.conversation import PUBLIC_KINDS, MessageKind
 from regiohub.meldpunt.services import citizen
 from regiohub.meldpunt.services.filing import client_key_hash, resend_key
-from regiohub.meldpunt.views import place_step
+from regiohub.meldpunt.services.satisfaction import pending_request
+from regiohub.meldpunt.views import place_step, public_map, routing_step
 from regiohub.meldpunt.workflow import Status
+
+#: What we wrote to the reporter: the part of a report's conversation that reaches the
+#: reporters of the reports merged into it.
+OUR_KINDS = (MessageKind.TO_REPORTER, MessageKind.QUESTION)
 
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:
@@ -37,7 +48,10 @@ def apply_service_errors(form: Any, error: ValidationError) -> None:
         form.add_error(None, error)
         return
     for field, errors in error.error_dict.items():
-        name = aliases.get(field, field)
+        # A form may know where an error of its own kind goes (an extra question's answer).
+        name = getattr(form, "field_for_error", lambda key: None)(field) or aliases.get(
+            field, field
+        )
         form.add_error(name if name in form.fields else None, errors)
     if "client_key" in error.error_dict and "client_key" in form.fields:
         # An old form sent again: the next send is a new report, with a new key.
@@ -101,6 +115,34 @@ def report_form(request: HttpRequest) -> HttpResponse:
                     "geocoding": places.available(),
                 },
             )
+        asked = routing_step.decide(data, decision.latitude, decision.longitude)
+        if asked.asks:
+            data_copy = form.data.copy()
+            data_copy["routing_asked"] = asked.asked
+            for ask in asked.asks:
+                data_copy[ask.name] = ""
+            if photos:
+                data_copy["photo_stash"] = pending.keep(photos)
+            if decision.latitude is not None:
+                # Keep the place chosen in the first question, as a point.
+                data_copy["latitude"], data_copy["longitude"] = (
+                    decision.latitude,
+                    decision.longitude,
+                )
+                data_copy["location_source"] = decision.source
+                data_copy["address_register_id"] = decision.register_id
+                data_copy["address"] = decision.address
+            form.data = data_copy
+            return render(
+                request,
+                "meldpunt/report_form.html",
+                {
+                    "form": form,
+                    "routing_asks": asked.asks,
+                    "photos_kept": len(photos),
+                    "geocoding": places.available(),
+                },
+            )
         bound_key = _resend_key(request, data)
         try:
             submitted = services.submit_report(
@@ -109,7 +151,8 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 latitude=decision.latitude,
                 longitude=decision.longitude,
                 address=decision.address,
-                municipality_code=data["municipality"],
+                municipality_code=asked.municipality_code or data["municipality"],
+                routing_answer=asked.answer,
                 channel=Channel.WEB,
                 reporter_name=data["reporter_name"],
                 reporter_email=data["reporter_email"],
@@ -121,6 +164,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 same_as=data["same_as"],
                 location_source=decision.source,
                 address_register_id=decision.register_id,
+                attributes=data["attributes"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -146,7 +190,12 @@ def report_form(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "meldpunt/report_form.html",
-        {"form": form, "photos_kept": photos_kept, "geocoding": places.available()},
+        {
+            "form": form,
+            "photos_kept": photos_kept,
+            "geocoding": places.available(),
+            **public_map.me_too(request, form),  # "me too" from the public map
+        },
     )
 
 
@@ -159,11 +208,30 @@ def _report_or_404(token: str) -> Report:
 
 def public_timeline(report: Report) -> list[dict[str, Any]]:
     """What the reporter sees happened: status changes and the messages they may read.
-    Internal notes, hand-over details and who did what stay out."""
-    items: list[dict[str, Any]] = []
-    for entry in history.history_of(report).filter(
+    Internal notes, hand-over details and who did what stay out.
+
+    A merged report adds what the reports it was merged into told its reporter since it
+    joined them (their status changes and our messages; see ``meldpunt.merges``), marked
+    with their reference; never another reporter's words."""
+    items = _public_items(report)
+    for link in merges.chain(report):
+        items += _public_items(link.report, since=link.since, via=link.report.reference)
+    items.sort(key=lambda item: item["at"])
+    return items
+
+
+def _public_items(report: Report, *, since: Any = None, via: str = "") -> list[dict[str, Any]]:
+    """The status changes and messages of ``report`` for the timeline; with ``via`` (the
+    report merged into), only those from ``since`` on and only ours, not its reporter's."""
+    entries = history.history_of(report).filter(
         action__in=[Action.REPORT_CREATED, Action.STATUS_CHANGED]
-    ):
+    )
+    messages = report.messages.filter(kind__in=PUBLIC_KINDS)
+    if via:
+        entries = entries.filter(at__gte=since)
+        messages = messages.filter(kind__in=OUR_KINDS, created_at__gte=since)
+    items: list[dict[str, Any]] = []
+    for entry in entries:
         status = (entry.after or {}).get("status")
         if not status:
             continue
@@ -174,29 +242,53 @@ def public_timeline(report: Report) -> list[dict[str, Any]]:
                 "kind": "status",
                 "status": Status(status).label,
                 "text": entry.reason if show_reason else "",
+                "via": via,
             }
         )
-    for message in report.messages.filter(kind__in=PUBLIC_KINDS):
+    for message in messages:
         items.append(
             {"at": message.created_at, "kind": message.kind, "text": message.body,
-             "message": message}
+             "message": message, "via": via}
         )  # fmt: skip
-    items.sort(key=lambda item: item["at"])
     return items
 
 
 def _followup_context(report: Report, token: str) -> dict[str, Any]:
-    """The follow-up page: the report, what happened, and the forms the reporter may use now."""
+    """The follow-up page: the report, what happened, and the forms the reporter may use now.
+
+    Photos are this report's own: those of reports merged into it (or it into) belong to
+    other reporters and may show their home or car (see ``meldpunt.merges``)."""
+    waiting = citizen.may_answer(report)
     return {
         "report": report,
         "token": token,
         "timeline": public_timeline(report),
         "photos": report.photos.all(),
-        "waiting": report.status == Status.WAITING_FOR_REPORTER,
-        "answer_form": AnswerForm() if report.status == Status.WAITING_FOR_REPORTER else None,
+        "surviving": merges.surviving(report) if report.merged_into_id else None,
+        "merged_count": len(merges.merged_ids(report.pk)),
+        "waiting": waiting,
+        "answer_form": AnswerForm() if waiting else None,
         "photo_form": PhotoForm() if report.is_open and citizen.photo_slots(report) else None,
-        "rating_form": RatingForm() if citizen.can_rate(report) else None,
-        "reopen_form": ReopenForm() if citizen.can_reopen(report) else None,
+        **_satisfaction_context(report),
+    }
+
+
+def _satisfaction_context(report: Report) -> dict[str, Any]:
+    """The question asked once after resolution, else (within the reopen window) the form
+    to ask to look at the report again; and what the reporter answered and asked."""
+    asking = citizen.can_answer_satisfaction(report)
+    waiting = pending_request(report) if report.first_resolved_at else None
+    return {
+        "satisfaction_form": SatisfactionForm(citizen.satisfaction_options(report))
+        if asking
+        else None,
+        "satisfaction_answer": getattr(report, "satisfaction_answer", None)
+        if report.satisfied is not None
+        else None,
+        "reopen_form": ReopenForm()
+        if not asking and waiting is None and citizen.can_reopen(report)
+        else None,
+        "reopen_waiting": waiting,
     }
 
 
@@ -249,18 +341,32 @@ def followup_photos(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def followup_rate(request: HttpRequest, token: str) -> HttpResponse:
-    def act(report: Report, data: dict) -> None:
-        citizen.rate(report, data["rating"], data["comment"])
-        messages.success(request, _("Thank you for your rating."))
+    """The answer to "Are you satisfied?" (the 1-5 rating it replaced had this address)."""
 
-    return _followup_action(request, token, RatingForm, "rating_form", act)
+    def act(report: Report, data: dict) -> None:
+        citizen.answer_satisfaction(report, data["option"], data["comment"], reopen=data["reopen"])
+        if data["reopen"]:
+            messages.success(
+                request,
+                _("Thank you. We will look at your request and let you know what we decide."),
+            )
+        else:
+            messages.success(request, _("Thank you for your answer."))
+
+    def form(data: Any, files: Any = None) -> SatisfactionForm:
+        report = _report_or_404(token)
+        return SatisfactionForm(citizen.satisfaction_options(report), data)
+
+    return _followup_action(request, token, form, "satisfaction_form", act)
 
 
 @require_POST
 def followup_reopen(request: HttpRequest, token: str) -> HttpResponse:
     def act(report: Report, data: dict) -> None:
         citizen.reopen(report, data["reason"])
-        messages.success(request, _("Your report is open again. We will look at it."))
+        messages.success(
+            request, _("Thank you. We will look at your request and let you know what we decide.")
+        )
 
     return _followup_action(request, token, ReopenForm, "reopen_form", act)
 
@@ -297,7 +403,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @require_GET
 def nearby_open_reports(request: HttpRequest) -> JsonResponse:
     """Open reports of the same or a related subject near a point, for the "me too" list of
-    the report form. Only what Open311 publishes anyway: no reporter data, no photos."""
+    the report form. Only what the public map shows: no words, reporter data or photos."""
     ok, wait = throttling.allowed(throttling.NearbyThrottle, request)
     if not ok:
         response = JsonResponse({"error": "too many requests"}, status=429)
@@ -336,7 +442,14 @@ def nearby_open_reports(request: HttpRequest) -> JsonResponse:
         longitude=longitude,
         created_at=timezone.now(),
     )
-    found = duplicates.within_radius(probe, Report.objects.open())
+    from regiohub.meldpunt.public_map import street_of
+
+    # What the public map shows (decision 0035): subjects on the map, not blurred ones; the
+    # street, never the reporter's words.
+    found = duplicates.within_radius(
+        probe,
+        Report.objects.open().filter(category__is_public_on_map=True, category__map_generalise_m=0),
+    )
     return JsonResponse(
         {
             "reports": [
@@ -346,7 +459,7 @@ def nearby_open_reports(request: HttpRequest) -> JsonResponse:
                     "status": str(other.get_status_display()),
                     "distance_m": round(distance),
                     "reported": date_format(timezone.localtime(other.created_at), "j F"),
-                    "description": other.description[:140],
+                    "street": "" if other.location_is_approximate else street_of(other.address),
                 }
                 for distance, other in found[:5]
             ],

@@ -13,17 +13,20 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import get_language, gettext_lazy, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regiohub.core import access, history
 from regiohub.core.auth.decorators import staff_required
 from regiohub.core.models import Department, Organisation, User
-from regiohub.meldpunt import duplicates, inbox, places, queries, services, workflow
+from regiohub.meldpunt import attributes as attribute_rules
+from regiohub.meldpunt import duplicates, inbox, merges, places, queries, services, workflow
 from regiohub.meldpunt.contrib.mail.intake import _fresh_part
 from regiohub.meldpunt.contrib.mail.services import ensure_waiting, take_in
 from regiohub.meldpunt.events import Action
@@ -33,12 +36,15 @@ from regiohub.meldpunt.models import (
     Channel,
     ExternalBody,
     InboundMail,
+    Message,
+    Photo,
     PlaceSource,
     Report,
     SavedFilter,
     SlaState,
     sla_state,
 )
+from regiohub.meldpunt.models.conversation import PUBLIC_KINDS
 from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
 from regiohub.meldpunt.queries import can_see_contact, handlers_of
 from regiohub.meldpunt.views.public import apply_service_errors, serve_photo
@@ -157,6 +163,24 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
         "can_take": bool(access.organisation_ids(request.user, TAKE_REPORTS)),
     }
     return render(request, "meldpunt/staff/inbox.html", context)
+
+
+@staff_required
+@require_GET
+def inbox_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The inbox's selection (same filters, search and scope) as a CSV file: every matching
+    report, not one page, streamed. Reporter details only where the user may see them."""
+    query = inbox.InboxQuery.from_params(request.GET)
+    query.after = ""  # all pages
+    filename = f"{pgettext('file name', 'reports')}-{timezone.localdate():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(
+        inbox.export_csv(query, request.user, get_language()),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_required
@@ -288,6 +312,11 @@ def intake(request: HttpRequest) -> HttpResponse:
         form.is_valid()
         lat, lon = form.cleaned_data.get("latitude"), form.cleaned_data.get("longitude")
         initial = request.POST.dict()
+        # Questions with several answers ticked keep them all (dict() keeps the last).
+        initial.update(
+            {name: request.POST.getlist(name) for name in request.POST
+             if name.startswith("attribute__") and len(request.POST.getlist(name)) > 1}
+        )  # fmt: skip
         lookup = None
         if lat is None and form.cleaned_data.get("address"):
             # A caller gives an address, not a point: when the register is sure of it, that
@@ -337,6 +366,7 @@ def intake(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 location_source=data["location_source"],
                 address_register_id=data["address_register_id"],
+                attributes=data["attributes"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -570,15 +600,29 @@ ACTION_LABELS = {
     Action.REPORTER_ANSWERED: gettext_lazy("The reporter wrote"),
     Action.PHOTO_ADDED: gettext_lazy("Photo added"),
     Action.RATED: gettext_lazy("Rated by the reporter"),
+    Action.SATISFACTION_ASKED: gettext_lazy("The reporter was asked whether they are satisfied"),
+    Action.SATISFACTION_ANSWERED: gettext_lazy("The reporter said whether they are satisfied"),
+    Action.REOPEN_REQUESTED: gettext_lazy("The reporter asked to reopen"),
+    Action.REOPEN_DECLINED: gettext_lazy("Request to reopen declined"),
     Action.HANDED_OVER: gettext_lazy("Handed over to another municipality"),
+    Action.HANDOVER_ACKNOWLEDGED: gettext_lazy("The external body acknowledged the hand-over"),
+    Action.HANDOVER_REJECTED: gettext_lazy("The external body sent the report back"),
+    Action.HANDOVER_RESOLVED: gettext_lazy("The external body resolved the report"),
+    Action.HANDOVER_ENDED: gettext_lazy("Taken back from the external body"),
     Action.MERGE_RECEIVED: gettext_lazy("A duplicate was merged into this report"),
     Action.SPLIT: gettext_lazy("A second problem was split off"),
     Action.ANONYMISED: gettext_lazy("Contact details erased"),
+    Action.ROUTED: gettext_lazy("Owner decided (see Routing)"),
+    Action.PLACE_CHANGED: gettext_lazy("Place changed"),
+    Action.REPORT_UPDATED_THROUGH_API: gettext_lazy("Updated through the Open311 API"),
+    Action.CATEGORY_CHANGED: gettext_lazy("Subject corrected"),
 }
 
 
-def staff_timeline(report: Report) -> list[dict[str, Any]]:
-    """Everything that happened, for staff: history entries and every message and note."""
+def staff_timeline(report: Report, merged_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Everything that happened, for staff: history entries and every message and note;
+    with ``merged_ids``, also the messages to and from the reporters of the reports merged
+    into this one (marked with their reference), so the conversation stays in one place."""
     items: list[dict[str, Any]] = []
     for entry in history.history_of(report):
         label = str(ACTION_LABELS.get(entry.action, entry.action))
@@ -588,6 +632,13 @@ def staff_timeline(report: Report) -> list[dict[str, Any]]:
         items.append({"at": entry.at, "entry": entry, "kind": "history", "label": label})
     for message in report.messages.select_related("author"):
         items.append({"at": message.created_at, "message": message, "kind": message.kind})
+    if merged_ids:
+        merged = Message.objects.filter(report_id__in=merged_ids, kind__in=PUBLIC_KINDS)
+        for message in merged.select_related("author", "report"):
+            items.append(
+                {"at": message.created_at, "message": message, "kind": message.kind,
+                 "via": message.report.reference}
+            )  # fmt: skip
     items.sort(key=lambda item: item["at"])
     return items
 
@@ -600,23 +651,34 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
     templates = services.templates_for(report)
     chosen = request.GET.get("template", "")
     message_initial = {}
+    merged_ids = merges.merged_ids(report.pk)
     if inbox.InboxQuery.is_id(chosen):
         template = next((t for t in templates if t.pk == int(chosen)), None)
         if template is not None:
+            # A message here reaches the reporters of merged reports too: greet neutrally.
             message_initial["body"] = services.render_template(
-                template, report, with_name=can_see_contact(request.user, report)
+                template,
+                report,
+                with_name=can_see_contact(request.user, report) and not merged_ids,
             )
-    timeline = staff_timeline(report)
+    timeline = staff_timeline(report, merged_ids)
     shown = len(timeline) - HISTORY_SHOWN
     context = {
         "report": report,
         "sla": sla_state(report),
+        "answers": attribute_rules.answers_of(report),
         "see_contact": can_see_contact(request.user, report),
         "timeline": timeline,
         # The newest entries are shown; the earlier ones fold away (the page stays short).
         "timeline_recent": timeline[max(shown, 0) :],
         "timeline_older": timeline[: max(shown, 0)],
         "photos": report.photos.all(),
+        # Photos of the reports merged into this one stay in view here (each served from
+        # this page's address: a merged report may lie outside the user's reach now).
+        "merged_photos": Photo.objects.filter(report_id__in=merged_ids).select_related("report")
+        if merged_ids
+        else [],
+        "merged_count": len(merged_ids),
         "handovers": report.handovers.select_related(
             "to_organisation", "to_external_body", "from_organisation", "by"
         ),
@@ -635,6 +697,12 @@ def _detail_context(request: HttpRequest, report: Report, **forms_: Any) -> dict
         "split_form": SplitForm(report),
         "place_form": PlaceForm(report),
     }
+    from regiohub.meldpunt.views.staff_routing import routing_context
+
+    context.update(routing_context(report))
+    from regiohub.meldpunt.views.staff_satisfaction import satisfaction_context
+
+    context.update(satisfaction_context(report))
     context.update(forms_)
     return context
 
@@ -812,5 +880,9 @@ def report_split(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required
 @require_GET
 def report_photo(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    """A photo of the report, or of a report merged into it (directly or in a chain)."""
     report = _report(request, reference)
-    return serve_photo(get_object_or_404(report.photos, pk=pk))
+    photo = Photo.objects.filter(pk=pk, report_id=report.pk).first()
+    if photo is None:
+        photo = get_object_or_404(Photo, pk=pk, report_id__in=merges.merged_ids(report.pk))
+    return serve_photo(photo)

@@ -13,6 +13,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
+from regiohub.core import history
 from regiohub.core.plugins import secret_fields
 from regiohub.meldpunt.workflow import Status
 
@@ -27,6 +28,24 @@ DEFAULT_TIMEOUT = 10.0
 class ConnectorError(Exception):
     """A push or poll that failed. The message is ours (no response body, no personal
     data): it is stored on the delivery and shown in the admin."""
+
+
+class Refused(ConnectorError):
+    """The back office answered that it will not take what we sent, for a reason that
+    trying again does not change (a 4xx with its own words, or settings that cannot
+    work). ``reason`` is the back office's text as it gave it (ADR 0036); the delivery
+    keeps it and the report page shows it."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        self.reason = reason
+        self.status = status
+        super().__init__(f"HTTP {status}: {reason}" if status else reason)
+
+
+class ConnectorAction(history.Actions):
+    """History of deliveries (the subject is the :class:`Delivery`)."""
+
+    DELIVERY_REFUSED = "delivery.refused"
 
 
 class InvalidSignature(Exception):
@@ -119,6 +138,12 @@ class Connector(abc.ABC):
 
     def fetch_status(self, external_id: str) -> StatusUpdate | None:
         """Ask the back office for the status (connectors that are polled)."""
+        return None
+
+    @classmethod
+    def subscribe(cls) -> None:
+        """Connect what the connector listens to besides the routing events (called once,
+        from ``MeldpuntConfig.ready()``): most connectors need nothing."""
         return None
 
 

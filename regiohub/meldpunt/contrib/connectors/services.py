@@ -11,8 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from regiohub.core import history
 from regiohub.core.tasks import enqueue, once
-from regiohub.meldpunt.contrib.connectors.base import StatusUpdate
+from regiohub.meldpunt.contrib.connectors.base import ConnectorAction, Refused, StatusUpdate
 from regiohub.meldpunt.events import ReportAssigned, ReportFiled, ReportHandedOver
 from regiohub.meldpunt.models import ConnectorConfig, Delivery, Report
 from regiohub.meldpunt.models.connector import DeliveryState
@@ -72,6 +73,7 @@ def routing_event_concerns_connectors(
 def subscribe() -> None:
     """Connected in ``MeldpuntConfig.ready()``."""
     from regiohub.core import events
+    from regiohub.meldpunt.contrib.connectors.registry import connectors
 
     for event in (ReportFiled, ReportAssigned, ReportHandedOver):
         events.subscribe(
@@ -81,6 +83,45 @@ def subscribe() -> None:
             queue="connectors",
             when=routing_event_concerns_connectors,
         )
+    for connector in connectors.all():
+        connector.subscribe()
+
+
+#: Longest refusal reason kept in the history (the delivery keeps its first 500 characters).
+MAX_REASON = 2000
+
+
+def clean_reason(reason: str, report: Report) -> str:
+    """The back office's words, safe to keep: no NUL or control characters (no text column
+    holds them), the reporter's contact details blanked (the history is append-only and
+    outlives an erasure), at most :data:`MAX_REASON` characters."""
+    text = "".join(c if c.isprintable() or c in "\n\t" else " " for c in reason).strip()
+    for detail in (report.reporter_email, report.reporter_phone, report.reporter_name):
+        if len(detail) >= 3:
+            text = text.replace(detail, "…")
+    return text[:MAX_REASON] or "-"
+
+
+def record_refusal(delivery: Delivery, refusal: Refused, *, what: str = "report") -> str:
+    """Keep a back office's refusal on the delivery and in its history; returns the text
+    stored as ``last_error``. A refused report waits for a replay (``dead``); a refused
+    update leaves the delivery as it was (the incident exists)."""
+    reason = clean_reason(refusal.reason, delivery.report)
+    error = (f"HTTP {refusal.status}: {reason}" if refusal.status else reason)[:500]
+    changes: dict[str, object] = {"last_error": error}
+    if what == "report":
+        changes["state"] = DeliveryState.DEAD
+    Delivery.objects.filter(pk=delivery.pk).update(**changes, updated_at=timezone.now())
+    history.record(
+        delivery,
+        ConnectorAction.DELIVERY_REFUSED,
+        actor_label=delivery.config.name,
+        organisation=delivery.config.organisation_id,
+        after={"refused": what, "http_status": refusal.status, "report": delivery.report_id},
+        reason=reason,
+    )
+    log.warning("back office refused", delivery=delivery.pk, what=what, status=refusal.status)
+    return error
 
 
 @transaction.atomic

@@ -5,8 +5,9 @@ from __future__ import annotations
 import structlog
 
 from regiohub.core.tasks import task
-from regiohub.meldpunt.contrib.connectors.base import ConnectorError
+from regiohub.meldpunt.contrib.connectors.base import ConnectorError, Refused
 from regiohub.meldpunt.contrib.connectors.registry import connector_for
+from regiohub.meldpunt.contrib.connectors.services import record_refusal
 from regiohub.meldpunt.models import Delivery
 from regiohub.meldpunt.models.connector import DeliveryState
 
@@ -43,6 +44,10 @@ def push_report(delivery_id: int) -> str:
         delivery.external_id = connector_for(delivery.config).push(
             delivery.report, event_id=event_id(delivery)
         )
+    except Refused as refusal:
+        # Trying again would be refused again: it waits, dead, for a fix and a replay.
+        record_refusal(delivery, refusal)
+        return DeliveryState.DEAD
     except Exception as exc:
         error = str(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
         delivery.last_error = error[:500]

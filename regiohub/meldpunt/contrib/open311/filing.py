@@ -9,6 +9,7 @@ kept as an internal note for the handler.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,8 +19,16 @@ from django.utils.translation import gettext as _
 
 from regiohub.core import history
 from regiohub.core.models import Organisation
+from regiohub.meldpunt.attributes import parameter
 from regiohub.meldpunt.events import Action
-from regiohub.meldpunt.models import ApiClient, Message, MessageKind, Report
+from regiohub.meldpunt.models import (
+    ApiClient,
+    AttributeType,
+    Category,
+    Message,
+    MessageKind,
+    Report,
+)
 from regiohub.meldpunt.models.report import Channel
 from regiohub.meldpunt.services import locate, submit_report
 
@@ -125,6 +134,76 @@ def _clean(data: Any) -> tuple[dict[str, str], float | None, float | None]:
     return values, latitude, longitude
 
 
+#: ``attribute[code]=value``, or ``attribute[code][]=value`` (repeated) for a multivaluelist.
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,50})\](\[\])?$")
+#: The most attribute parameters, and values of one, a request may hold.
+MAX_ATTRIBUTES = 50
+
+
+def _attributes(data: Any, found: Category) -> dict[str, Any]:
+    """The ``attribute[...]`` parameters as answers by code, refusing (400, each named)
+    what does not fit the service definition: an unknown code, a malformed name, several
+    values for a question that takes one, control characters, too many values. Whether an
+    answer is valid and complete is ``submit_report``'s to say."""
+    names = [name for name in data if name.startswith("attribute")]
+    if len(names) > MAX_ATTRIBUTES:
+        raise ApiError(
+            400,
+            _field_error(
+                "attribute",
+                _("at most %(count)d attribute parameters.") % {"count": MAX_ATTRIBUTES},
+            ),
+        )
+    defined = {attribute.code: attribute for attribute in found.attributes.all()}
+    answers: dict[str, Any] = {}
+    errors: list[str] = []
+    for name in names:
+        match = _ATTRIBUTE.match(name)
+        label = NOT_XML.sub("", name)[:60]
+        if match is None:
+            errors.append(
+                _field_error(
+                    label,
+                    _(
+                        "send attribute[code]=value, or attribute[code][]=value for each value "
+                        "of a multivaluelist."
+                    ),
+                )
+            )
+            continue
+        code, many = match.group(1), bool(match.group(2))
+        values = data.getlist(name) if hasattr(data, "getlist") else [data[name]]
+        attribute = defined.get(code)
+        if attribute is None:
+            errors.append(
+                _field_error(
+                    label,
+                    _(
+                        "service %(service)s has no attribute %(code)s; its definition lists "
+                        "the ones it has (services/%(service)s.json)."
+                    )
+                    % {"service": found.code, "code": NOT_XML.sub("", code)},
+                )
+            )
+        elif any(NOT_XML.search(value) for value in values):
+            errors.append(
+                _field_error(label, _("contains control characters that are not allowed."))
+            )
+        elif len(values) > MAX_ATTRIBUTES:
+            errors.append(
+                _field_error(label, _("at most %(count)d values.") % {"count": MAX_ATTRIBUTES})
+            )
+        elif attribute.datatype == AttributeType.MULTI:
+            answers[code] = [*answers.get(code, []), *values]
+        elif many or len(values) > 1 or code in answers:
+            errors.append(_field_error(parameter(code), _("send one value.")))
+        else:
+            answers[code] = values[0]
+    if errors:
+        raise ApiError(400, *errors)
+    return answers
+
+
 def _validation_errors(exc: ValidationError) -> list[str]:
     if not hasattr(exc, "error_dict"):
         return [str(m) for m in exc.messages]
@@ -148,6 +227,7 @@ def file_request(
         )
     found = category(organisation, data.get("service_code"))
     values, latitude, longitude = _clean(data)
+    answers = _attributes(data, found)
     if latitude is not None and longitude is not None:
         try:
             located = locate(latitude, longitude)
@@ -186,6 +266,7 @@ def file_request(
             language=language,
             # The app showed the privacy notice and obtained consent (docs/open311.md).
             consent=contact,
+            attributes=answers,
         ).report
     except ValidationError as exc:
         raise ApiError(400, *_validation_errors(exc)) from exc

@@ -11,6 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 PREFIX = "/open311/v2"
+#: The statuses an update may show (``updates.UPDATE_STATUSES`` and INTERNAL_REFERRAL).
+_UPDATE_STATUSES = [
+    "OPEN", "INVESTIGATING", "IN_PROGRESS", "ACTION_SCHEDULED", "FIXED",
+    "NOT_COUNCILS_RESPONSIBILITY", "DUPLICATE", "NO_FURTHER_ACTION", "INTERNAL_REFERRAL",
+]  # fmt: skip
+#: The statuses an app may post (``updating.POSTED_STATUSES``, then ``HANDLER_ONLY``:
+#: accepted when the report already has them).
+_POSTED_STATUSES = [
+    "OPEN", "REOPEN", "INVESTIGATING", "IN_PROGRESS", "ACTION_SCHEDULED", "FIXED", "CLOSED",
+    "NO_FURTHER_ACTION", "DUPLICATE", "INTERNAL_REFERRAL", "NOT_COUNCILS_RESPONSIBILITY",
+]  # fmt: skip
+
+#: The datatypes of service attributes (``models.AttributeType``).
+_DATATYPES = ["string", "text", "number", "datetime", "singlevaluelist", "multivaluelist"]
 
 _ERRORS = {
     "description": "Problems, one per parameter, in the spec's error format.",
@@ -88,7 +102,43 @@ SCHEMAS: dict[str, Any] = {
     },
     "Open311ServiceDefinition": {
         "type": "object",
-        "properties": {"service_code": {"type": "string"}, "attributes": {"type": "array"}},
+        "properties": {
+            "service_code": {"type": "string"},
+            "attributes": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Open311Attribute"},
+            },
+        },
+    },
+    "Open311Attribute": {
+        "type": "object",
+        "properties": {
+            "variable": {"type": "boolean"},
+            "code": {"type": "string"},
+            "datatype": {"type": "string", "enum": _DATATYPES},
+            "required": {"type": "boolean"},
+            "datatype_description": {"type": "string", "nullable": True},
+            "order": {"type": "integer"},
+            "description": {"type": "string"},
+            "values": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"key": {"type": "string"}, "name": {"type": "string"}},
+                    "required": ["key", "name"],
+                },
+            },
+        },
+        "required": [
+            "variable",
+            "code",
+            "datatype",
+            "required",
+            "datatype_description",
+            "order",
+            "description",
+            "values",
+        ],
     },
     "Open311Request": {
         "type": "object",
@@ -124,6 +174,37 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Open311Discovery": {"type": "object"},
+    "Open311Update": {
+        "type": "object",
+        "properties": {
+            "update_id": {"type": "string"},
+            "service_request_id": {"type": "string"},
+            "status": {"type": "string", "enum": _UPDATE_STATUSES},
+            "updated_datetime": {"type": "string"},
+            "description": {"type": "string"},
+            "media_url": {"type": "string"},
+        },
+        "required": [
+            "update_id",
+            "service_request_id",
+            "status",
+            "updated_datetime",
+            "description",
+            "media_url",
+        ],
+    },
+    "Open311UpdateList": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Open311Update"},
+    },
+    "Open311UpdateReceived": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"update_id": {"type": "string"}},
+            "required": ["update_id"],
+        },
+    },
 }
 
 _FILING_FIELDS = {
@@ -142,9 +223,21 @@ _FILING_FIELDS = {
 }
 
 
+_UPDATE_FIELDS = {
+    "api_key": {"type": "string", "maxLength": 200},
+    "jurisdiction_id": {"type": "string", "maxLength": 20},
+    "service_request_id": {"type": "string", "maxLength": 30},
+    "update_id": {"type": "string", "maxLength": 100},
+    "status": {"type": "string", "enum": _POSTED_STATUSES},
+    "updated_datetime": {"type": "string", "format": "date-time", "maxLength": 40},
+    "description": {"type": "string", "maxLength": 4000},
+    "media_url": {"type": "string", "maxLength": 2000},
+}
+
+
 def paths() -> dict[str, Any]:
     """OpenAPI paths and components of the Open311 API (merged by ``core.api.schema``)."""
-    date = {"format": "date-time", "maxLength": 40}
+    date: dict[str, Any] = {"format": "date-time", "maxLength": 40}
     requests_query = [
         _JURISDICTION,
         _query("service_request_id", "Comma-separated references.", maxLength=2000),
@@ -179,7 +272,7 @@ def paths() -> dict[str, Any]:
             f"{PREFIX}/services/{{service_code}}.json": {
                 "get": _operation(
                     "open311_service_definition",
-                    "One service's definition (no extra attributes).",
+                    "One service's definition: its extra questions (attributes).",
                     [_path("service_code", "A service code, e.g. pothole.", 50), _JURISDICTION],
                     {
                         "200": _ok("Open311ServiceDefinition", "The definition."),
@@ -248,6 +341,59 @@ def paths() -> dict[str, Any]:
                         "429": _ERRORS,
                     },
                 )
+            },
+            f"{PREFIX}/servicerequestupdates.json": {
+                "get": _operation(
+                    "open311_service_request_updates",
+                    "What happened to reports in a window of at most 31 days (mySociety's "
+                    "extension), oldest first, all of it.",
+                    [
+                        _JURISDICTION,
+                        _query("start_date", "Updates at or after (W3C date-time).", **date),
+                        _query("end_date", "Updates at or before (W3C date-time).", **date),
+                    ],
+                    {
+                        "200": _ok("Open311UpdateList", "Updates."),
+                        "400": _ERRORS,
+                        "404": _ERRORS,
+                        "429": _ERRORS,
+                    },
+                ),
+                "post": {
+                    **_operation(
+                        "open311_post_service_request_update",
+                        "An app's update of a report, applied once per update_id (needs an "
+                        "api_key).",
+                        [],
+                        {
+                            "200": _ok("Open311UpdateReceived", "Our update_id for it."),
+                            "400": _ERRORS,
+                            "403": _ERRORS,
+                            "404": _ERRORS,
+                            "409": _ERRORS,
+                            "429": _ERRORS,
+                        },
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": _UPDATE_FIELDS,
+                                    "required": [
+                                        "api_key",
+                                        "jurisdiction_id",
+                                        "service_request_id",
+                                        "update_id",
+                                        "status",
+                                        "updated_datetime",
+                                    ],
+                                }
+                            }
+                        },
+                    },
+                },
             },
             f"{PREFIX}/tokens/{{token}}.json": {
                 "get": _operation(

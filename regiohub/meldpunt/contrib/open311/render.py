@@ -2,6 +2,13 @@
 
 XML is built with ElementTree, so every text is escaped; it is only ever output, never
 parsed. Element names follow the spec exactly.
+
+Every list element carries a ``count`` attribute (``<service_requests count="0"/>``). The
+spec has no attributes, and parsers ignore ones they do not expect; but the fetchers apps
+are written with (xmltodict, XML::Simple, PHP's SimpleXML) turn an element with neither
+children nor attributes into nothing (None, an empty string), so a naive
+``doc["service_requests"].get("request", [])`` fails on an empty list. With the attribute
+the list element is always a mapping, and "no items" is an empty list (decision 0034).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 ITEM_NAMES = {
     "services": "service",
     "service_requests": "request",
+    "service_request_updates": "request_update",
     "errors": "error",
     "endpoints": "endpoint",
     "formats": "format",
@@ -48,6 +56,7 @@ def _fill(element: ET.Element, value: Any) -> None:
             _fill(ET.SubElement(element, key), child)
     elif isinstance(value, list | tuple):
         item_name = ITEM_NAMES[element.tag]
+        element.set("count", str(len(value)))
         for item in value:
             _fill(ET.SubElement(element, item_name), item)
     else:

@@ -12,19 +12,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core.models import Department, HistoryEntry, Organisation
 from regiohub.core.models.organisation import OrganisationKind
 from regiohub.meldpunt.events import Action
-from regiohub.meldpunt.models import Category, Report
+from regiohub.meldpunt.models import Category, CategoryAttribute, Report
 from regiohub.meldpunt.workflow import FINISHED, Status
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: Changes when what the API offers changes (the service discovery ``changeset``).
-CHANGESET = "2026-11-25T00:00:00Z"
+CHANGESET = "2026-12-07T00:00:00Z"
 MAX_RESULTS = 1000
 MAX_IDS = 50
 DEFAULT_WINDOW = timedelta(days=90)
@@ -121,8 +121,12 @@ def jurisdiction(jurisdiction_id: str | None) -> Organisation:
 
 
 def categories(organisation: Organisation) -> QuerySet[Category]:
-    return Category.objects.filter(organisation=organisation, is_active=True).select_related(
-        "department"
+    """The active categories of ``organisation``; ``has_attributes`` says whether they ask
+    extra questions (the services list's ``metadata``), in the same query."""
+    return (
+        Category.objects.filter(organisation=organisation, is_active=True)
+        .select_related("department")
+        .annotate(has_attributes=Exists(CategoryAttribute.objects.filter(category=OuterRef("pk"))))
     )
 
 
@@ -155,7 +159,7 @@ def service(category: Category) -> dict[str, Any]:
         "service_code": category.code,
         "service_name": category.display_name,
         "description": category.display_help,
-        "metadata": False,
+        "metadata": bool(getattr(category, "has_attributes", False)),
         "type": "realtime",
         "keywords": _keywords(category),
         "group": category.department.display_name,
@@ -163,8 +167,25 @@ def service(category: Category) -> dict[str, Any]:
 
 
 def service_definition(category: Category) -> dict[str, Any]:
-    """No service asks for more than the standard fields: no attributes."""
-    return {"service_code": category.code, "attributes": []}
+    """The service's extra questions in the spec's shape, in the client's language: each
+    ``variable`` (an app asks it), ``datatype_description`` the help, ``description`` the
+    question, ``values`` the answers of a list (empty for other datatypes)."""
+    return {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": attribute.code,
+                "datatype": attribute.datatype,
+                "required": attribute.required,
+                "datatype_description": attribute.display_help or None,
+                "order": attribute.order,
+                "description": attribute.display_label,
+                "values": [{"key": o.key, "name": o.name} for o in attribute.options()],
+            }
+            for attribute in category.attributes.all()
+        ],
+    }
 
 
 def _status_notes(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
@@ -190,7 +211,7 @@ def _status_notes(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
 ROW_FIELDS = (
     "pk", "reference", "status", "category_id", "department_id", "description",
     "created_at", "updated_at", "closed_at", "resolved_at", "resolution_due_at",
-    "address", "latitude", "longitude",
+    "address", "latitude", "longitude", "location_is_approximate",
 )  # fmt: skip
 
 
@@ -220,8 +241,41 @@ def service_request(
     }
 
 
-def service_requests(reports: QuerySet[Report]) -> list[dict[str, Any]]:
+def _public(rows: list[dict[str, Any]]) -> None:
+    """What anyone may read, the public map's rules (ADR 0035): no free text, the street
+    without house number, no point for an unknown place, a point generalised for sensitive
+    subjects and none for subjects kept off the map."""
+    from regiohub.meldpunt.public_map import generalise, street_of
+
+    rules = dict(
+        Category.objects.filter(pk__in={r["category_id"] for r in rows}).values_list(
+            "pk", "map_generalise_m"
+        )
+    )
+    shown = set(
+        Category.objects.filter(
+            pk__in={r["category_id"] for r in rows}, is_public_on_map=True
+        ).values_list("pk", flat=True)
+    )
+    for row in rows:
+        row["description"] = None
+        metres = rules.get(row["category_id"]) or 0
+        on_map = row["category_id"] in shown
+        row["address"] = street_of(row["address"] or "") if on_map and not metres else ""
+        if row["location_is_approximate"] or not on_map:
+            row["latitude"] = row["longitude"] = None
+        elif metres:
+            lat, lon = generalise([row["latitude"]], [row["longitude"]], metres)
+            row["latitude"], row["longitude"] = float(lat[0]), float(lon[0])
+
+
+def service_requests(reports: QuerySet[Report], *, public: bool = True) -> list[dict[str, Any]]:
+    """The requests as Open311 shows them: to anyone (``public``) without the reporter's
+    words or exact places (see :func:`_public`); in full to a client key of the
+    municipality."""
     rows = list(reports.values(*ROW_FIELDS))
+    if public:
+        _public(rows)
     categories = {
         c.pk: (c.display_name, c.code)
         for c in Category.objects.filter(pk__in={r["category_id"] for r in rows})

@@ -20,5 +20,10 @@ urlpatterns = [
         views.service_request,
         name="request",
     ),
+    re_path(
+        r"^servicerequestupdates" + _FORMAT,
+        views.service_request_updates,
+        name="service-request-updates",
+    ),
     re_path(r"^tokens/(?P<token>[^/.]{1,100})" + _FORMAT, views.token, name="token"),
 ]

@@ -21,9 +21,10 @@ from regiohub.core.models.organisation import OrganisationKind
 from regiohub.meldpunt import throttling
 from regiohub.meldpunt.models import ApiClient
 
-from . import render, resources
+from . import render, resources, updates
 from .filing import file_request
 from .resources import ApiError
+from .updating import post_update
 
 LANGUAGES = ("nl", "fr", "en")
 _SUFFIX = re.compile(r"\.([A-Za-z0-9]{1,10})$")
@@ -145,13 +146,20 @@ def service_definition(
     return render.respond(fmt, "service_definition", resources.service_definition(found))
 
 
-def _post(request: HttpRequest, fmt: str, language: str) -> HttpResponse:
+def _client(request: HttpRequest) -> ApiClient:
+    """The API client whose ``api_key`` was posted, within its rate (one limit for filing
+    and updating: both can mail reporters)."""
     client = ApiClient.authenticate((request.POST.get("api_key") or "").strip())
     if client is None:
         raise ApiError(403, _("api_key was not provided or is invalid."))
     ok, _wait = throttling.client_allowed(client.pk)
     if not ok:
         raise ApiError(429, _("Too many requests for this api_key. Try again later."))
+    return client
+
+
+def _post(request: HttpRequest, fmt: str, language: str) -> HttpResponse:
+    client = _client(request)
     organisation = resources.jurisdiction(request.POST.get("jurisdiction_id"))
     report = file_request(client, organisation, request.POST, language=language)
     notice = _(
@@ -173,7 +181,20 @@ def requests(request: HttpRequest, *, fmt: str, language: str) -> HttpResponse:
         return _post(request, fmt, language)
     organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
     found = resources.search(organisation, request.GET)
-    return render.respond(fmt, "service_requests", resources.service_requests(found))
+    public = not _reads_in_full(request, organisation)
+    return render.respond(fmt, "service_requests", resources.service_requests(found, public=public))
+
+
+def _reads_in_full(request: HttpRequest, organisation: Any) -> bool:
+    """A client key of this municipality (or of the region) reads the reporters' words and
+    exact places; anyone else reads what the public map shows (ADR 0035)."""
+    key = request.GET.get("api_key", "")
+    if not key or "\x00" in key:
+        return False
+    client = ApiClient.authenticate(key)
+    if client is None:
+        return False
+    return client.organisation_id is None or client.organisation_id == organisation.pk
 
 
 @endpoint("GET")
@@ -188,7 +209,25 @@ def service_request(
             _("service_request_id %(id)s was not found in %(municipality)s.")
             % {"id": service_request_id[:30], "municipality": organisation.display_name},
         )
-    return render.respond(fmt, "service_requests", resources.service_requests(found))
+    public = not _reads_in_full(request, organisation)
+    return render.respond(fmt, "service_requests", resources.service_requests(found, public=public))
+
+
+@csrf_exempt  # apps post with an api_key, not with a session cookie
+@endpoint("GET", "POST")
+def service_request_updates(request: HttpRequest, *, fmt: str, language: str) -> HttpResponse:
+    """mySociety's extension: what happened to reports (GET, no key), or an app's update
+    of a report (POST, with a key)."""
+    if request.method == "POST":
+        client = _client(request)
+        organisation = resources.jurisdiction(request.POST.get("jurisdiction_id"))
+        ours = post_update(client, organisation, request.POST)
+        return render.respond(fmt, "service_request_updates", [{"update_id": ours}])
+    organisation = resources.jurisdiction(request.GET.get("jurisdiction_id"))
+    since, until = updates.window(request.GET)
+    return render.respond(
+        fmt, "service_request_updates", updates.updates(organisation, since, until)
+    )
 
 
 @endpoint("GET")

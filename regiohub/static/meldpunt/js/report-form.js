@@ -87,7 +87,7 @@
           "same", r.reference,
           data.msgMine + ": " + r.subject + " · " + r.distance_m + " " + data.msgAway + " · " +
             r.status + " · " + r.reported + " (" + r.reference + ")",
-          r.description, false));
+          r.street, false));
       });
       fieldset.appendChild(option("same", "", data.msgNone, "", true));
       box.appendChild(fieldset);
