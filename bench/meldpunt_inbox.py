@@ -282,6 +282,11 @@ def load_reports(label: str, n: int, people: dict[str, Any]) -> None:
     from regiohub.meldpunt.models import ReferenceSequence, Report
 
     columns = [f.column for f in Report._meta.concrete_fields]
+    # Columns this bench does not set take their model default (later fields of the model).
+    defaults = {}
+    for f in Report._meta.concrete_fields:
+        value = f.get_default()
+        defaults[f.column] = json.dumps(value) if isinstance(value, dict | list) else value
     now = datetime.now(UTC)
     sequence: dict[tuple[int, int], int] = {}
     started = time.perf_counter()
@@ -301,7 +306,7 @@ def load_reports(label: str, n: int, people: dict[str, Any]) -> None:
                     [
                         tuple(
                             str(v.replace(tzinfo=None)) if isinstance(v, datetime) else v
-                            for v in (row[c] for c in columns)
+                            for v in (row.get(c, defaults[c]) for c in columns)
                         )
                         for row in batch
                     ],
@@ -311,7 +316,7 @@ def load_reports(label: str, n: int, people: dict[str, Any]) -> None:
             with cursor.cursor.copy(copy_sql) as copy:
                 for batch in batches:
                     for row in batch:
-                        copy.write_row([row[c] for c in columns])
+                        copy.write_row([row.get(c, defaults[c]) for c in columns])
             for statement in connection.ops.sequence_reset_sql(no_style(), [Report]):
                 cursor.execute(statement)
         ReferenceSequence.objects.bulk_create(
