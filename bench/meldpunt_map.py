@@ -70,7 +70,10 @@ def load(label: str, n: int) -> None:
 
     fields = Report._meta.concrete_fields
     columns = [f.column for f in fields]
-    defaults = {f.column: f.get_default() for f in fields}
+    defaults = {
+        f.column: json.dumps(v) if isinstance(v := f.get_default(), dict | list) else v
+        for f in fields
+    }
     sequence: dict[tuple[int, int], int] = {}
     started = time.perf_counter()
     sqlite = connection.vendor == "sqlite"
