@@ -25,6 +25,15 @@ def _fresh_api_rates() -> None:
     caches["throttle"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_snapshots() -> None:
+    """Per-process copies of rows (``core.snapshot``) are rebuilt from each test's own
+    database: a test that changed rows with ``update()`` must not leak them to the next."""
+    from regiohub.core.snapshot import reset_all
+
+    reset_all()
+
+
 @pytest.fixture
 def region(db: Any) -> dict[str, Organisation]:
     """The demo region: organisations by code (KOR, MEN, ZWVL, W13, LEI, ...)."""

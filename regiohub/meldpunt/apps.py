@@ -37,7 +37,9 @@ class MeldpuntConfig(modules.ModuleConfig):
         from regiohub.meldpunt import places
         from regiohub.meldpunt.contrib.connectors.services import subscribe
         from regiohub.meldpunt.schedule import register_jobs
+        from regiohub.meldpunt.services import routing
 
         register_jobs()
         subscribe()
         places.subscribe()
+        routing.subscribe()

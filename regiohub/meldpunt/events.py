@@ -108,6 +108,23 @@ class ReportHandedOver(events.Event):
 
 @events.declare
 @dataclass(frozen=True)
+class ReportRouted(events.Event):
+    """Routing decided who owns the report (the rules at filing or after a correction, or
+    an agent): ``decision_id`` is the trace. ``hand_over``: the owner is an external body
+    the report still has to be handed to; the meldpunt does that itself, after commit."""
+
+    name: ClassVar[str] = "meldpunt.report_routed"
+    report_id: int
+    organisation_id: int
+    decision_id: int
+    state: str
+    owner_kind: str
+    external_body_id: int | None
+    hand_over: bool
+
+
+@events.declare
+@dataclass(frozen=True)
 class ReportMerged(events.Event):
     """``report_id`` was a duplicate of ``into_id`` and now follows it."""
 

@@ -120,7 +120,8 @@ MELDPUNT_ROUTING_CHECK_SECONDS = config(
     "REGIOHUB_MELDPUNT_ROUTING_CHECK_SECONDS",
     2.0,
     help_text=(
-        "How often a process checks whether routing rules, owners or asset layers changed "
+        "How often a process checks whether routing rules, owners or asset layers, or what "
+        "filing reads (organisations, subjects, SLA calendars, connectors), changed "
         "elsewhere (a change in the same process holds at once)."
     ),
 )

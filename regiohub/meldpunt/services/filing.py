@@ -21,10 +21,10 @@ from regiohub.core import events, geo, history
 from regiohub.core.models import Organisation
 from regiohub.core.tasks import enqueue
 from regiohub.meldpunt import attributes as attribute_rules
-from regiohub.meldpunt import workflow
+from regiohub.meldpunt import catalogue, workflow
 from regiohub.meldpunt.events import Action, ReportFiled
 from regiohub.meldpunt.links import followup_token, token_hash
-from regiohub.meldpunt.models import Category, Photo, ReferenceSequence, Report
+from regiohub.meldpunt.models import Photo, ReferenceSequence, Report
 from regiohub.meldpunt.models.report import Channel, PlaceSource
 from regiohub.meldpunt.sla import Calendar
 
@@ -117,23 +117,9 @@ def _normalised(value: Any) -> Any:
 def calendar_for(organisation: Organisation) -> Calendar:
     """The SLA calendar of ``organisation``: its closing days (once or yearly) and 11 July
     unless its ``SlaCalendar`` switches that off (no row: on, every municipality of the
-    region being a Flemish administration). One query: due dates are computed at every
-    filing and status change."""
-    rows = Organisation.objects.filter(pk=organisation.pk).values_list(
-        "sla_calendar__flemish_community_holiday",
-        "closing_days__date",
-        "closing_days__repeats_yearly",
-    )
-    flemish, once, yearly = True, set(), set()
-    for flemish_holiday, day, repeats in rows:
-        flemish = flemish_holiday is not False
-        if day is not None:
-            (yearly if repeats else once).add(day)
-    return Calendar(
-        closing_days=frozenset(once),
-        yearly_closing_days=frozenset(yearly),
-        flemish_community_holiday=flemish,
-    )
+    region being a Flemish administration). Kept per process (``meldpunt.catalogue``): due
+    dates are computed at every filing and status change."""
+    return catalogue.calendar(organisation.pk)
 
 
 def _next_reference(organisation: Organisation, year: int) -> str:
@@ -196,7 +182,10 @@ def locate(latitude: float, longitude: float) -> Organisation:
                 )
             }
         )
-    return Organisation.objects.get(pk=location.organisation_id)
+    found = catalogue.organisation(location.organisation_id)
+    if found is None:  # the boundaries know a municipality the database does not (yet)
+        raise Organisation.DoesNotExist(location.organisation_id)
+    return found
 
 
 @transaction.atomic
@@ -241,8 +230,10 @@ def submit_report(
     """
     client_key = client_key_hash(client_key)
     if client_key:
-        existing = Report.objects.filter(client_key=client_key).first()
-        if existing is not None:
+        # Nearly always nothing: ask for the id alone, read the report only when found.
+        found = list(Report.objects.filter(client_key=client_key).values_list("pk", flat=True)[:1])
+        if found:
+            existing = Report.objects.get(pk=found[0])
             if existing.token_hash and existing.created_at >= timezone.now() - RESEND_WINDOW:
                 return Submitted(report=existing, token=followup_token(existing))
             raise ValidationError(
@@ -256,9 +247,7 @@ def submit_report(
     if latitude is None or longitude is None:
         # No point on the map (no JavaScript, or the citizen preferred to type): the
         # municipality they chose plus the address; the handler sees it is approximate.
-        organisation = Organisation.objects.filter(
-            kind="municipality", code=municipality_code
-        ).first()
+        organisation = catalogue.municipality(municipality_code)
         if organisation is None or not address.strip():
             raise ValidationError(
                 {
@@ -279,11 +268,7 @@ def submit_report(
             location_source = PlaceSource.MAP
         if location_source != PlaceSource.ADDRESS:
             address_register_id = ""
-    category = (
-        Category.objects.filter(organisation=organisation, code=category_code, is_active=True)
-        .select_related("department")
-        .first()
-    )
+    category = catalogue.category(organisation.pk, category_code)
     if category is None:
         raise ValidationError(
             {
@@ -388,7 +373,7 @@ def _across_border(
     """The municipality the citizen chose for a point near its border, if it is near."""
     from regiohub.meldpunt.routing import BORDER_M
 
-    chosen = Organisation.objects.filter(kind="municipality", code=municipality_code).first()
+    chosen = catalogue.municipality(municipality_code)
     if chosen is None:
         return located
     near = {

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from regiohub.core import history
+from regiohub.core import events, history
 from regiohub.core.models import Department
 from regiohub.meldpunt import routing
-from regiohub.meldpunt.events import Action
+from regiohub.meldpunt.events import Action, ReportRouted
 from regiohub.meldpunt.models import (
     Answer,
     Category,
@@ -45,9 +45,12 @@ def _record(
     quiet: bool = False,
     actor_label: str | None = None,
     saved: bool = False,
+    hand_over: bool = False,
 ) -> RoutingDecision:
-    """Keep the decision (and its history entry unless ``quiet``); ``saved``: the report
-    already holds ``state`` (a new report, routed before its first save)."""
+    """Keep the decision (and its history entry unless ``quiet``) and publish it;
+    ``saved``: the report already holds ``state`` (a new report, routed before its first
+    save); ``hand_over``: the worker hands the report to the external owner after commit
+    (:func:`hand_over_routed`)."""
     if found.owner_kind == OwnerKind.MUNICIPALITY and not found.uncertain:
         owner_name = report.department.display_name
     else:
@@ -77,6 +80,17 @@ def _record(
     if not saved:
         report.routing_state = state
         report.save(update_fields=["routing_state", "department", "updated_at"])
+    events.publish(
+        ReportRouted(
+            report_id=report.pk,
+            organisation_id=report.organisation_id,
+            decision_id=decision.pk,
+            state=state,
+            owner_kind=found.owner_kind,
+            external_body_id=found.external_body_id,
+            hand_over=hand_over,
+        )
+    )
     if quiet:
         return decision  # filed where no rule applies: the creation entry says it all
     history.record(
@@ -100,19 +114,50 @@ def _record(
     return decision
 
 
-def _hand_over(report: Report, found: Route, actor: Any) -> None:
+def _hand_over(report: Report, decision: RoutingDecision, actor: Any) -> None:
     from regiohub.meldpunt.services.handling import forward_to_external_body
 
-    body = ExternalBody.objects.get(pk=found.external_body_id)
+    body = ExternalBody.objects.get(pk=decision.external_body_id)
     with translation.override(report.reporter_language):
-        parts = [found.feature_name or found.feature_id]
-        if found.distance_m is not None:
-            parts.append(_("%(metres)s m away") % {"metres": f"{found.distance_m:g}"})
+        parts = [decision.feature_name or decision.feature_id]
+        if decision.distance_m is not None:
+            parts.append(_("%(metres)s m away") % {"metres": f"{decision.distance_m:g}"})
         where = ", ".join(p for p in parts if p)
-    reason = _("Routed by the rules: %(rule)s") % {"rule": found.rule_text}
+    reason = _("Routed by the rules: %(rule)s") % {"rule": decision.rule_text}
     if where:
         reason += f" ({where})"
     forward_to_external_body(report, body, reason=reason, actor=actor)
+
+
+def hand_over_routed(event: ReportRouted) -> str:
+    """Subscriber: hand a newly filed report to the external body its routing named.
+
+    Runs in the worker after the filing committed, so that filing stays one quick
+    transaction (the hand-over locks, pauses the SLA, writes the body's link and two mails).
+    Delivered at least once: a report that was handed over, re-routed, merged or closed in
+    the meantime is left as it is."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=event.report_id).first()
+        if report is None:
+            return "gone"
+        decision = current(report)
+        if decision is None or decision.pk != event.decision_id:
+            return "routed again since"
+        if report.status not in HANDLED_HERE:
+            return f"left as {report.status}"
+        _hand_over(report, decision, actor=None)
+    return "handed over"
+
+
+def _wants_hand_over(event: ReportRouted) -> bool:
+    return event.hand_over
+
+
+def subscribe() -> None:
+    """Connected in ``MeldpuntConfig.connect()``."""
+    events.subscribe(
+        ReportRouted, "meldpunt.routing.hand_over", hand_over_routed, when=_wants_hand_over
+    )
 
 
 def apply(report: Report, found: Route, *, actor: Any = None, note: str = "") -> RoutingDecision:
@@ -127,7 +172,7 @@ def apply(report: Report, found: Route, *, actor: Any = None, note: str = "") ->
         report, found, state=RoutingState.ROUTED, actor=actor, note=note, quiet=quiet
     )
     if found.owner_kind == OwnerKind.EXTERNAL and report.status in HANDLED_HERE:
-        _hand_over(report, found, actor)
+        _hand_over(report, decision, actor)
     return decision
 
 
@@ -150,22 +195,21 @@ def decide_new(report: Report, *, answer: str = Answer.NOT_ASKED) -> Route:
 
 
 def record_new(report: Report, found: Route, *, actor: Any = None) -> RoutingDecision:
-    """Keep the decision :func:`decide_new` made, and hand the report to an external owner."""
-    decision = _record(
+    """Keep the decision :func:`decide_new` made; a report an external body owns is handed
+    to it by the worker once the filing committed (:func:`hand_over_routed`)."""
+    return _record(
         report,
         found,
         state=report.routing_state,
         actor=actor,
         quiet=found.rule_id is None and not found.uncertain,
         saved=True,
+        hand_over=(
+            not found.uncertain
+            and found.owner_kind == OwnerKind.EXTERNAL
+            and report.status in HANDLED_HERE
+        ),
     )
-    if (
-        not found.uncertain
-        and found.owner_kind == OwnerKind.EXTERNAL
-        and report.status in HANDLED_HERE
-    ):
-        _hand_over(report, found, actor)
-    return decision
 
 
 def route_new(report: Report, *, answer: str = Answer.NOT_ASKED, actor: Any = None) -> Route:

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from regiohub.core import geo
 from regiohub.core.models import Department, HistoryEntry
+from regiohub.core.testing import run_tasks
 from regiohub.meldpunt import layers, routing
 from regiohub.meldpunt.models import (
     AssetFeature,
@@ -110,6 +111,11 @@ def _metres_north(metres: float) -> tuple[float, float]:
 def test_a_point_10_m_from_a_regional_road_goes_to_awv_with_its_trace(kortrijk_rules):
     report = file_report(code="pothole")
     report.refresh_from_db()
+    # Filing decides and keeps the route; the worker hands the report over after commit.
+    assert report.status == Status.NEW
+    assert report.routing_state == RoutingState.ROUTED
+    run_tasks()
+    report.refresh_from_db()
     assert report.status == Status.FORWARDED
     assert report.routing_state == RoutingState.ROUTED
     handover = Handover.objects.get(report=report)
@@ -141,6 +147,7 @@ def test_a_point_20_m_from_the_road_stays_with_the_municipality(kortrijk_rules):
 def test_a_light_on_a_regional_road_goes_to_awv_on_a_municipal_road_to_fluvius(kortrijk_rules):
     regional = file_report(code="street-light", where=_metres_north(5))
     municipal = file_report(code="street-light", where=_metres_north(-35))
+    run_tasks()
     assert regional.handovers.get().to_external_body.code == "awv"
     assert municipal.handovers.get().to_external_body.code == "fluvius"
     assert municipal.routing_decisions.get().feature_id == ""  # rule 2: no layer
@@ -156,6 +163,7 @@ def test_waste_goes_to_the_intermunicipal_company_of_the_municipality(bodies, re
         code="waste-collection", where=geo.representative_point(region["LEN"].pk)
     )
     menen = file_report(code="waste-collection", where=MENEN_CENTRE)
+    run_tasks()
     assert lendelede.handovers.get().to_external_body.code == "ivio"
     assert menen.handovers.get().to_external_body.code == "mirom"
 
@@ -208,6 +216,7 @@ def test_same_owner_at_the_same_distance_is_certain(bodies, region):
     RoutingRule.objects.create(organisation=region["KOR"], category_codes="pothole", layer=layer)
     report = file_report(code="pothole")
     assert report.routing_state == RoutingState.ROUTED
+    run_tasks()
     assert report.handovers.get().to_external_body.code == "awv"
 
 
@@ -330,3 +339,45 @@ def test_rules_are_checked_before_they_are_saved(bodies, region):
     with pytest.raises(ValidationError) as error:
         rule.full_clean()
     assert "department" in error.value.message_dict
+
+
+def test_the_hand_over_after_filing_happens_once_and_not_after_a_change(
+    kortrijk_rules, kortrijk_agent
+):
+    from regiohub.core.events import deliver
+    from regiohub.meldpunt.services.routing import hand_over_routed
+
+    handed = file_report(code="pothole")
+    run_tasks()
+    run_tasks()
+    assert Handover.objects.filter(report=handed).count() == 1
+    # A delivery that comes again (the worker died after the commit) changes nothing.
+    event = routing_event(handed)
+    assert hand_over_routed(event) == "left as forwarded"
+    assert Handover.objects.filter(report=handed).count() == 1
+    assert deliver  # the event travels as the deliver task of core.events
+
+    # An agent re-routed the report before the worker came: the old decision is not used.
+    taken = file_report(code="pothole")
+    stale = routing_event(taken)
+    AssetLayer.objects.filter(pk=kortrijk_rules.pk).update(is_active=False)
+    reroute(taken, actor=kortrijk_agent)
+    assert hand_over_routed(stale) == "routed again since"
+    taken.refresh_from_db()
+    assert taken.status == Status.NEW
+    assert not taken.handovers.exists()
+
+
+def routing_event(report):
+    from regiohub.meldpunt.events import ReportRouted
+
+    decision = report.routing_decisions.order_by("-at", "-id").first()
+    return ReportRouted(
+        report_id=report.pk,
+        organisation_id=report.organisation_id,
+        decision_id=decision.pk,
+        state=decision.state,
+        owner_kind=decision.owner_kind,
+        external_body_id=decision.external_body_id,
+        hand_over=True,
+    )

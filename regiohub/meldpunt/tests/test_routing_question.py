@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from django.utils.translation import gettext as _t
 
-from regiohub.core.testing import staff_client
+from regiohub.core.testing import run_tasks, staff_client
 from regiohub.meldpunt.models import Report, RoutingState
 from regiohub.meldpunt.tests import test_routing
 from regiohub.meldpunt.tests.test_public_form import URL, form_data
@@ -60,6 +60,7 @@ def test_the_answer_is_stored_with_the_route(client, kortrijk_rules, label, owne
     report = Report.objects.get()
     decision = report.routing_decisions.get()
     assert decision.answer == ("on_asset" if owner else "elsewhere")
+    run_tasks()  # the hand-over follows the filing in the worker
     handover = report.handovers.first()
     assert (handover.to_external_body.code if handover else None) == owner
 

@@ -6,12 +6,14 @@ import enum
 from collections.abc import Iterable
 
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core import history
+from regiohub.core.snapshot import Snapshot
 from regiohub.core.tasks import enqueue, once
 from regiohub.meldpunt.contrib.connectors.base import ConnectorAction, Refused, StatusUpdate
 from regiohub.meldpunt.events import ReportAssigned, ReportFiled, ReportHandedOver
@@ -33,10 +35,26 @@ def config_for(report: Report) -> ConnectorConfig | None:
     return min(candidates, key=lambda c: (c.category_code == "", c.pk), default=None)
 
 
+def _connected() -> frozenset[int]:
+    return frozenset(
+        ConnectorConfig.objects.filter(is_active=True).values_list("organisation_id", flat=True)
+    )
+
+
+#: The municipalities with an active connector, per process (a change elsewhere holds
+#: within the routing check interval, like the routing rules).
+_connected_snapshot: Snapshot[frozenset[int]] = Snapshot(
+    "meldpunt.connectors.connected",
+    _connected,
+    [ConnectorConfig],
+    check_seconds=lambda: settings.MELDPUNT_ROUTING_CHECK_SECONDS,
+)
+
+
 def has_connector(organisation_id: int) -> bool:
     """Whether the municipality has any active back-office connector (asked when an event
-    is published, so municipalities without one cost no task per report)."""
-    return ConnectorConfig.objects.filter(organisation=organisation_id, is_active=True).exists()
+    is published, so municipalities without one cost no task per report, and no query)."""
+    return organisation_id in _connected_snapshot.get()
 
 
 def deliver_if_connected(report_id: int) -> Delivery | None:
