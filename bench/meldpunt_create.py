@@ -209,7 +209,8 @@ def _client(
                 r'type="hidden" name="(\w+)" value="([^"]*)"', response.text
             ):
                 files[name] = (None, value)
-            for name in dict.fromkeys(re.findall(r'type="radio" name="(\w+_choice)"', response.text)):
+            questions = re.findall(r'type="radio" name="(\w+_choice)"', response.text)
+            for name in dict.fromkeys(questions):
                 first = re.search(
                     rf'type="radio" name="{name}" id="[^"]*" value="([^"]*)"', response.text
                 )

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from regiohub.core.models import Organisation
-from regiohub.meldpunt.models import Category, Report, StatisticsMonth
+from regiohub.meldpunt.models import Category, Report, StatisticsMonth, StatisticsWatermark
 from regiohub.meldpunt.workflow import Status
 
 Period = Literal["month", "quarter", "year"]
@@ -293,6 +293,24 @@ def refresh_changed(since: datetime) -> int:
     """Count again the months whose reports changed since ``since``, and those never
     counted; returns the number of cells written."""
     return refresh_months(months_changed_since(since) | months_never_counted())
+
+
+#: How far before the last count's start a count looks: a filing that began before it
+#: may commit after it (and a clock may be a little off).
+MARGIN = timedelta(minutes=15)
+
+
+def refresh_due(now: datetime | None = None, *, lookback: timedelta = MARGIN) -> int:
+    """Count again the months changed since the last complete count began (less
+    :data:`MARGIN`, and at least ``lookback``), and those never counted; then move the
+    watermark. A count killed halfway leaves the watermark where it was: the next one
+    covers its window again (each month is one transaction, so nothing is half-counted)."""
+    now = now or timezone.now()
+    mark = StatisticsWatermark.objects.filter(pk=1).values_list("began_at", flat=True).first()
+    since = now - lookback if mark is None else min(now - lookback, mark - MARGIN)
+    cells = refresh_changed(since)
+    StatisticsWatermark.objects.update_or_create(pk=1, defaults={"began_at": now})
+    return cells
 
 
 def counted_at(cells: QuerySet[StatisticsMonth]) -> datetime | None:

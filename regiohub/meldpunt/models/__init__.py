@@ -32,6 +32,7 @@ from .satisfaction import (
     SatisfactionAnswer,
     SatisfactionOption,
     StatisticsMonth,
+    StatisticsWatermark,
 )
 from .saved_filter import SavedFilter
 
@@ -77,5 +78,6 @@ __all__ = [
     "SlaPause",
     "SlaState",
     "StatisticsMonth",
+    "StatisticsWatermark",
     "sla_state",
 ]

@@ -192,3 +192,14 @@ class StatisticsMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.organisation_id}/{self.category_id}: {self.filed}"
+
+
+class StatisticsWatermark(models.Model):
+    """When the last complete count of the changed months began (one row). The next count
+    looks at the reports changed since then, less a margin for filings still committing,
+    so a worker stopped for hours, or killed halfway through a count, misses nothing."""
+
+    began_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.began_at:%Y-%m-%d %H:%M}"

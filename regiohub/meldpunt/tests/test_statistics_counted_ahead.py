@@ -125,3 +125,39 @@ def test_first_time_right_is_judged_when_asked_not_when_counted(categories, kort
     [row] = queries.statistics(kortrijk_agent, **{**question, "now": first + timedelta(days=40)})
     assert (row.judged, row.first_time_right) == (2, 1)  # now counted in the cell itself
     assert StatisticsMonth.objects.get(month=date(2026, 3, 1)).first_resolved == b""
+
+
+def test_a_worker_stopped_for_hours_or_killed_halfway_misses_nothing(
+    categories, kortrijk_agent, monkeypatch
+):
+    from regiohub.meldpunt.models import StatisticsWatermark
+
+    file_report()
+    refresh_statistics.call()
+    began = StatisticsWatermark.objects.get().began_at
+    # The worker is down for five hours; a report of last year changes meanwhile.
+    old = file_report()
+    last_year = timezone.now() - timedelta(days=365)
+    Report.objects.filter(pk=old.pk).update(created_at=last_year)
+    StatisticsWatermark.objects.update(began_at=began - timedelta(hours=5))
+    Report.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(hours=4))
+    # The next count is killed after its first month (each month is its own transaction).
+    real = statistics.count_month
+    calls = []
+
+    def dies_at_the_second(month, now=None):
+        calls.append(month)
+        if len(calls) == 2:
+            raise SystemExit("kill -9")
+        return real(month, now)
+
+    monkeypatch.setattr(statistics, "count_month", dies_at_the_second)
+    with pytest.raises(SystemExit):
+        refresh_statistics.call()
+    assert StatisticsWatermark.objects.get().began_at < began  # not moved: not complete
+    monkeypatch.setattr(statistics, "count_month", real)
+    refresh_statistics.call()  # restarted: covers the whole window again
+    month = timezone.localtime(last_year).date().replace(day=1)
+    assert StatisticsMonth.objects.filter(month=month).get().filed == 1
+    rows = queries.statistics(kortrijk_agent, **this_month())
+    assert sum(r.filed for r in rows) == 1  # this month: the first report only
