@@ -30,7 +30,7 @@ from regiohub.meldpunt.models import (
     Report,
     SatisfactionOption,
 )
-from regiohub.meldpunt.services import citizen
+from regiohub.meldpunt.services import citizen, routing
 from regiohub.meldpunt.workflow import Status
 
 DAYS = 30
@@ -281,6 +281,9 @@ def load_reports(seed: int = 2026) -> int:
                     actor=agent if channel != "web" else None,
                     attributes=demo_answers(code, count),
                 ).report
+            # What the worker does right after filing (the demo's own tasks are dropped).
+            with demo_clock(moment + timedelta(seconds=rng.randint(2, 20))):
+                routing.hand_over_pending(report.pk)
             filed.append((report, moment))
             count += 1
     filed.sort(key=lambda pair: pair[1])

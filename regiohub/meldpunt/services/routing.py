@@ -136,13 +136,22 @@ def hand_over_routed(event: ReportRouted) -> str:
     transaction (the hand-over locks, pauses the SLA, writes the body's link and two mails).
     Delivered at least once: a report that was handed over, re-routed, merged or closed in
     the meantime is left as it is."""
+    return hand_over_pending(event.report_id, event.decision_id)
+
+
+def hand_over_pending(report_id: int, decision_id: int | None = None) -> str:
+    """Hand the report to the external body its current routing decision names (when
+    ``decision_id`` is given: only if that decision is still the current one) while it is
+    still in our hands; says what it did."""
     with transaction.atomic():
-        report = Report.objects.select_for_update().filter(pk=event.report_id).first()
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
             return "gone"
         decision = current(report)
-        if decision is None or decision.pk != event.decision_id:
+        if decision is None or (decision_id is not None and decision.pk != decision_id):
             return "routed again since"
+        if decision.owner_kind != OwnerKind.EXTERNAL or decision.state == RoutingState.UNCERTAIN:
+            return "not an external owner"
         if report.status not in HANDLED_HERE:
             return f"left as {report.status}"
         _hand_over(report, decision, actor=None)
