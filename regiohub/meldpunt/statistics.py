@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -373,7 +373,7 @@ def compute(
     )
     group = _GROUPS[rows]
     sums: dict[tuple[Any, ...], _Sum] = defaultdict(_Sum)
-    for org, cat, code, month, *counts, leads, firsts, soon in found.order_by():
+    for org, cat, code, month, *counts, leads, firsts, soon in _rows_of(found.order_by()):
         total = sums[group(bisect.bisect_right(days, month) - 1, org, cat, code)]
         total.counts.append(counts)
         total.leads.append(leads)
@@ -382,6 +382,22 @@ def compute(
             total.soon.append(soon)
     cutoff = int((now - timedelta(days=FIRST_TIME_RIGHT_DAYS)).timestamp())
     return _rows(sums, rows, days, period, cutoff)
+
+
+def _rows_of(queryset: QuerySet[Any]) -> Iterable[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query. On PostgreSQL in binary: the cells' packed
+    values arrive as they are stored instead of as hexadecimal text to decode (a third of
+    the time of the widest question: six years of the region read ~4 MB of them)."""
+    if connection.vendor != "postgresql":
+        return queryset
+    import psycopg
+
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    # Django's cursors bind on the client, which cannot ask for binary results.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
 
 
 def _rows(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
@@ -118,15 +119,32 @@ def _hand_over(report: Report, decision: RoutingDecision, actor: Any) -> None:
     from regiohub.meldpunt.services.handling import forward_to_external_body
 
     body = ExternalBody.objects.get(pk=decision.external_body_id)
-    with translation.override(report.reporter_language):
-        parts = [decision.feature_name or decision.feature_id]
-        if decision.distance_m is not None:
-            parts.append(_("%(metres)s m away") % {"metres": f"{decision.distance_m:g}"})
-        where = ", ".join(p for p in parts if p)
-    reason = _("Routed by the rules: %(rule)s") % {"rule": decision.rule_text}
-    if where:
-        reason += f" ({where})"
-    forward_to_external_body(report, body, reason=reason, actor=actor)
+    forward_to_external_body(
+        report, body, reason=handover_reason(report, decision, body), actor=actor
+    )
+
+
+def handover_reason(report: Report, decision: RoutingDecision, body: ExternalBody) -> str:
+    """Why the rules chose ``body``, as the body reads it: what is near the place and how
+    near, or the subject and municipality it handles; in the region's language (the
+    bodies are Flemish; the rule's own wording stays on the staff's routing trace)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        feature = decision.feature_name or decision.feature_id
+        if feature and decision.distance_m is not None:
+            return _(
+                "The place marked is %(metres)s m from %(feature)s (%(layer)s), which "
+                "%(body)s manages."
+            ) % {
+                "metres": f"{decision.distance_m:.0f}",
+                "feature": feature,
+                "layer": decision.layer_name or "-",
+                "body": body.display_name,
+            }
+        return _("%(body)s handles “%(subject)s” in %(municipality)s.") % {
+            "body": body.display_name,
+            "subject": report.category.display_name,
+            "municipality": report.organisation.display_name,
+        }
 
 
 def hand_over_routed(event: ReportRouted) -> str:

@@ -127,7 +127,9 @@ def test_a_point_10_m_from_a_regional_road_goes_to_awv_with_its_trace(kortrijk_r
     assert decision.layer_version == kortrijk_rules.current_version
     assert decision.distance_m == pytest.approx(10.0, abs=0.2)
     assert "pothole" in decision.rule_text
-    assert "N43" in handover.reason
+    # The body reads what is near and how near, in the region's language, not our rule.
+    assert "N43" in handover.reason and "10 m" in handover.reason
+    assert "pothole" not in handover.reason
     entry = HistoryEntry.objects.get(action="report.routed", object_id=str(report.pk))
     assert entry.after["feature"] == "N43-1"
 
@@ -166,6 +168,7 @@ def test_waste_goes_to_the_intermunicipal_company_of_the_municipality(bodies, re
     run_tasks()
     assert lendelede.handovers.get().to_external_body.code == "ivio"
     assert menen.handovers.get().to_external_body.code == "mirom"
+    assert "Menen" in menen.handovers.get().reason
 
 
 @pytest.mark.parametrize("breakage", ["switched_off", "version_removed", "corrupt", "truncated"])

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -85,11 +86,22 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable[..., handoff.Outcome], Any]]
 }
 
 
-def _handover_or_404(token: str) -> Handover:
+class _LinkGone(Exception):
+    """The link opens no hand-over: wrong, cut off, tampered or expired (never which)."""
+
+
+def _handover_or_gone(token: str) -> Handover:
     handover = handoff.handover_for_token(token)
     if handover is None:
-        raise Http404
+        raise _LinkGone
     return handover
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    """A 404 that tells the body what to do, rather than "check the address": a link from
+    our mail that stopped working is most often one that expired after the answer."""
+    context = {"gone": True, "link_days": settings.MELDPUNT_HANDOFF_LINK_DAYS}
+    return _private(render(request, "meldpunt/handoff.html", context, status=404))
 
 
 def _page(
@@ -124,7 +136,14 @@ def _page(
 @require_http_methods(["GET", "POST"])
 def handoff_page(request: HttpRequest, token: str) -> HttpResponse:
     """Show the hand-over; a POST answers it (one of :data:`ACTIONS`) and comes back here."""
-    handover = _handover_or_404(token)
+    try:
+        return _answer(request, token)
+    except _LinkGone:
+        return _gone(request)
+
+
+def _answer(request: HttpRequest, token: str) -> HttpResponse:
+    handover = _handover_or_gone(token)
     if request.method == "GET":
         return _page(request, handover)
     # No rate per address: a body's office answers many hand-overs from one address, and a
@@ -144,7 +163,7 @@ def handoff_page(request: HttpRequest, token: str) -> HttpResponse:
         apply_service_errors(form, exc)
         return _page(request, handover, bound={action: form}, status=400)
     except handoff.HandoffClosed as exc:
-        return _page(request, _handover_or_404(token), error=str(exc), status=409)
+        return _page(request, _handover_or_gone(token), error=str(exc), status=409)
     if outcome.changed:
         messages.success(request, str(done))
     else:
