@@ -10,8 +10,9 @@ place, the centre of the Lambert 72 grid square of that many metres the place li
 no street; its clusters are counted from those centres too, so that no answer says more
 about the place than the square.
 
-The subjects and municipalities are read at most every ``MELDPUNT_MAP_CACHE_SECONDS`` per
-process (:func:`catalogue`); the views keep whole answers as long.
+The subjects and municipalities, and the places of the open reports on the map, are read
+at most every ``MELDPUNT_MAP_CACHE_SECONDS`` per process (:func:`catalogue`,
+:func:`points`); the views keep whole answers as long.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from urllib.parse import urlencode
 import numpy as np
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, F, QuerySet, Value
-from django.db.models.functions import Floor
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -217,9 +217,10 @@ def catalogue() -> Catalogue:
 
 def forget() -> None:
     """Read the subjects and municipalities again at the next question."""
-    global _catalogue
+    global _catalogue, _points
     with _lock:
         _catalogue = None
+        _points = None
 
 
 # --- Reports as the public sees them --------------------------------------------------------
@@ -430,15 +431,47 @@ class Grid:
             math.floor((lon - self.west) / self.cell_lon),
         )
 
-    def padded(self, metres: float) -> tuple[tuple[float, float], tuple[float, float]]:
-        """(lat range, lon range) of the grid widened by ``metres`` on every side."""
-        pad_lat = metres / 111_320
-        widest = math.cos(math.radians(min(89.0, max(abs(self.south), abs(self.north)))))
-        pad_lon = metres / (111_320 * widest)
-        return (
-            (self.south - pad_lat, self.north + pad_lat),
-            (self.west - pad_lon, self.east + pad_lon),
+
+@dataclass(frozen=True)
+class Points:
+    """Every open report on the map as arrays, in the order read: its id, where the map
+    shows it (a blurred place at its square's centre), its subject and municipality."""
+
+    ids: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    subject: np.ndarray
+    municipality: np.ndarray
+    read_at: float
+
+
+_points: Points | None = None
+
+
+def points(known: Catalogue) -> Points:
+    """The map's open reports, read again when older than ``MELDPUNT_MAP_CACHE_SECONDS``
+    (one narrow read of the partial index's rows: ~65,000 at a million reports), so
+    that every view is counted and clustered in memory instead of by a GROUP BY."""
+    global _points
+    kept = _points
+    if kept is not None and time.monotonic() - kept.read_at < cache_seconds():
+        return kept
+    rows = list(
+        open_on_map(known.subject_ids()).values_list(
+            "pk", "latitude", "longitude", "category_id", "organisation_id"
         )
+    )
+    table = np.array(rows, dtype=float).reshape(-1, 5)
+    ids, subject, municipality = (table[:, i].astype(np.int64) for i in (0, 3, 4))
+    lat, lon = table[:, 1].copy(), table[:, 2].copy()
+    metres = np.array([known.subjects[int(pk)].metres or 0 for pk in subject], dtype=float)
+    for size in sorted(set(metres.tolist()) - {0.0}):
+        blurred = metres == size
+        lat[blurred], lon[blurred] = generalise(lat[blurred], lon[blurred], size)
+    fresh = Points(ids, lat, lon, subject, municipality, time.monotonic())
+    with _lock:
+        _points = fresh
+    return fresh
 
 
 def answer(
@@ -451,43 +484,30 @@ def answer(
     """The open reports in the view (WGS84 west, south, east, north) as GeoJSON: each one
     when there are at most :data:`MAX_POINTS`, else clusters on a :class:`Grid`.
 
-    The view is counted first, per cell (for exact places an index-only question), so
-    that a crowded view never reads a report's row; a view of few reports then reads
-    theirs."""
+    The view is counted and clustered in memory (:func:`points`): a view of few reports
+    then reads theirs, as they are now, by id."""
     known = catalogue()
     grid = Grid.of(bbox, zoom)
-    ids = known.subject_ids(category)
-    where = known.municipality_id(municipality) if municipality else None
-
-    def scope(subject_ids: list[int]) -> QuerySet[Report]:
-        found = open_on_map(subject_ids)
-        return found.filter(organisation_id=where) if municipality else found
-
-    blurred = {pk: known.subjects[pk].metres for pk in ids if known.subjects[pk].metres}
-    exact, rough = scope([pk for pk in ids if pk not in blurred]), scope(sorted(blurred))
-    in_view = {"latitude__range": (grid.south, grid.north),
-               "longitude__range": (grid.west, grid.east)}  # fmt: skip
-    # A blurred place may lie outside the view while its square's centre lies inside
-    # (at most half the square's diagonal away: 0.71 of its side).
-    lats, lons = grid.padded(max(blurred.values(), default=0) * 0.75)
-    near_view = {"latitude__range": lats, "longitude__range": lons}
-    cells = _exact_cells(grid, exact.filter(**in_view))
-    squares = _squares(grid, rough.filter(**near_view), blurred) if blurred else []
-    total = sum(cell[0] for cell in cells.values()) + len(squares)
+    found = points(known)
+    mask = np.isin(found.subject, known.subject_ids(category))
+    if municipality:
+        mask &= found.municipality == (known.municipality_id(municipality) or -1)
+    mask &= (found.lat >= grid.south) & (found.lat <= grid.north)
+    mask &= (found.lon >= grid.west) & (found.lon <= grid.east)
+    total = int(np.count_nonzero(mask))
     clustered = total > MAX_POINTS
     if clustered:
-        for lat, lon in squares:
-            cell = cells.setdefault(grid.cell_of(lat, lon), [0, 0.0, 0.0])
-            cell[0] += 1
-            cell[1] += lat
-            cell[2] += lon
-        features = _cluster_features(grid, cells)
-    else:
-        rows = list(exact.filter(**in_view).values_list(*ROW)[:MAX_POINTS]) if cells else []
-        if squares:
-            rows += list(rough.filter(**near_view).values_list(*ROW)[: MAX_POINTS * 2])
+        features = _cluster_features(grid, _cells(grid, found.lat[mask], found.lon[mask]))
+    elif total:
+        rows = list(
+            open_on_map(known.subject_ids(category))
+            .filter(pk__in=found.ids[mask].tolist())
+            .values_list(*ROW)
+        )
         shown = [r for r in public_reports(rows, known) if grid.inside(r.latitude, r.longitude)]
         features = [r.feature() for r in shown[:MAX_POINTS]]
+    else:
+        features = []
     return {
         "type": "FeatureCollection",
         "clustered": clustered,
@@ -497,39 +517,19 @@ def answer(
     }
 
 
-def _exact_cells(grid: Grid, exact: QuerySet[Report]) -> dict[tuple[int, int], list[float]]:
-    """(count, sum of latitudes, sum of longitudes) per grid cell of the exact places in
-    the view, grouped by the database: the partial index holds all it reads."""
-    grouped = (
-        exact.annotate(
-            cy=Floor((F("latitude") - Value(grid.south)) / Value(grid.cell_lat)),
-            cx=Floor((F("longitude") - Value(grid.west)) / Value(grid.cell_lon)),
-        )
-        .values("cy", "cx")
-        .annotate(n=Count("*"), lat=Avg("latitude"), lon=Avg("longitude"))
-    )
-    cells: dict[tuple[int, int], list[float]] = {}
-    for row in grouped:
-        n = row["n"]
-        cells[(int(row["cy"]), int(row["cx"]))] = [n, row["lat"] * n, row["lon"] * n]
-    return cells
-
-
-def _squares(
-    grid: Grid, rough: QuerySet[Report], blurred: dict[int, int]
-) -> list[tuple[float, float]]:
-    """The centres of the squares of blurred places whose centre lies in the view: what
-    they are counted and clustered by, never by the place itself."""
-    rows = list(rough.values_list("latitude", "longitude", "category_id"))
-    found: list[tuple[float, float]] = []
-    for metres in sorted(set(blurred.values())):
-        mine = [r for r in rows if blurred[r[2]] == metres]
-        if not mine:
-            continue
-        lat, lon = generalise([r[0] for r in mine], [r[1] for r in mine], metres)
-        keep = (lat >= grid.south) & (lat <= grid.north) & (lon >= grid.west) & (lon <= grid.east)
-        found += zip(lat[keep].tolist(), lon[keep].tolist(), strict=True)
-    return found
+def _cells(grid: Grid, lat: np.ndarray, lon: np.ndarray) -> dict[tuple[int, int], list[float]]:
+    """(count, sum of latitudes, sum of longitudes) per grid cell of the places."""
+    cy = np.floor((lat - grid.south) / grid.cell_lat).astype(np.int64)
+    cx = np.floor((lon - grid.west) / grid.cell_lon).astype(np.int64)
+    keys, inverse = np.unique(np.stack([cy, cx], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.bincount(inverse)
+    lats = np.bincount(inverse, weights=lat)
+    lons = np.bincount(inverse, weights=lon)
+    return {
+        (int(y), int(x)): [int(n), float(a), float(o)]
+        for (y, x), n, a, o in zip(keys.tolist(), counts, lats, lons, strict=True)
+    }
 
 
 def _cluster_features(
