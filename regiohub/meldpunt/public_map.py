@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -434,8 +434,10 @@ class Grid:
 
 @dataclass(frozen=True)
 class Points:
-    """Every open report on the map as arrays, in the order read: its id, where the map
-    shows it (a blurred place at its square's centre), its subject and municipality."""
+    """Every open report on the map as arrays: its id, where the map shows it (a blurred
+    place at its square's centre), its subject and municipality; read at ``read_at``
+    (monotonic) from the reports as they were at ``since`` (database time), fully at
+    ``full_at``, for the subjects of ``subjects``."""
 
     ids: np.ndarray
     lat: np.ndarray
@@ -443,24 +445,24 @@ class Points:
     subject: np.ndarray
     municipality: np.ndarray
     read_at: float
+    since: datetime
+    full_at: float
+    subjects: tuple[tuple[int, int], ...]
 
+
+#: Reports changed this long before the last read are read again: a change saved just
+#: before a read may commit just after it.
+POINTS_MARGIN = timedelta(minutes=2)
+#: Read everything again this often (and when more than POINTS_CHANGED_MAX changed): what
+#: a change without ``updated_at`` (a hand-made SQL fix) left behind is gone by then.
+POINTS_FULL_SECONDS = 600
+POINTS_CHANGED_MAX = 5_000
 
 _points: Points | None = None
+_POINT_ROW = ("pk", "latitude", "longitude", "category_id", "organisation_id")
 
 
-def points(known: Catalogue) -> Points:
-    """The map's open reports, read again when older than ``MELDPUNT_MAP_CACHE_SECONDS``
-    (one narrow read of the partial index's rows: ~65,000 at a million reports), so
-    that every view is counted and clustered in memory instead of by a GROUP BY."""
-    global _points
-    kept = _points
-    if kept is not None and time.monotonic() - kept.read_at < cache_seconds():
-        return kept
-    rows = list(
-        open_on_map(known.subject_ids()).values_list(
-            "pk", "latitude", "longitude", "category_id", "organisation_id"
-        )
-    )
+def _arrays(rows: list[tuple[Any, ...]], known: Catalogue) -> tuple[np.ndarray, ...]:
     table = np.array(rows, dtype=float).reshape(-1, 5)
     ids, subject, municipality = (table[:, i].astype(np.int64) for i in (0, 3, 4))
     lat, lon = table[:, 1].copy(), table[:, 2].copy()
@@ -468,7 +470,52 @@ def points(known: Catalogue) -> Points:
     for size in sorted(set(metres.tolist()) - {0.0}):
         blurred = metres == size
         lat[blurred], lon[blurred] = generalise(lat[blurred], lon[blurred], size)
-    fresh = Points(ids, lat, lon, subject, municipality, time.monotonic())
+    return ids, lat, lon, subject, municipality
+
+
+def points(known: Catalogue) -> Points:
+    """The map's open reports, kept per process: after the first read (one narrow read of
+    the partial index: ~65,000 rows at a million reports) only the reports changed since
+    (``updated_at``, indexed) are read again, at most every ``MELDPUNT_MAP_CACHE_SECONDS``.
+    Every view is then counted and clustered in memory instead of by a GROUP BY."""
+    global _points
+    kept = _points
+    moment = time.monotonic()
+    if kept is not None and moment - kept.read_at < cache_seconds():
+        return kept
+    subjects = tuple(sorted((pk, s.metres or 0) for pk, s in known.subjects.items()))
+    since = timezone.now()
+    changed: list[int] = []
+    if (
+        kept is not None
+        and kept.subjects == subjects
+        and moment - kept.full_at < (POINTS_FULL_SECONDS)
+    ):
+        changed = list(
+            Report.objects.filter(updated_at__gte=kept.since - POINTS_MARGIN)
+            .order_by()
+            .values_list("pk", flat=True)[: POINTS_CHANGED_MAX + 1]
+        )
+    if (
+        kept is None
+        or kept.subjects != subjects
+        or len(changed) > POINTS_CHANGED_MAX
+        or (moment - kept.full_at >= POINTS_FULL_SECONDS)
+    ):
+        rows = list(open_on_map(known.subject_ids()).values_list(*_POINT_ROW))
+        fresh = Points(*_arrays(rows, known), moment, since, moment, subjects)
+    else:
+        rows = list(
+            open_on_map(known.subject_ids()).filter(pk__in=changed).values_list(*_POINT_ROW)
+        )
+        keep = ~np.isin(kept.ids, np.asarray(changed, dtype=np.int64))
+        parts = zip(
+            (kept.ids, kept.lat, kept.lon, kept.subject, kept.municipality),
+            _arrays(rows, known),
+            strict=True,
+        )
+        merged = [np.concatenate([old[keep], new]) for old, new in parts]
+        fresh = Points(*merged, moment, since, kept.full_at, subjects)
     with _lock:
         _points = fresh
     return fresh
@@ -518,17 +565,18 @@ def answer(
 
 
 def _cells(grid: Grid, lat: np.ndarray, lon: np.ndarray) -> dict[tuple[int, int], list[float]]:
-    """(count, sum of latitudes, sum of longitudes) per grid cell of the places."""
+    """(count, sum of latitudes, sum of longitudes) per grid cell of the places (in the
+    grid: at most MAX_CELLS + 1 cells either way), one ``bincount`` each."""
     cy = np.floor((lat - grid.south) / grid.cell_lat).astype(np.int64)
     cx = np.floor((lon - grid.west) / grid.cell_lon).astype(np.int64)
-    keys, inverse = np.unique(np.stack([cy, cx], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    counts = np.bincount(inverse)
-    lats = np.bincount(inverse, weights=lat)
-    lons = np.bincount(inverse, weights=lon)
+    width = int(cx.max()) + 1
+    key = cy * width + cx
+    counts = np.bincount(key)
+    lats = np.bincount(key, weights=lat)
+    lons = np.bincount(key, weights=lon)
     return {
-        (int(y), int(x)): [int(n), float(a), float(o)]
-        for (y, x), n, a, o in zip(keys.tolist(), counts, lats, lons, strict=True)
+        divmod(int(k), width): [int(counts[k]), float(lats[k]), float(lons[k])]
+        for k in np.flatnonzero(counts)
     }
 
 

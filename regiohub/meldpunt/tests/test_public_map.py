@@ -480,3 +480,21 @@ def bulk_reports(
             )
         )
     return Report.objects.bulk_create(rows)
+
+
+def test_the_map_reads_only_what_changed_since_its_last_read(client, categories):
+    from regiohub.meldpunt import public_map as engine
+
+    closing = file_report()
+    with override_settings(MELDPUNT_MAP_CACHE_SECONDS=0):
+        assert references(region_json(client)) == {closing.reference}
+        full_at = engine._points.full_at
+        services.change_status(closing, Status.CANCELLED, actor=None, reason="Dubbel")
+        added = file_report(code="street-light")
+        moved = file_report(code="pothole", where=MENEN_CENTRE)
+        Report.objects.filter(pk=moved.pk).update(latitude=KORTRIJK_CENTRE[0] + 0.001)
+        Report.objects.filter(pk=moved.pk).update(updated_at=timezone.now())
+        data = region_json(client)
+        assert references(data) == {added.reference, moved.reference}
+        assert engine._points.full_at == full_at  # no second full read
+        assert len(engine._points.ids) == 2
