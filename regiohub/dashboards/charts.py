@@ -78,7 +78,7 @@ def render_svg(
     chart = copy.deepcopy(spec)
     if rows is not None:
         chart["data"] = {"values": rows}
-    _refuse_fetches(chart)
+    refuse_fetches(chart)
     config = {**CONFIG, **chart.pop("config", {})}
     language = language if language in FORMAT_LOCALES else "nl"
     try:
@@ -94,7 +94,7 @@ def render_svg(
     return _labelled(svg, label)
 
 
-def _refuse_fetches(node: Any) -> None:
+def refuse_fetches(node: Any) -> None:
     """No ``url`` anywhere (data, images, lookups): vl-convert refuses them too, but this
     says so before an engine is asked and in the author's words."""
     if isinstance(node, dict):
@@ -108,10 +108,10 @@ def _refuse_fetches(node: Any) -> None:
                     )
                     % {"url": shown[:100]}
                 )
-            _refuse_fetches(value)
+            refuse_fetches(value)
     elif isinstance(node, list):
         for item in node:
-            _refuse_fetches(item)
+            refuse_fetches(item)
 
 
 def _explain(message: str) -> str:

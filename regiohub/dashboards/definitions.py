@@ -1,0 +1,353 @@
+"""A dashboard as the data team writes it: ``<slug>.yaml``, read and checked here.
+
+One reader for files and the admin, so both refuse the same mistakes and a dashboard can
+go from one to the other and back unchanged (:func:`to_yaml` writes what :func:`parse`
+reads). This module checks the *shape*: every text in nl/fr/en, a known audience, unique
+charts, a query the platform can ask (a dataset's query-API parameters, or one of the
+contact point's read functions), a Vega-Lite specification that loads nothing and names
+only fields its query returns. Whether the dataset and its columns exist is asked of the
+data platform when the dashboard is saved (a later slice).
+
+Example::
+
+    slug: mobiliteit
+    title: {nl: Mobiliteit, fr: Mobilité, en: Mobility}
+    description: {nl: …, fr: …, en: …}
+    audience: public
+    charts:
+      - slug: per-uur
+        title: {nl: Verkeer per uur, fr: Trafic par heure, en: Traffic per hour}
+        caption: {nl: …, fr: …, en: …}
+        query:
+          dataset: telraam-9000008311
+          params: {group_by: hour, agg: "sum:bike,sum:car"}
+        columns: [hour, bike, car]
+        spec: {mark: bar, encoding: {x: {field: hour, type: ordinal}, …}}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from django.utils.translation import gettext as _
+
+from regiohub.dashboards.charts import ChartError, refuse_fetches, spec_fields
+
+LANGUAGES = ("nl", "fr", "en")
+AUDIENCES = ("public", "internal")
+#: The contact point's read functions a chart may ask (``meldpunt.queries``).
+MELDPUNT_QUESTIONS = {
+    "report_counts": ("by", "start", "end"),
+    "sla_outcomes": ("by", "start", "end"),
+    "statistics": ("rows", "period", "start", "end"),
+}
+#: The data platform's query-API parameters a chart may pass (``datasets.queries.rows``).
+DATASET_PARAMS = frozenset({"filters", "select", "group_by", "agg", "bucket", "order", "limit"})
+MAX_BYTES = 256 * 1024
+MAX_CHARTS = 40
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class DefinitionError(ValueError):
+    """Everything wrong with a definition, each problem naming where it is."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Text:
+    nl: str
+    fr: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return getattr(self, language, "") or self.nl
+
+    def as_dict(self) -> dict[str, str]:
+        return {"nl": self.nl, "fr": self.fr, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Query:
+    """``dataset`` with query-API ``params``, or ``meldpunt`` naming a read function."""
+
+    dataset: str = ""
+    meldpunt: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        source = {"dataset": self.dataset} if self.dataset else {"meldpunt": self.meldpunt}
+        return {**source, "params": self.params}
+
+
+@dataclass(frozen=True)
+class Chart:
+    slug: str
+    title: Text
+    caption: Text
+    query: Query
+    columns: tuple[str, ...]
+    spec: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title.as_dict(),
+            "caption": self.caption.as_dict(),
+            "query": self.query.as_dict(),
+            "columns": list(self.columns),
+            "spec": self.spec,
+        }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    slug: str
+    title: Text
+    description: Text
+    audience: str
+    organisations: tuple[str, ...]
+    charts: tuple[Chart, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "slug": self.slug,
+            "title": self.title.as_dict(),
+            "description": self.description.as_dict(),
+            "audience": self.audience,
+        }
+        if self.organisations:
+            data["organisations"] = list(self.organisations)
+        data["charts"] = [chart.as_dict() for chart in self.charts]
+        return data
+
+
+class _NoAliases(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few lines of them expand to gigabytes once
+    written out (the "billion laughs"), and a dashboard never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse(text: str | bytes, *, name: str = "") -> Dashboard:
+    """The dashboard ``text`` describes, or a :class:`DefinitionError` listing every
+    problem (each says which chart and which key). ``name`` is the file name, if any: its
+    stem must be the slug."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise DefinitionError([_too_big()])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DefinitionError(
+                [_("The file is not UTF-8 text (byte %(at)d).") % {"at": error.start}]
+            ) from error
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise DefinitionError([_too_big()])
+    if "\x00" in text:
+        raise DefinitionError([_("The definition contains a NUL character.")])
+    try:
+        data = yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader without aliases
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = (
+            _("line %(line)d, column %(column)d")
+            % {"line": mark.line + 1, "column": mark.column + 1}
+            if mark is not None
+            else ""
+        )
+        problem = getattr(error, "problem", None) or str(error)
+        raise DefinitionError(
+            [_("This is not valid YAML (%(where)s): %(problem)s") % {"where": where,
+                                                                    "problem": problem}]
+        ) from error  # fmt: skip
+    return _checked(data, name)
+
+
+def _too_big() -> str:
+    return _("A dashboard definition may be at most %(kb)d KB.") % {"kb": MAX_BYTES // 1024}
+
+
+def to_yaml(dashboard: Dashboard) -> str:
+    """The definition as a file: :func:`parse` of it gives ``dashboard`` back."""
+    return yaml.safe_dump(
+        dashboard.as_dict(), allow_unicode=True, sort_keys=False, default_flow_style=False
+    )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.found.append(f"{where}: {message}" if where else message)
+
+
+def _checked(data: Any, name: str) -> Dashboard:
+    problems = _Problems()
+    if not isinstance(data, Mapping):
+        raise DefinitionError([_("A dashboard definition is a mapping of keys (slug, title, …).")])
+    known = {"slug", "title", "description", "audience", "organisations", "charts"}
+    for key in sorted(set(map(str, data)) - known):
+        problems.add("", _("unknown key “%(key)s”") % {"key": key})
+    slug = _slug(data.get("slug"), "slug", problems)
+    stem = name.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml") if name else ""
+    if stem and slug and stem != slug:
+        problems.add("slug", _("the file is called “%(name)s” but its slug is “%(slug)s”")
+                     % {"name": stem, "slug": slug})  # fmt: skip
+    title = _text(data.get("title"), "title", problems)
+    description = _text(data.get("description"), "description", problems)
+    audience = data.get("audience")
+    if audience not in AUDIENCES:
+        problems.add("audience", _("say “public” or “internal”"))
+    organisations = data.get("organisations") or []
+    if not isinstance(organisations, list) or not all(
+        isinstance(code, str) and code for code in organisations
+    ):
+        problems.add("organisations", _("a list of organisation codes, such as [KOR, MEN]"))
+        organisations = []
+    if audience == "internal" and not organisations:
+        problems.add("organisations", _("an internal dashboard names who may see it"))
+    charts_data = data.get("charts")
+    charts: list[Chart] = []
+    if not isinstance(charts_data, list) or not charts_data:
+        problems.add("charts", _("a dashboard has at least one chart"))
+    elif len(charts_data) > MAX_CHARTS:
+        problems.add("charts", _("at most %(count)d charts") % {"count": MAX_CHARTS})
+    else:
+        seen: set[str] = set()
+        for index, item in enumerate(charts_data, start=1):
+            chart = _chart(item, index, problems)
+            if chart is None:
+                continue
+            if chart.slug in seen:
+                problems.add(_where(index, chart.slug), _("another chart has this slug"))
+            seen.add(chart.slug)
+            charts.append(chart)
+    if problems.found:
+        raise DefinitionError(problems.found)
+    return Dashboard(
+        slug=slug,
+        title=title,
+        description=description,
+        audience=str(audience),
+        organisations=tuple(organisations),
+        charts=tuple(charts),
+    )
+
+
+def _where(index: int, slug: str = "", key: str = "") -> str:
+    place = (
+        _("chart %(number)d (“%(slug)s”)") % {"number": index, "slug": slug}
+        if slug
+        else (_("chart %(number)d") % {"number": index})
+    )
+    return f"{place}, {key}" if key else place
+
+
+def _slug(value: Any, where: str, problems: _Problems) -> str:
+    if not isinstance(value, str) or not SLUG.match(value):
+        problems.add(where, _("lower-case letters, digits and dashes, such as “mobiliteit”"))
+        return ""
+    return value
+
+
+def _text(value: Any, where: str, problems: _Problems) -> Text:
+    if not isinstance(value, Mapping):
+        problems.add(where, _("a text in nl, fr and en: {nl: …, fr: …, en: …}"))
+        return Text("", "", "")
+    texts = {}
+    for language in LANGUAGES:
+        text = value.get(language)
+        if not isinstance(text, str) or not text.strip():
+            problems.add(where, _("the text in “%(language)s” is missing") % {"language": language})
+            text = ""
+        texts[language] = text.strip()
+    for key in sorted(set(map(str, value)) - set(LANGUAGES)):
+        problems.add(where, _("unknown language “%(key)s”") % {"key": key})
+    return Text(**texts)
+
+
+def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
+    if not isinstance(item, Mapping):
+        problems.add(_where(index), _("a chart is a mapping of keys (slug, title, …)"))
+        return None
+    slug = item.get("slug") if isinstance(item.get("slug"), str) else ""
+    start = len(problems.found)
+    known = {"slug", "title", "caption", "query", "columns", "spec"}
+    for key in sorted(set(map(str, item)) - known):
+        problems.add(_where(index, slug), _("unknown key “%(key)s”") % {"key": key})
+    _slug(item.get("slug"), _where(index, slug, "slug"), problems)
+    title = _text(item.get("title"), _where(index, slug, "title"), problems)
+    caption = _text(item.get("caption"), _where(index, slug, "caption"), problems)
+    query = _query(item.get("query"), _where(index, slug, "query"), problems)
+    columns = item.get("columns")
+    if (
+        not isinstance(columns, list)
+        or not columns
+        or not all(isinstance(c, str) and FIELD.match(c) for c in columns)
+    ):
+        problems.add(_where(index, slug, "columns"),
+                     _("the columns the query returns, such as [month, reports]"))  # fmt: skip
+        columns = []
+    spec = item.get("spec")
+    if not isinstance(spec, Mapping) or not spec:
+        problems.add(_where(index, slug, "spec"), _("a Vega-Lite specification (mark, encoding)"))
+        spec = {}
+    else:
+        spec = dict(spec)
+        if "data" in spec or "datasets" in spec:
+            problems.add(_where(index, slug, "spec"),
+                         _("no data in the specification: the query gives them"))  # fmt: skip
+        try:
+            refuse_fetches(spec)
+        except ChartError as error:
+            problems.add(_where(index, slug, "spec"), str(error))
+        unknown = sorted(spec_fields(spec) - set(columns)) if columns else []
+        if unknown:
+            problems.add(_where(index, slug, "spec"),
+                         _("fields the query does not return: %(fields)s")
+                         % {"fields": ", ".join(unknown)})  # fmt: skip
+    if len(problems.found) > start:
+        return None
+    return Chart(str(slug), title, caption, query, tuple(columns), spec)
+
+
+def _query(value: Any, where: str, problems: _Problems) -> Query:
+    if not isinstance(value, Mapping):
+        problems.add(where, _("a dataset with its parameters, or a question of the contact point"))
+        return Query()
+    params = value.get("params") or {}
+    if not isinstance(params, Mapping):
+        problems.add(where, _("params is a mapping of parameters"))
+        params = {}
+    dataset, question = value.get("dataset"), value.get("meldpunt")
+    if bool(dataset) == bool(question):
+        problems.add(where, _("name either a dataset or a question of the contact point"))
+        return Query()
+    if dataset:
+        if not isinstance(dataset, str) or not SLUG.match(dataset):
+            problems.add(where, _("the dataset is named by its slug"))
+        for key in sorted(set(map(str, params)) - DATASET_PARAMS):
+            problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
+        return Query(dataset=str(dataset), params=dict(params))
+    if question not in MELDPUNT_QUESTIONS:
+        problems.add(where, _("the contact point answers %(names)s")
+                     % {"names": ", ".join(sorted(MELDPUNT_QUESTIONS))})  # fmt: skip
+        return Query()
+    for key in sorted(set(map(str, params)) - set(MELDPUNT_QUESTIONS[question])):
+        problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
+    return Query(meldpunt=str(question), params=dict(params))
