@@ -24,10 +24,10 @@ FORMAT_LOCALES: dict[str, dict[str, Any]] = {
     "nl": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["€\u00a0", ""]},
     "fr": {
         "decimal": ",",
-        "thousands": "\u202f",
+        "thousands": "\u00a0",
         "grouping": [3],
         "currency": ["", "\u00a0€"],
-        "percent": "\u202f%",
+        "percent": "\u00a0%",
     },
     "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""]},
 }

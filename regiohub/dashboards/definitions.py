@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from regiohub.dashboards.charts import ChartError, refuse_fetches, spec_fields
+from regiohub.meldpunt.queries import ReportCount, SlaOutcome, StatisticsRow
 
 LANGUAGES = ("nl", "fr", "en")
 AUDIENCES = ("public", "internal")
@@ -44,6 +46,18 @@ MELDPUNT_QUESTIONS = {
     "report_counts": ("by", "start", "end"),
     "sla_outcomes": ("by", "start", "end"),
     "statistics": ("rows", "period", "start", "end"),
+}
+
+
+def _fields(row: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(row))
+
+
+#: What each of those returns per row: the columns a chart may name.
+MELDPUNT_COLUMNS = {
+    "report_counts": _fields(ReportCount),
+    "sla_outcomes": _fields(SlaOutcome),
+    "statistics": _fields(StatisticsRow),
 }
 #: The data platform's query-API parameters a chart may pass (``datasets.queries.rows``).
 DATASET_PARAMS = frozenset({"filters", "select", "group_by", "agg", "bucket", "order", "limit"})
@@ -303,6 +317,14 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
         problems.add(_where(index, slug, "columns"),
                      _("the columns the query returns, such as [month, reports]"))  # fmt: skip
         columns = []
+    if query.meldpunt and columns:
+        returned = MELDPUNT_COLUMNS[query.meldpunt]
+        if set(columns) - set(returned):
+            said = _("%(question)s returns %(columns)s") % {
+                "question": query.meldpunt,
+                "columns": ", ".join(returned),
+            }
+            problems.add(_where(index, slug, "columns"), said)
     spec = item.get("spec")
     if not isinstance(spec, Mapping) or not spec:
         problems.add(_where(index, slug, "spec"), _("a Vega-Lite specification (mark, encoding)"))

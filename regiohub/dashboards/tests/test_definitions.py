@@ -88,6 +88,10 @@ def test_anchors_and_aliases_are_refused():
             "either a dataset or a question",
         ),
         (("slug: mobiliteit", "slug: Mobiliteit!"), "lower-case letters"),
+        (
+            ("columns: [key, count]", "columns: [key, total]"),
+            "report_counts returns key, label, count, open",
+        ),
         (("audience: public", "audience: public\ncolour: red"), "unknown key “colour”"),
     ],
 )
