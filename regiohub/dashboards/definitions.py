@@ -37,7 +37,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from regiohub.dashboards.charts import ChartError, refuse_fetches, spec_fields
-from regiohub.meldpunt.queries import ReportCount, SlaOutcome, StatisticsRow
+from regiohub.meldpunt.queries import GROUPS, ReportCount, SlaOutcome, StatisticsRow
 
 LANGUAGES = ("nl", "fr", "en")
 AUDIENCES = ("public", "internal")
@@ -372,4 +372,6 @@ def _query(value: Any, where: str, problems: _Problems) -> Query:
         return Query()
     for key in sorted(set(map(str, params)) - set(MELDPUNT_QUESTIONS[question])):
         problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
+    if "by" in MELDPUNT_QUESTIONS[question] and params.get("by") not in GROUPS:
+        problems.add(where, _("by is one of %(names)s") % {"names": ", ".join(GROUPS)})
     return Query(meldpunt=str(question), params=dict(params))
