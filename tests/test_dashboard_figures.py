@@ -1,0 +1,94 @@
+"""A dashboard's figure over the contact point: the rows come through the read door for
+the viewer, so a Menen agent's chart never counts Kortrijk's reports; filters are checked
+with a specific message each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.utils import timezone, translation
+
+from regiohub.core.tests.factories import MembershipFactory
+from regiohub.dashboards.definitions import parse
+from regiohub.dashboards.figures import FilterError, figure, parse_filters
+from regiohub.meldpunt.tests.factories import KORTRIJK_CENTRE, MENEN_CENTRE, file_report
+
+pytestmark = pytest.mark.django_db
+
+DEFINITION = """
+slug: meldingen
+title: {nl: Meldingen, fr: Signalements, en: Reports}
+description: {nl: Per gemeente, fr: Par commune, en: Per municipality}
+audience: internal
+organisations: [ZWVL]
+charts:
+  - slug: per-gemeente
+    title: {nl: Meldingen per gemeente, fr: Signalements par commune, en: Reports per municipality}
+    caption: {nl: Ingediend in de periode, fr: Déposés dans la période, en: Filed in the period}
+    query: {meldpunt: report_counts, params: {by: municipality}}
+    columns: [key, label, count, open]
+    spec:
+      mark: bar
+      encoding:
+        x: {field: label, type: nominal, sort: "-y"}
+        y: {field: count, type: quantitative}
+"""
+
+
+def today_only() -> dict:
+    today = timezone.localdate()
+    return {"start": today.isoformat(), "end": today.isoformat()}
+
+
+def test_the_figure_counts_only_what_its_viewer_may_see(categories, kortrijk_agent):
+    file_report(where=KORTRIJK_CENTRE)
+    file_report(where=KORTRIJK_CENTRE)
+    file_report(where=MENEN_CENTRE)
+    chart = parse(DEFINITION).charts[0]
+    filters = parse_filters(today_only(), today=timezone.localdate())
+    menen = MembershipFactory(organisation=categories["MEN"], agent=True).user
+    regio = MembershipFactory(organisation=categories["ZWVL"], agent=True).user
+
+    mine = figure(chart, kortrijk_agent, filters, language="nl")
+    assert [(r["key"], r["count"]) for r in mine.rows] == [("KOR", 2)]
+    theirs = figure(chart, menen, filters, language="nl")
+    assert [(r["key"], r["count"]) for r in theirs.rows] == [("MEN", 1)]
+    assert "Kortrijk" not in theirs.svg and "Kortrijk" not in theirs.summary
+    everyone = figure(chart, regio, filters, language="nl")
+    assert {r["key"]: r["count"] for r in everyone.rows} == {"KOR": 2, "MEN": 1}
+    assert everyone.summary == "Hoogste: Kortrijk (2). Laagste: Menen (1)."
+    assert 'role="img"' in everyone.svg and "Meldingen per gemeente" in everyone.svg
+
+
+def test_a_municipality_filter_narrows_the_figure(categories):
+    file_report(where=KORTRIJK_CENTRE)
+    file_report(where=MENEN_CENTRE)
+    regio = MembershipFactory(organisation=categories["ZWVL"], agent=True).user
+    chart = parse(DEFINITION).charts[0]
+    filters = parse_filters({**today_only(), "municipality": "MEN"}, today=timezone.localdate())
+    found = figure(chart, regio, filters, language="en")
+    assert [r["key"] for r in found.rows] == ["MEN"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"start": "2026-13-01"}, "start", "Give a date such as 2026-03-31."),
+        ({"start": "31/01/2026"}, "start", "Give a date such as 2026-03-31."),
+        ({"end": "2026-01-01\x00"}, "end", "Give a date such as 2026-03-31."),
+        ({"start": "2026-03-01", "end": "2026-02-01"}, "end", "The period ends before it starts."),
+        ({"start": "1990-01-01", "end": "2026-01-01"}, "start", "at most ten years"),
+        ({"municipality": "XYZ"}, "municipality", "Unknown municipality “XYZ”."),
+    ],
+)
+def test_each_bad_filter_is_named(categories, params, field, message):
+    with translation.override("en"), pytest.raises(FilterError) as refused:
+        parse_filters(params, today=date(2026, 12, 7))
+    assert refused.value.field == field
+    assert message in str(refused.value)
+
+
+def test_the_default_period_is_the_last_twelve_months(categories):
+    filters = parse_filters({}, today=date(2026, 12, 7))
+    assert (filters.start, filters.end) == (date(2025, 12, 1), date(2026, 12, 7))
