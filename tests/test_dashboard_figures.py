@@ -92,3 +92,46 @@ def test_each_bad_filter_is_named(categories, params, field, message):
 def test_the_default_period_is_the_last_twelve_months(categories):
     filters = parse_filters({}, today=date(2026, 12, 7))
     assert (filters.start, filters.end) == (date(2025, 12, 1), date(2026, 12, 7))
+
+
+DATASET_CHART = """
+slug: verkeer
+title: {nl: Verkeer, fr: Trafic, en: Traffic}
+description: {nl: Tellingen, fr: Comptages, en: Counts}
+audience: internal
+organisations: [KOR]
+charts:
+  - slug: fietsers-per-segment
+    title: {nl: Fietsers per segment, fr: Cyclistes par segment, en: Cyclists per segment}
+    caption: {nl: Som, fr: Somme, en: Sum}
+    query:
+      dataset: verkeerstellingen
+      params: {group_by: segment, agg: "sum:fietsers", order: segment}
+    columns: [segment, sum_fietsers]
+    spec:
+      mark: bar
+      encoding:
+        x: {field: segment, type: nominal}
+        y: {field: sum_fietsers, type: quantitative}
+"""
+
+
+def test_a_chart_over_an_internal_dataset_is_kortrijks_alone(categories, kortrijk_admin):
+    from django.http import Http404
+
+    from regiohub.datasets.tests.factories import COUNTS_CSV, make_dataset, upload
+
+    dataset = make_dataset(categories["KOR"], kortrijk_admin)
+    load = upload(dataset, kortrijk_admin, COUNTS_CSV)
+    assert load.state == "done", load.error
+    chart = parse(DATASET_CHART).charts[0]
+    filters = parse_filters({}, today=timezone.localdate())
+    found = figure(chart, kortrijk_admin, filters, language="nl")
+    assert found.rows == [
+        {"segment": 101, "sum_fietsers": 20},
+        {"segment": 102, "sum_fietsers": 0},
+    ]
+    assert found.summary == "Hoogste: 101 (20). Laagste: 102 (0)."
+    menen = MembershipFactory(organisation=categories["MEN"], agent=True).user
+    with pytest.raises(Http404):
+        figure(chart, menen, filters, language="nl")

@@ -59,8 +59,13 @@ MELDPUNT_COLUMNS = {
     "sla_outcomes": _fields(SlaOutcome),
     "statistics": _fields(StatisticsRow),
 }
-#: The data platform's query-API parameters a chart may pass (``datasets.queries.rows``).
-DATASET_PARAMS = frozenset({"filters", "select", "group_by", "agg", "bucket", "order", "limit"})
+#: The data platform's query-API parameters a chart may pass (``datasets.queries.rows``):
+#: these, and filters written as the API writes them (``column`` or ``column__op``); the
+#: data platform's own parser checks them against the dataset when the dashboard is saved.
+DATASET_PARAMS = frozenset({"select", "group_by", "agg", "bucket", "order", "limit"})
+#: Paging, format and version are the dashboard's to choose, not a chart's.
+DASHBOARD_PARAMS = frozenset({"after", "format", "version"})
+FILTER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(?:__[a-z]{1,12})?$")
 MAX_BYTES = 256 * 1024
 MAX_CHARTS = 40
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -364,7 +369,11 @@ def _query(value: Any, where: str, problems: _Problems) -> Query:
         if not isinstance(dataset, str) or not SLUG.match(dataset):
             problems.add(where, _("the dataset is named by its slug"))
         for key in sorted(set(map(str, params)) - DATASET_PARAMS):
-            problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
+            if key in DASHBOARD_PARAMS:
+                said = _("“%(key)s” is the dashboard's to set, not a chart's") % {"key": key}
+                problems.add(where, said)
+            elif not FILTER_KEY.match(key):
+                problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
         return Query(dataset=str(dataset), params=dict(params))
     if question not in MELDPUNT_QUESTIONS:
         problems.add(where, _("the contact point answers %(names)s")

@@ -82,7 +82,8 @@ def test_anchors_and_aliases_are_refused():
         (("audience: public", "audience: internal"), "an internal dashboard names who may see it"),
         (("audience: public", "audience: everybody"), "say “public” or “internal”"),
         (("meldpunt: report_counts", "meldpunt: drop_tables"), "the contact point answers"),
-        (("group_by: hour,", "group_by: hour, sql: 'select 1',"), "unknown parameter “sql”"),
+        (("group_by: hour,", "group_by: hour, 'drop table': 1,"), "unknown parameter “drop table”"),
+        (("group_by: hour,", "group_by: hour, after: x,"), "“after” is the dashboard's to set"),
         (
             ("      meldpunt: report_counts", "      meldpunt: report_counts\n      dataset: x"),
             "either a dataset or a question",
