@@ -135,3 +135,33 @@ def test_a_chart_over_an_internal_dataset_is_kortrijks_alone(categories, kortrij
     menen = MembershipFactory(organisation=categories["MEN"], agent=True).user
     with pytest.raises(Http404):
         figure(chart, menen, filters, language="nl")
+
+
+def test_the_data_behind_a_figure_carries_its_source(categories, kortrijk_admin):
+    import json
+
+    from regiohub.datasets.tests.factories import COUNTS_CSV, make_dataset, upload
+
+    dataset = make_dataset(categories["KOR"], kortrijk_admin, attribution="Stad Kortrijk")
+    upload(dataset, kortrijk_admin, COUNTS_CSV)
+    chart = parse(DATASET_CHART).charts[0]
+    filters = parse_filters({}, today=timezone.localdate())
+    with translation.override("nl"):
+        found = figure(chart, kortrijk_admin, filters, language="nl")
+        csv_text = found.as_csv()
+    data = json.loads(found.as_json())
+    assert data["source"]["name"] == "Verkeerstellingen"
+    assert data["source"]["attribution"] == "Stad Kortrijk"
+    assert data["source"]["version"] == 1
+    assert data["columns"] == ["segment", "sum_fietsers"]
+    lines = csv_text.splitlines()
+    assert lines[:3] == ["segment;sum_fietsers", "101;20", "102;0"]
+    assert lines[-1].startswith("Bron: Verkeerstellingen") and "Stad Kortrijk" in lines[-1]
+
+
+def test_a_figure_over_the_contact_point_says_so(categories, kortrijk_agent):
+    file_report(where=KORTRIJK_CENTRE)
+    chart = parse(DEFINITION).charts[0]
+    filters = parse_filters(today_only(), today=timezone.localdate())
+    found = figure(chart, kortrijk_agent, filters, language="en")
+    assert found.source.version is None and found.source.refreshed is not None

@@ -8,7 +8,10 @@ query API's rules, the inbox's scoping).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,9 +19,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core.models import Organisation
+from regiohub.core.spreadsheets import DELIMITER, spreadsheet_safe
 from regiohub.dashboards.charts import render_svg
 from regiohub.dashboards.definitions import Chart
 from regiohub.dashboards.summaries import summarise
@@ -107,15 +112,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def rows_for(chart: Chart, user: Any, filters: Filters) -> list[dict[str, Any]]:
-    """The rows of ``chart`` for ``user`` and ``filters``, with its declared columns."""
+@dataclass(frozen=True)
+class Source:
+    """Where a figure's numbers come from, carried with them into every export: the
+    dataset (or the contact point), its publisher, licence and attribution, the version
+    read and when the numbers were made."""
+
+    name: str
+    publisher: str
+    licence: str
+    licence_url: str
+    attribution: str
+    version: int | None
+    refreshed: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: _plain(value) for key, value in dataclasses.asdict(self).items()}
+
+
+def rows_for(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, Any]], Source]:
+    """The rows of ``chart`` for ``user`` and ``filters``, with its declared columns, and
+    their source."""
     query = chart.query
     if query.meldpunt:
         rows = [dataclasses.asdict(row) for row in _ask_meldpunt(query, user, filters)]
+        counted = meldpunt.statistics_counted_at() if query.meldpunt == "statistics" else None
+        source = Source(
+            name=_("Reports to the contact point"),
+            publisher=_("The municipalities of the region"),
+            licence="",
+            licence_url="",
+            attribution="",
+            version=None,
+            refreshed=counted or timezone.now(),
+        )
     else:
-        _info, table, _cursor = datasets.rows(user, query.dataset, query.params)
+        version, table, _cursor = datasets.rows(user, query.dataset, query.params)
         rows = table.to_pylist()
-    return [{column: _plain(row.get(column)) for column in chart.columns} for row in rows]
+        info = datasets.dataset_info(user, query.dataset)
+        source = Source(
+            name=info.title if info else query.dataset,
+            publisher=info.owner_name if info else "",
+            licence=info.licence.label if info else "",
+            licence_url=info.licence.uri if info else "",
+            attribution=info.licence.attribution if info else "",
+            version=version.number,
+            refreshed=version.published_at,
+        )
+    kept = [{column: _plain(row.get(column)) for column in chart.columns} for row in rows]
+    return kept, source
 
 
 def _ask_meldpunt(query: Any, user: Any, filters: Filters) -> list[Any]:
@@ -143,11 +188,47 @@ class Figure:
     rows: list[dict[str, Any]]
     svg: str
     summary: str
+    source: Source
+
+    def as_json(self) -> str:
+        """The data behind the figure, with its source, as a JSON download."""
+        return json.dumps(
+            {
+                "chart": self.chart.slug,
+                "source": self.source.as_dict(),
+                "columns": list(self.chart.columns),
+                "rows": self.rows,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+
+    def as_csv(self) -> str:
+        """The data behind the figure as CSV for a Belgian spreadsheet (semicolons, no
+        cell that starts a formula), the source in a last line of its own."""
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
+        writer.writerow([spreadsheet_safe(c) for c in self.chart.columns])
+        for row in self.rows:
+            writer.writerow(
+                [
+                    spreadsheet_safe("" if row[c] is None else str(row[c]))
+                    for c in self.chart.columns
+                ]
+            )
+        source = self.source
+        credit = " · ".join(
+            part
+            for part in (source.name, source.publisher, source.licence, source.attribution)
+            if part
+        )
+        writer.writerow([spreadsheet_safe(_("Source: %(source)s") % {"source": credit})])
+        return out.getvalue()
 
 
 def figure(chart: Chart, user: Any, filters: Filters, *, language: str) -> Figure:
     """The chart drawn for ``user``: rows, SVG and the sentence under it."""
-    rows = rows_for(chart, user, filters)
+    rows, source = rows_for(chart, user, filters)
     label = chart.title.get(language)
     svg = render_svg(chart.spec, language=language, label=label, rows=rows)
     encoding = chart.spec.get("encoding", {})
@@ -160,4 +241,4 @@ def figure(chart: Chart, user: Any, filters: Filters, *, language: str) -> Figur
         over_time=x.get("type") == "temporal",
         label="label" if "label" in chart.columns and x.get("type") != "temporal" else "",
     )
-    return Figure(chart=chart, rows=rows, svg=svg, summary=summary)
+    return Figure(chart=chart, rows=rows, svg=svg, summary=summary, source=source)

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import geo
+from regiohub.core.spreadsheets import DELIMITER, spreadsheet_safe
 from regiohub.meldpunt.attributes import describe as describe_answers
 from regiohub.meldpunt.models import CategoryAttribute, Report, SlaState, sla_state
 from regiohub.meldpunt.models.satisfaction import ReopenDecision, ReopenRequest
@@ -441,11 +442,8 @@ def nearby(
 
 # --- Export -------------------------------------------------------------------------------
 
-#: A cell starting with one of these is read as a formula by a spreadsheet (or, for tab and
-#: carriage return, hides what follows): "=HYPERLINK(...)", "@SUM(...)", "+32 56 ...".
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: Excel opened on a Belgian (nl-BE, fr-BE) computer splits a CSV file on semicolons.
-EXPORT_DELIMITER = ";"
+#: Semicolons: what Excel on a Belgian computer splits a CSV file on (``core.spreadsheets``).
+EXPORT_DELIMITER = DELIMITER
 EXPORT_CHUNK = 2000
 #: The reporter's columns: filled only for reports whose reporter the user may see.
 CONTACT_COLUMNS = 3
@@ -473,13 +471,6 @@ EXPORT_HEADER = (
     _("Reporter's e-mail"),
     _("Reporter's phone"),
 )
-
-
-def spreadsheet_safe(value: str) -> str:
-    """``value`` as a spreadsheet shows it, never as a formula: a quote before a cell that
-    would start one (OWASP's advice against CSV injection). NUL bytes are dropped."""
-    value = value.replace("\x00", "")
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _local(moment: datetime | None) -> str:

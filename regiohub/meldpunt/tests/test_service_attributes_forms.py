@@ -87,7 +87,7 @@ def test_a_missing_required_answer_is_shown_at_the_question(english, questions):
     html = response.content.decode()
     assert f'<p class="error" id="id_{BLOCKED}_error_1">Answer this question.</p>' in html
     # The summary at the top links to the first answer.
-    assert f'<a href="#id_{BLOCKED}_0">Is the road blocked?: Answer this question.</a>' in html
+    assert f'<a href="#id_{BLOCKED}_0">Is the road blocked? Answer this question.</a>' in html
     assert not Report.objects.exists()
 
 
