@@ -487,7 +487,7 @@ REGION_NAME = config(
 # --- Modules --------------------------------------------------------------------------
 # Each module brings its own settings (``<module>/settings.py``, env names
 # REGIOHUB_<MODULE>_*), menu entries, permissions and privacy handler (core.modules).
-MODULES = ["regiohub.meldpunt", "regiohub.datasets", "regiohub.opendata"]
+MODULES = ["regiohub.meldpunt", "regiohub.datasets", "regiohub.opendata", "regiohub.dashboards"]
 INSTALLED_APPS += MODULES
 for _module in MODULES:
     globals().update(module_settings(_module))

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("regiohub.meldpunt.urls")),
     path("", include("regiohub.datasets.urls")),
     path("", include("regiohub.opendata.urls")),
+    path("", include("regiohub.dashboards.urls")),
     path("", include("regiohub.core.urls")),
 ]
 

@@ -131,7 +131,7 @@ def test_a_chart_over_an_internal_dataset_is_kortrijks_alone(categories, kortrij
         {"segment": 101, "sum_fietsers": 20},
         {"segment": 102, "sum_fietsers": 0},
     ]
-    assert found.summary == "Hoogste: 101 (20). Laagste: 102 (0)."
+    assert found.summary == "Hoogste: segment 101 (20). Laagste: segment 102 (0)."
     menen = MembershipFactory(organisation=categories["MEN"], agent=True).user
     with pytest.raises(Http404):
         figure(chart, menen, filters, language="nl")

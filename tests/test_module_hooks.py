@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 
 def test_every_module_is_a_module_config_with_its_own_menu():
     labels = [m.label for m in modules.all_modules()]
-    assert labels == ["core", "meldpunt", "datasets", "opendata"]
-    assert [e.url_name for e in modules.menu("public")] == ["meldpunt:report", "opendata:catalogue"]
+    assert labels == ["core", "meldpunt", "datasets", "opendata", "dashboards"]
+    assert [e.url_name for e in modules.menu("public")] == [
+        "meldpunt:report",
+        "dashboards:list",
+        "opendata:catalogue",
+    ]
 
 
 def test_the_public_menu_and_home_come_from_the_modules(region, settings):

@@ -188,6 +188,9 @@ def world(categories, settings, tmp_path) -> dict[str, Any]:
     dataset = make_dataset(region["KOR"], steward, access="open")
     done = upload(dataset, steward, COUNTS_CSV)
     review = upload(dataset, steward, COUNTS_CSV, confirm=False)
+    from regiohub.dashboards import services as dashboards
+
+    dashboards.load_folder(dashboards.shipped_folder())
     run_tasks()
     return {
         "agent": agent,
@@ -279,6 +282,14 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         ],
         "core:membership-create": lambda: ["/staff/organisations/KOR/people/new/"],
         "core:api-token-revoke": lambda: [f"/account/api-tokens/{world['token'].pk}/revoke/"],
+        "dashboards:dashboard": lambda: [
+            "/dashboards/meldpunt/",
+            "/dashboards/meldpunt/?start=2026-13-01",  # the filter form as it shows a mistake
+            "/dashboards/meldpunt/?embed=1",  # internal: not embedded
+        ],
+        "dashboards:chart": lambda: ["/dashboards/meldpunt/per-maand/"],
+        "dashboards:chart-file": lambda: ["/dashboards/meldpunt/per-maand.csv"],
+        "dashboards:dashboard-pdf": lambda: ["/dashboards/meldpunt.pdf"],
     }
 
 

@@ -75,12 +75,12 @@ def render_svg(
     the numbers in a table beside it)."""
     import vl_convert
 
-    chart = copy.deepcopy(spec)
+    language = language if language in FORMAT_LOCALES else "nl"
+    chart = localise(copy.deepcopy(spec), language)
     if rows is not None:
         chart["data"] = {"values": rows}
     refuse_fetches(chart)
     config = {**CONFIG, **chart.pop("config", {})}
-    language = language if language in FORMAT_LOCALES else "nl"
     try:
         svg = vl_convert.vegalite_to_svg(
             chart,
@@ -92,6 +92,22 @@ def render_svg(
     except ValueError as error:
         raise ChartError(_explain(str(error))) from error
     return _labelled(svg, label)
+
+
+def localise(node: Any, language: str) -> Any:
+    """``spec`` with every ``{nl: …, fr: …, en: …}`` (an axis or legend title written in the
+    three languages) replaced by the text in ``language``."""
+    if isinstance(node, dict):
+        if (
+            node
+            and set(node) == {"nl", "fr", "en"}
+            and all(isinstance(v, str) for v in node.values())
+        ):
+            return node.get(language) or node["nl"]
+        return {key: localise(value, language) for key, value in node.items()}
+    if isinstance(node, list):
+        return [localise(item, language) for item in node]
+    return node
 
 
 def refuse_fetches(node: Any) -> None:

@@ -31,6 +31,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import yaml
@@ -46,11 +47,14 @@ MELDPUNT_QUESTIONS = {
     "report_counts": ("by", "start", "end"),
     "sla_outcomes": ("by", "start", "end"),
     "statistics": ("rows", "period", "start", "end"),
+    "district_counts": ("period",),
 }
 
 
 def _fields(row: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(row))
+    """A row's fields and the shares it derives from them (its properties)."""
+    shares = tuple(name for name, value in vars(row).items() if isinstance(value, property))
+    return tuple(f.name for f in dataclasses.fields(row)) + shares
 
 
 #: What each of those returns per row: the columns a chart may name.
@@ -58,7 +62,19 @@ MELDPUNT_COLUMNS = {
     "report_counts": _fields(ReportCount),
     "sla_outcomes": _fields(SlaOutcome),
     "statistics": _fields(StatisticsRow),
+    "district_counts": ("period", "key", "label", "municipality", "count", "suppressed"),
 }
+#: What a chart is: a Vega-Lite chart, the districts' map over time, or the 13
+#: municipalities side by side (``dashboards.benchmark``).
+KINDS = ("chart", "map", "benchmark")
+#: The filters a dashboard may offer on its form.
+FILTERS = ("period", "municipality")
+#: A benchmark's rows, as its chart and table name them (``benchmark.as_rows``).
+BENCHMARK_COLUMNS = (
+    "municipality", "name", "period", "value", "per_inhabitant", "rank", "median", "suppressed"
+)  # fmt: skip
+INDICATOR_KINDS = ("count", "amount")
+PER_INHABITANTS = (1, 100, 1000, 10000)
 #: The data platform's query-API parameters a chart may pass (``datasets.queries.rows``):
 #: these, and filters written as the API writes them (``column`` or ``column__op``); the
 #: data platform's own parser checks them against the dataset when the dashboard is saved.
@@ -107,6 +123,33 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """What a benchmark compares: ``value`` per ``municipality`` (NIS code or organisation
+    code) and ``period``; a ``count`` is suppressed under the threshold, an ``amount``
+    (euros) is not; per ``per`` inhabitants, from ``population_column`` when the rows
+    carry that year's population, else the organisation's."""
+
+    municipality: str
+    period: str
+    value: str
+    kind: str = "count"
+    per: int = 1
+    population_column: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "municipality": self.municipality,
+            "period": self.period,
+            "value": self.value,
+            "kind": self.kind,
+            "per": self.per,
+        }
+        if self.population_column:
+            data["population_column"] = self.population_column
+        return data
+
+
+@dataclass(frozen=True)
 class Chart:
     slug: str
     title: Text
@@ -114,16 +157,50 @@ class Chart:
     query: Query
     columns: tuple[str, ...]
     spec: dict[str, Any]
+    kind: str = "chart"
+    #: Which of the query's columns the dashboard's filters narrow: ``period`` (a date
+    #: column) and ``municipality`` (a column of NIS codes).
+    filter_columns: dict[str, str] = field(default_factory=dict)
+    indicator: Indicator | None = None
+    #: The table's column headers in nl/fr/en, where the column's key does not say it.
+    headers: dict[str, Text] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "slug": self.slug,
-            "title": self.title.as_dict(),
-            "caption": self.caption.as_dict(),
-            "query": self.query.as_dict(),
-            "columns": list(self.columns),
-            "spec": self.spec,
-        }
+        data: dict[str, Any] = {"slug": self.slug}
+        if self.kind != "chart":
+            data["kind"] = self.kind
+        data.update(
+            {
+                "title": self.title.as_dict(),
+                "caption": self.caption.as_dict(),
+                "query": self.query.as_dict(),
+                "columns": list(self.columns),
+            }
+        )
+        if self.filter_columns:
+            data["filter_columns"] = dict(self.filter_columns)
+        if self.indicator is not None:
+            data["indicator"] = self.indicator.as_dict()
+        if self.headers:
+            data["headers"] = {key: text.as_dict() for key, text in self.headers.items()}
+        if self.spec:
+            data["spec"] = self.spec
+        return data
+
+
+@dataclass(frozen=True)
+class DefaultPeriod:
+    """The period a dashboard opens on: the last ``months`` up to today, or fixed dates
+    (data that stopped in the past, such as Statbel's 2005-2013)."""
+
+    months: int = 12
+    start: date | None = None
+    end: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.start and self.end:
+            return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        return {"months": self.months}
 
 
 @dataclass(frozen=True)
@@ -134,18 +211,30 @@ class Dashboard:
     audience: str
     organisations: tuple[str, ...]
     charts: tuple[Chart, ...]
+    filters: tuple[str, ...] = ("period",)
+    period: DefaultPeriod = DefaultPeriod()
+    #: A text shown above the charts (demo data, a known gap), in nl/fr/en.
+    notice: Text | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "slug": self.slug,
             "title": self.title.as_dict(),
             "description": self.description.as_dict(),
-            "audience": self.audience,
         }
+        if self.notice is not None:
+            data["notice"] = self.notice.as_dict()
+        data["audience"] = self.audience
         if self.organisations:
             data["organisations"] = list(self.organisations)
+        data["filters"] = list(self.filters)
+        data["period"] = self.period.as_dict()
         data["charts"] = [chart.as_dict() for chart in self.charts]
         return data
+
+    def datasets(self) -> list[str]:
+        """The datasets its charts read, each once."""
+        return sorted({c.query.dataset for c in self.charts if c.query.dataset})
 
 
 class _NoAliases(yaml.SafeLoader):
@@ -219,7 +308,10 @@ def _checked(data: Any, name: str) -> Dashboard:
     problems = _Problems()
     if not isinstance(data, Mapping):
         raise DefinitionError([_("A dashboard definition is a mapping of keys (slug, title, …).")])
-    known = {"slug", "title", "description", "audience", "organisations", "charts"}
+    known = {
+        "slug", "title", "description", "notice", "audience", "organisations", "filters",
+        "period", "charts",
+    }  # fmt: skip
     for key in sorted(set(map(str, data)) - known):
         problems.add("", _("unknown key “%(key)s”") % {"key": key})
     slug = _slug(data.get("slug"), "slug", problems)
@@ -229,6 +321,9 @@ def _checked(data: Any, name: str) -> Dashboard:
                      % {"name": stem, "slug": slug})  # fmt: skip
     title = _text(data.get("title"), "title", problems)
     description = _text(data.get("description"), "description", problems)
+    notice = _text(data["notice"], "notice", problems) if "notice" in data else None
+    filters = _filters(data.get("filters", ["period"]), problems)
+    period = _period(data.get("period"), problems)
     audience = data.get("audience")
     if audience not in AUDIENCES:
         problems.add("audience", _("say “public” or “internal”"))
@@ -265,7 +360,46 @@ def _checked(data: Any, name: str) -> Dashboard:
         audience=str(audience),
         organisations=tuple(organisations),
         charts=tuple(charts),
+        filters=filters,
+        period=period,
+        notice=notice,
     )
+
+
+def _filters(value: Any, problems: _Problems) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(item in FILTERS for item in value):
+        problems.add("filters", _("a list of %(names)s") % {"names": ", ".join(FILTERS)})
+        return ("period",)
+    return tuple(dict.fromkeys(value))
+
+
+def _period(value: Any, problems: _Problems) -> DefaultPeriod:
+    if value is None:
+        return DefaultPeriod()
+    said = _(
+        '{"months": 12} (the last twelve months) or {"start": "2005-01-01", "end": "2013-12-31"}'
+    )
+    if not isinstance(value, Mapping) or set(map(str, value)) - {"months", "start", "end"}:
+        problems.add("period", said)
+        return DefaultPeriod()
+    if "months" in value:
+        months = value["months"]
+        if set(value) != {"months"} or not isinstance(months, int) or not 1 <= months <= 120:
+            problems.add("period", said)
+            return DefaultPeriod()
+        return DefaultPeriod(months=months)
+    try:
+        start, end = (
+            value[key] if isinstance(value[key], date) else date.fromisoformat(str(value[key]))
+            for key in ("start", "end")
+        )
+    except (KeyError, ValueError):
+        problems.add("period", said)
+        return DefaultPeriod()
+    if end < start:
+        problems.add("period", _("the period ends before it starts"))
+        return DefaultPeriod()
+    return DefaultPeriod(start=start, end=end)
 
 
 def _where(index: int, slug: str = "", key: str = "") -> str:
@@ -306,14 +440,30 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
         return None
     slug = item.get("slug") if isinstance(item.get("slug"), str) else ""
     start = len(problems.found)
-    known = {"slug", "title", "caption", "query", "columns", "spec"}
+    known = {
+        "slug", "kind", "title", "caption", "query", "columns", "filter_columns", "indicator",
+        "headers", "spec",
+    }  # fmt: skip
     for key in sorted(set(map(str, item)) - known):
         problems.add(_where(index, slug), _("unknown key “%(key)s”") % {"key": key})
     _slug(item.get("slug"), _where(index, slug, "slug"), problems)
+    kind = item.get("kind", "chart")
+    if kind not in KINDS:
+        problems.add(
+            _where(index, slug, "kind"), _("one of %(names)s") % {"names": ", ".join(KINDS)}
+        )
+        kind = "chart"
     title = _text(item.get("title"), _where(index, slug, "title"), problems)
     caption = _text(item.get("caption"), _where(index, slug, "caption"), problems)
     query = _query(item.get("query"), _where(index, slug, "query"), problems)
     columns = item.get("columns")
+    if kind == "map":
+        if query.meldpunt != "district_counts":
+            problems.add(_where(index, slug, "query"),
+                         _("a map shows the contact point's district_counts"))  # fmt: skip
+        if "spec" in item:
+            problems.add(_where(index, slug, "spec"), _("a map draws itself: leave out spec"))
+        columns = columns or list(MELDPUNT_COLUMNS["district_counts"])
     if (
         not isinstance(columns, list)
         or not columns
@@ -330,8 +480,29 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
                 "columns": ", ".join(returned),
             }
             problems.add(_where(index, slug, "columns"), said)
+    filter_columns = _filter_columns(
+        item.get("filter_columns"), query, columns, _where(index, slug, "filter_columns"), problems
+    )
+    indicator = None
+    if kind == "benchmark":
+        indicator = _indicator(item.get("indicator"), query, columns,
+                               _where(index, slug, "indicator"), problems)  # fmt: skip
+    elif "indicator" in item:
+        problems.add(_where(index, slug, "indicator"), _("only a benchmark has an indicator"))
+    headers = {}
+    raw_headers = item.get("headers") or {}
+    if not isinstance(raw_headers, Mapping):
+        problems.add(_where(index, slug, "headers"), _("a header in nl, fr and en per column"))
+    else:
+        for column, text in raw_headers.items():
+            if isinstance(columns, list) and column not in columns:
+                said = _("“%(column)s” is not among the columns") % {"column": column}
+                problems.add(_where(index, slug, "headers"), said)
+            headers[str(column)] = _text(text, _where(index, slug, f"headers, {column}"), problems)
     spec = item.get("spec")
-    if not isinstance(spec, Mapping) or not spec:
+    if kind != "chart" and spec is None:
+        spec = {}
+    elif not isinstance(spec, Mapping) or not spec:
         problems.add(_where(index, slug, "spec"), _("a Vega-Lite specification (mark, encoding)"))
         spec = {}
     else:
@@ -343,14 +514,118 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
             refuse_fetches(spec)
         except ChartError as error:
             problems.add(_where(index, slug, "spec"), str(error))
-        unknown = sorted(spec_fields(spec) - set(columns)) if columns else []
+        returned = set(BENCHMARK_COLUMNS) if kind == "benchmark" else set(columns)
+        returned |= derived_fields(spec)
+        unknown = sorted(spec_fields(spec) - returned) if columns else []
         if unknown:
             problems.add(_where(index, slug, "spec"),
                          _("fields the query does not return: %(fields)s")
                          % {"fields": ", ".join(unknown)})  # fmt: skip
     if len(problems.found) > start:
         return None
-    return Chart(str(slug), title, caption, query, tuple(columns), spec)
+    return Chart(
+        str(slug),
+        title,
+        caption,
+        query,
+        tuple(columns),
+        spec,
+        kind,
+        filter_columns,
+        indicator,
+        headers,
+    )
+
+
+def _filter_columns(
+    value: Any, query: Query, columns: Any, where: str, problems: _Problems
+) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or set(map(str, value)) - set(FILTERS):
+        problems.add(
+            where,
+            _('the column each filter narrows: {"period": "datum", "municipality": "nis_code"}'),
+        )
+        return {}
+    if not query.dataset:
+        problems.add(where, _("the contact point's questions take the filters themselves"))
+        return {}
+    found = {}
+    for key, column in value.items():
+        if not isinstance(column, str) or not FIELD.match(column):
+            problems.add(where, _("“%(key)s” names a column") % {"key": key})
+            continue
+        found[str(key)] = column
+    return found
+
+
+def _indicator(
+    value: Any, query: Query, columns: Any, where: str, problems: _Problems
+) -> Indicator | None:
+    said = _(
+        '{"municipality": column, "period": column, "value": column, "kind": "count" or "amount"}'
+    )
+    if not isinstance(value, Mapping):
+        problems.add(where, said)
+        return None
+    known = {"municipality", "period", "value", "kind", "per", "population_column"}
+    for key in sorted(set(map(str, value)) - known):
+        problems.add(where, _("unknown key “%(key)s”") % {"key": key})
+    if not query.dataset:
+        problems.add(where, _("a benchmark compares a dataset's column"))
+    named = {}
+    for key in ("municipality", "period", "value", "population_column"):
+        column = value.get(key, "")
+        if key == "population_column" and not column:
+            named[key] = ""
+            continue
+        if not isinstance(column, str) or not FIELD.match(column):
+            problems.add(where, said)
+            return None
+        if isinstance(columns, list) and columns and column not in columns:
+            problems.add(where, _("“%(column)s” is not among the columns") % {"column": column})
+        named[key] = column
+    kind = value.get("kind", "count")
+    if kind not in INDICATOR_KINDS:
+        problems.add(where, _("kind is count (suppressed when small) or amount"))
+        return None
+    per = value.get("per", 1)
+    if per not in PER_INHABITANTS:
+        problems.add(where, _("per is one of %(values)s inhabitants")
+                     % {"values": ", ".join(map(str, PER_INHABITANTS))})  # fmt: skip
+        return None
+    return Indicator(kind=kind, per=per, **named)
+
+
+def derived_fields(spec: Mapping[str, Any]) -> set[str]:
+    """Fields a specification's transforms make (``fold``, ``calculate``, ``aggregate``…
+    name them with ``as``): an encoding may name them besides the query's columns."""
+    found: set[str] = set()
+
+    def names(value: Any) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            for item in value:
+                names(item)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for step in node.get("transform", []) or []:
+                if not isinstance(step, Mapping):
+                    continue
+                names(step.get("as"))
+                for key in ("aggregate", "window", "joinaggregate"):
+                    for item in step.get(key, []) or []:
+                        if isinstance(item, Mapping):
+                            names(item.get("as"))
+            for key in ("layer", "hconcat", "vconcat", "concat"):
+                for part in node.get(key, []) or []:
+                    walk(part)
+
+    walk(spec)
+    return found
 
 
 def _query(value: Any, where: str, problems: _Problems) -> Query:
@@ -381,6 +656,8 @@ def _query(value: Any, where: str, problems: _Problems) -> Query:
         return Query()
     for key in sorted(set(map(str, params)) - set(MELDPUNT_QUESTIONS[question])):
         problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
+    if question == "district_counts" and params.get("period", "month") not in ("week", "month"):
+        problems.add(where, _("period is week or month"))
     if "by" in MELDPUNT_QUESTIONS[question] and params.get("by") not in GROUPS:
         problems.add(where, _("by is one of %(names)s") % {"names": ", ".join(GROUPS)})
     return Query(meldpunt=str(question), params=dict(params))

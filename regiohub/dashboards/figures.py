@@ -19,14 +19,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from regiohub.core.models import Organisation
 from regiohub.core.spreadsheets import DELIMITER, spreadsheet_safe
 from regiohub.dashboards.charts import render_svg
-from regiohub.dashboards.definitions import Chart
-from regiohub.dashboards.summaries import summarise
+from regiohub.dashboards.definitions import Chart, DefaultPeriod
+from regiohub.dashboards.summaries import number, summarise
 from regiohub.datasets import queries as datasets
 from regiohub.meldpunt import queries as meldpunt
 
@@ -49,6 +51,8 @@ class Filters:
     start: date
     end: date
     municipalities: tuple[str, ...] = ()
+    #: The period a map shows (its first day); ``None``: the last one.
+    frame: date | None = None
 
     def organisation_ids(self) -> set[int] | None:
         if not self.municipalities:
@@ -57,12 +61,47 @@ class Filters:
             Organisation.objects.filter(code__in=self.municipalities).values_list("pk", flat=True)
         )
 
+    def nis_codes(self) -> list[str]:
+        return sorted(
+            Organisation.objects.filter(code__in=self.municipalities)
+            .exclude(nis_code="")
+            .values_list("nis_code", flat=True)
+        )
 
-def parse_filters(params: Mapping[str, Any], *, today: date) -> Filters:
+    def key(self) -> str:
+        """One text per selection: part of a cached figure's key."""
+        return (
+            f"{self.start.isoformat()}/{self.end.isoformat()}/{','.join(self.municipalities)}"
+            f"/{self.frame.isoformat() if self.frame else ''}"
+        )
+
+    def query(self) -> dict[str, Any]:
+        """As the dashboard's GET form writes it (for links that keep the selection)."""
+        params: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.municipalities:
+            params["municipality"] = list(self.municipalities)
+        if self.frame:
+            params["frame"] = self.frame.isoformat()
+        return params
+
+
+def default_period(period: DefaultPeriod, today: date) -> tuple[date, date]:
+    """The period a dashboard opens on: fixed dates, or the last ``months`` months up to
+    today (from the first of the month, so the first month is whole)."""
+    if period.start and period.end:
+        return period.start, period.end
+    months = today.year * 12 + today.month - 1 - period.months
+    return date(months // 12, months % 12 + 1, 1), today
+
+
+def parse_filters(
+    params: Mapping[str, Any], *, today: date, period: DefaultPeriod | None = None
+) -> Filters:
     """The filters of a dashboard's GET form (``start``, ``end``, ``municipality``
-    repeated); by default the twelve months up to today."""
-    start = _date(params.get("start"), "start", default=date(today.year - 1, today.month, 1))
-    end = _date(params.get("end"), "end", default=today)
+    repeated); by default the dashboard's own period (the twelve months up to today)."""
+    first, last = default_period(period or DefaultPeriod(), today)
+    start = _date(params.get("start"), "start", default=first)
+    end = _date(params.get("end"), "end", default=last)
     if end < start:
         raise FilterError("end", _("The period ends before it starts."))
     if (end - start).days > MAX_DAYS:
@@ -83,10 +122,11 @@ def parse_filters(params: Mapping[str, Any], *, today: date) -> Filters:
                 "municipality",
                 _("Unknown municipality “%(code)s”.") % {"code": unknown[0][:20]},
             )
-    return Filters(start=start, end=end, municipalities=tuple(sorted(set(codes))))
+    frame = _date(params.get("frame"), "frame", default=None) if params.get("frame") else None
+    return Filters(start=start, end=end, municipalities=tuple(sorted(set(codes))), frame=frame)
 
 
-def _date(value: Any, field: str, *, default: date) -> date:
+def _date(value: Any, field: str, *, default: Any) -> Any:
     if value in (None, ""):
         return default
     try:
@@ -125,17 +165,23 @@ class Source:
     attribution: str
     version: int | None
     refreshed: datetime | None
+    #: The latest period in the figure's rows ("data until"), when it has one.
+    until: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {key: _plain(value) for key, value in dataclasses.asdict(self).items()}
 
 
-def rows_for(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, Any]], Source]:
+def rows_for(
+    chart: Chart, user: Any, filters: Filters, *, public: bool = False
+) -> tuple[list[dict[str, Any]], Source]:
     """The rows of ``chart`` for ``user`` and ``filters``, with its declared columns, and
-    their source."""
+    their source. ``public``: a public dashboard's (the contact point's counts per
+    district with the small ones hidden)."""
     query = chart.query
     if query.meldpunt:
-        rows = [dataclasses.asdict(row) for row in _ask_meldpunt(query, user, filters)]
+        asked = _ask_meldpunt(query, user, filters, public=public)
+        rows = [_with_shares(row) for row in asked]
         counted = meldpunt.statistics_counted_at() if query.meldpunt == "statistics" else None
         source = Source(
             name=_("Reports to the contact point"),
@@ -147,9 +193,10 @@ def rows_for(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, 
             refreshed=counted or timezone.now(),
         )
     else:
-        version, table, _cursor = datasets.rows(user, query.dataset, query.params)
-        rows = table.to_pylist()
         info = datasets.dataset_info(user, query.dataset)
+        params = _dataset_params(chart, info, filters)
+        version, table, _cursor = datasets.rows(user, query.dataset, params)
+        rows = table.to_pylist()
         source = Source(
             name=info.title if info else query.dataset,
             publisher=info.owner_name if info else "",
@@ -163,8 +210,57 @@ def rows_for(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, 
     return kept, source
 
 
-def _ask_meldpunt(query: Any, user: Any, filters: Filters) -> list[Any]:
+def _with_shares(row: Any) -> dict[str, Any]:
+    """A row of the contact point with the shares it derives (its properties)."""
+    found = dataclasses.asdict(row)
+    for name, value in vars(type(row)).items():
+        if isinstance(value, property):
+            found[name] = getattr(row, name)
+    return found
+
+
+#: The most rows a chart reads (a chart of more is not a chart; the query API's own cap).
+MAX_ROWS = 5000
+
+
+def _dataset_params(chart: Chart, info: Any, filters: Filters) -> dict[str, Any]:
+    """The chart's question narrowed by the dashboard's filters, through the columns the
+    definition names for them (a date, timestamp or year column; a column of NIS codes)."""
+    params: dict[str, Any] = {"limit": str(MAX_ROWS), **chart.query.params}
+    types = {c.key: c.type for c in info.current.columns} if info and info.current else {}
+    period = chart.filter_columns.get("period")
+    if period:
+        if types.get(period) == "integer":  # a year
+            params[f"{period}__gte"] = str(filters.start.year)
+            params[f"{period}__lte"] = str(filters.end.year)
+        elif types.get(period) == "timestamp":
+            params[f"{period}__gte"] = filters.start.isoformat()
+            params[f"{period}__lt"] = (filters.end + timedelta(days=1)).isoformat()
+        else:
+            params[f"{period}__gte"] = filters.start.isoformat()
+            params[f"{period}__lte"] = filters.end.isoformat()
+    municipality = chart.filter_columns.get("municipality")
+    if municipality and filters.municipalities:
+        params[f"{municipality}__in"] = ",".join(filters.nis_codes()) or "-"
+    return params
+
+
+def _ask_meldpunt(query: Any, user: Any, filters: Filters, *, public: bool = False) -> list[Any]:
     params = dict(query.params)
+    if query.meldpunt == "district_counts":
+        period = params.get("period", "month")
+        start, end = whole_periods(filters.start, filters.end, period)
+        if public:
+            return meldpunt.public_district_counts(
+                start=start,
+                end=end,
+                period=period,
+                organisation_ids=filters.organisation_ids(),
+                threshold=int(settings.DASHBOARDS_SUPPRESS_BELOW),
+            )
+        return meldpunt.district_counts(
+            user, start=start, end=end, period=period, organisation_ids=filters.organisation_ids()
+        )
     common = {
         "start": filters.start,
         "end": filters.end,
@@ -182,6 +278,23 @@ def _ask_meldpunt(query: Any, user: Any, filters: Filters) -> list[Any]:
     )
 
 
+#: Headers of the contact point's columns (a dataset's come from its schema).
+MELDPUNT_HEADERS = {
+    "key": _lazy("Code"),
+    "label": _lazy("Name"),
+    "count": _lazy("Reports"),
+    "open": _lazy("Still open"),
+    "reports": _lazy("Reports"),
+    "resolved_on_time": _lazy("Resolved on time"),
+    "resolved_late": _lazy("Resolved late"),
+    "open_overdue": _lazy("Open, overdue"),
+    "open_in_time": _lazy("Open, within time"),
+    "period": _lazy("Period"),
+    "municipality": _lazy("Municipality"),
+    "suppressed": _lazy("Hidden (small number)"),
+}
+
+
 @dataclass(frozen=True)
 class Figure:
     chart: Chart
@@ -189,6 +302,10 @@ class Figure:
     svg: str
     summary: str
     source: Source
+    #: The table's column headers, in the chart's column order.
+    headers: tuple[str, ...] = ()
+    #: What a map or benchmark adds (frames to play, the period shown).
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> str:
         """The data behind the figure, with its source, as a JSON download."""
@@ -226,19 +343,252 @@ class Figure:
         return out.getvalue()
 
 
-def figure(chart: Chart, user: Any, filters: Filters, *, language: str) -> Figure:
-    """The chart drawn for ``user``: rows, SVG and the sentence under it."""
-    rows, source = rows_for(chart, user, filters)
-    label = chart.title.get(language)
-    svg = render_svg(chart.spec, language=language, label=label, rows=rows)
-    encoding = chart.spec.get("encoding", {})
-    x, y = encoding.get("x", {}), encoding.get("y", {})
-    summary = summarise(
-        rows,
-        x=str(x.get("field", "")),
-        y=str(y.get("field", "")),
-        language=language,
-        over_time=x.get("type") == "temporal",
-        label="label" if "label" in chart.columns and x.get("type") != "temporal" else "",
+def headers_for(
+    chart: Chart, language: str, labels: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Each column's header: the chart's own axis title for it, else the dataset's column
+    label, else the contact point's name for it, else its key."""
+    from regiohub.dashboards.charts import localise
+
+    titles: dict[str, str] = {}
+    encoding = localise(chart.spec.get("encoding", {}), language)
+    for channel in encoding.values():
+        if isinstance(channel, dict) and isinstance(channel.get("title"), str):
+            titles.setdefault(str(channel.get("field")), channel["title"])
+    own = {column: text.get(language) for column, text in chart.headers.items()}
+    with translation.override(language):
+        return tuple(
+            own.get(c) or titles.get(c) or (labels or {}).get(c) or str(MELDPUNT_HEADERS.get(c, c))
+            for c in chart.columns
+        )
+
+
+def _until(chart: Chart, rows: list[dict[str, Any]]) -> date | None:
+    """The latest period in the rows: of the period filter's column, else of a time x."""
+    x = chart.spec.get("encoding", {}).get("x", {})
+    column = chart.filter_columns.get("period") or (
+        x.get("field") if x.get("type") == "temporal" else None
     )
-    return Figure(chart=chart, rows=rows, svg=svg, summary=summary, source=source)
+    if chart.query.meldpunt == "district_counts":
+        column = "period"
+    latest = None
+    for row in rows:
+        value = row.get(column) if column else None
+        if isinstance(value, int) and not isinstance(value, bool) and 1000 < value < 10000:
+            value = date(value, 12, 31)
+        elif isinstance(value, str):
+            try:
+                value = date.fromisoformat(value[:10])
+            except ValueError:
+                continue
+        if isinstance(value, date) and (latest is None or value > latest):
+            latest = value
+    return latest
+
+
+def whole_periods(start: date, end: date, period: str) -> tuple[date, date]:
+    """``start``..``end`` widened to whole weeks or months: a map's first and last frame
+    count their whole period, not the part the filter cut."""
+    if period == "week":
+        return start - timedelta(days=start.weekday()), end + timedelta(days=6 - end.weekday())
+    following = date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    return start.replace(day=1), following - timedelta(days=1)
+
+
+def figure(
+    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+) -> Figure:
+    """The chart drawn for ``user``: rows, SVG and the sentence under it."""
+    if chart.kind == "map":
+        return map_figure(chart, user, filters, language=language, public=public)
+    rows, source = rows_for(chart, user, filters, public=public)
+    source = dataclasses.replace(source, until=_until(chart, rows))
+    label = chart.title.get(language)
+    svg = render_svg(_credited(chart.spec, source), language=language, label=label, rows=rows)
+    labels = source_labels(chart, user)
+    headers = headers_for(chart, language, labels)
+    return Figure(
+        chart=chart,
+        rows=rows,
+        svg=svg,
+        summary=summary_of(chart, rows, headers, language),
+        source=source,
+        headers=headers,
+    )
+
+
+def _folded(spec: Mapping[str, Any]) -> list[str]:
+    for step in spec.get("transform", []) or []:
+        if isinstance(step, Mapping) and isinstance(step.get("fold"), list):
+            return [str(c) for c in step["fold"]]
+    return []
+
+
+def summary_of(
+    chart: Chart, rows: list[dict[str, Any]], headers: tuple[str, ...], language: str
+) -> str:
+    """The sentence under a chart: about its value channel (the quantitative one) along
+    its other axis; for several series folded into one (cars, bikes…), about the first,
+    named."""
+    encoding = chart.spec.get("encoding", {})
+    along, value = encoding.get("x", {}), encoding.get("y", {})
+    if value.get("type") != "quantitative" and along.get("type") == "quantitative":
+        along, value = value, along
+    header = dict(zip(chart.columns, headers, strict=False))
+    field = str(value.get("field", ""))
+    prefix = ""
+    if field not in chart.columns:
+        series = [c for c in _folded(chart.spec) if c in chart.columns]
+        if not series:
+            return ""
+        field = series[0]
+        prefix = f"{header.get(field, field)}: "
+    category = str(along.get("field", ""))
+    if category not in chart.columns:
+        category = chart.columns[0]
+    over_time = along.get("type") == "temporal"
+    sentence = summarise(
+        rows,
+        x=category,
+        y=field,
+        language=language,
+        over_time=over_time,
+        label="label" if "label" in chart.columns and not over_time else "",
+        unit=header.get(category, "") if category != "label" else "",
+    )
+    return prefix + sentence
+
+
+def _credited(spec: dict[str, Any], source: Source) -> dict[str, Any]:
+    """The source's attribution and licence written on the chart itself (a PNG in a council
+    report keeps them), unless the specification has a title of its own."""
+    if "title" in spec or not (source.attribution or source.licence):
+        return spec
+    words = " · ".join(
+        part
+        for part in ("© " + source.attribution if source.attribution else "", source.licence)
+        if part
+    )
+    title = {
+        "text": words,
+        "orient": "bottom",
+        "anchor": "end",
+        "fontSize": 10,
+        "fontWeight": "normal",
+        "color": "#555555",
+        "offset": 8,
+    }
+    return {**spec, "title": title}
+
+
+def source_labels(chart: Chart, user: Any) -> dict[str, str]:
+    """A dataset's column labels (its steward's words), for the table's headers."""
+    if not chart.query.dataset:
+        return {}
+    info = datasets.dataset_info(user, chart.query.dataset)
+    if info is None or info.current is None:
+        return {}
+    return {c.key: c.label for c in info.current.columns if c.label and c.label != c.key}
+
+
+def map_figure(
+    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+) -> Figure:
+    """Reports per district over time: every frame's counts (the downloads hold them
+    all), the frame asked for drawn, the table of that frame beside it."""
+    from regiohub.dashboards import maps
+
+    period = chart.query.params.get("period", "month")
+    start, end = whole_periods(filters.start, filters.end, period)
+    found = _ask_meldpunt(chart.query, user, filters, public=public)
+    lapse = maps.timelapse(found, period=period, start=start, end=end)
+    current = filters.frame if filters.frame in lapse.periods else lapse.periods[-1]
+    previous = lapse.previous(current)
+    label = chart.title.get(language)
+    with translation.override(language):
+        svg = maps.render_map(
+            lapse.frame(current),
+            label=f"{label}: {_period_name(current, period, language)}",
+            legend_title=_("Reports"),
+            language=language,
+            organisation_codes=set(filters.municipalities) or None,
+            bins=lapse.bins,
+            show_suppressed=lapse.has_suppressed,
+            prefix=f"map-{chart.slug}",
+        )
+        names = {o.code: o.display_name for o in Organisation.objects.filter(kind="municipality")}
+        table = [
+            {
+                **dataclasses.asdict(row),
+                "municipality": names.get(row.municipality, row.municipality),
+            }
+            for row in lapse.table(current, previous)
+        ]
+        summary = _map_summary(table, current, previous, lapse, period, language)
+    rows = [_with_shares(row) for row in found]
+    kept = [{column: _plain(row.get(column)) for column in chart.columns} for row in rows]
+    source = Source(
+        name=_("Reports to the contact point"),
+        publisher=_("The municipalities of the region"),
+        licence="",
+        licence_url="",
+        attribution="",
+        version=None,
+        refreshed=timezone.now(),
+        until=min(end, timezone.localdate()),
+    )
+    frames = [
+        {"value": p.isoformat(), "label": _period_name(p, period, language)} for p in lapse.periods
+    ]
+    return Figure(
+        chart=chart,
+        rows=kept,
+        svg=svg,
+        summary=summary,
+        source=source,
+        headers=headers_for(chart, language),
+        extra={
+            "frames": frames,
+            "current": current.isoformat(),
+            "current_label": _period_name(current, period, language),
+            "table": table,
+            "frames_json": maps.frames_json(lapse, prefix=f"map-{chart.slug}"),
+            "public": public,
+        },
+    )
+
+
+def _period_name(day: date, period: str, language: str) -> str:
+    with translation.override(language):
+        if period == "week":
+            return _("week of %(day)s") % {"day": formats.date_format(day, "j M Y")}
+        return formats.date_format(day, "F Y")
+
+
+def _map_summary(
+    table: list[dict[str, Any]],
+    current: date,
+    previous: date | None,
+    lapse: Any,
+    period: str,
+    language: str,
+) -> str:
+    shown = [row for row in table if row["count"] is not None and row["code"]]
+    name = _period_name(current, period, language)
+    if whole_periods(current, current, period)[1] >= timezone.localdate():
+        name = _("%(period)s (so far)") % {"period": name}
+    if not shown:
+        return _("%(period)s: no district with reports to show.") % {"period": name}
+    high = max(shown, key=lambda row: row["count"])
+    sentence = _("%(period)s: most reports in %(district)s (%(count)s).") % {
+        "period": name,
+        "district": high["district"],
+        "count": number(high["count"], language),
+    }
+    if previous is not None:
+        now = sum(v for v in lapse.frame(current).values() if v)
+        before = sum(v for v in lapse.frame(previous).values() if v)
+        sentence += " " + _(
+            "In the districts shown: %(now)s reports, %(before)s the period before."
+        ) % {"now": number(now, language), "before": number(before, language)}
+    return sentence

@@ -24,7 +24,7 @@ def number(value: float, language: str) -> str:
         return formats.number_format(rounded, places, use_l10n=True, force_grouping=True)
 
 
-def _when(value: Any, language: str) -> str:
+def _when(value: Any, language: str, by_day: bool = False) -> str:
     day = value
     if isinstance(value, str):
         try:
@@ -35,7 +35,7 @@ def _when(value: Any, language: str) -> str:
         day = day.date()
     if isinstance(day, date):
         with translation.override(language):
-            return formats.date_format(day, "F Y")
+            return formats.date_format(day, "j F Y" if by_day else "F Y")
     return str(value)
 
 
@@ -47,10 +47,12 @@ def summarise(
     language: str,
     over_time: bool = False,
     label: str = "",
+    unit: str = "",
 ) -> str:
     """One sentence about ``rows``: the highest and lowest ``y`` (named by ``label``, else
     ``x``), and for a chart ``over_time`` whether ``y`` (summed per ``x``) rose, fell or
-    stayed within 5 % from the first to the last period."""
+    stayed within 5 % from the first to the last period. ``unit`` names a category that
+    is a number ("Hour 17" rather than "17")."""
     with translation.override(language):
         values = [
             (row.get(label or x), row.get(x), float(row[y]))
@@ -59,7 +61,15 @@ def summarise(
         ]
         if not values:
             return _("No data for this selection.")
-        name = (lambda v: _when(v, language)) if over_time and not label else str
+        by_day = over_time and any(_day_of(v[1]) not in (None, 1) for v in values)
+
+        def name(value: Any) -> str:
+            if over_time and not label:
+                return _when(value, language, by_day)
+            if unit and isinstance(value, int | float) and not isinstance(value, bool):
+                return f"{unit} {number(value, language)}"
+            return str(value)
+
         if len(values) == 1:
             only = values[0]
             return _("%(name)s: %(value)s.") % {
@@ -77,6 +87,15 @@ def summarise(
         if over_time:
             sentence += " " + _trend(values, language)
         return sentence
+
+
+def _day_of(value: Any) -> int | None:
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return date.fromisoformat(value[:10]).day
+        except ValueError:
+            return None
+    return value.day if isinstance(value, date) else None
 
 
 def _trend(values: list[tuple[Any, Any, float]], language: str) -> str:

@@ -21,7 +21,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -44,10 +44,12 @@ __all__ = [
     "VersionInfo",
     "catalogue",
     "columns_of",
+    "current_versions",
     "dataset_info",
     "datasets_for",
     "describe",
     "licence_of",
+    "question_columns",
     "quick_chart",
     "rows",
     "version_of",
@@ -429,3 +431,34 @@ def rows(
     files = storage.files(dataset.storage_key, found.delta_version)
     answer = query.run(files, found.schema, question, seconds=settings.DATASETS_QUERY_SECONDS)
     return _version_info(found), answer.table, answer.next_cursor
+
+
+def question_columns(
+    user: Any, slug: str, params: Mapping[str, Any], *, unscoped: bool = False
+) -> list[str] | None:
+    """The columns the answer to ``params`` has on the current version of ``slug``, without
+    running it (a dashboard checks its charts when it is saved); ``None`` when ``user`` may
+    not read the dataset or it has no rows yet. ``unscoped``: whoever may read it (the
+    platform loading a definition file; it answers column names, never rows). Raises
+    :data:`QueryError` for a question the query API would refuse, naming the parameter."""
+    found = Dataset.objects.all() if unscoped else datasets_for(user)
+    dataset = found.filter(slug=slug).first()
+    current = dataset.versions.order_by("-number").first() if dataset else None
+    if current is None:
+        return None
+    return query.output_columns(query.parse(params, current.schema), current.schema)
+
+
+def current_versions(slugs: list[str] | set[str]) -> dict[str, tuple[int, str]]:
+    """Per dataset slug: its current version number and its access (internal, region,
+    open), in one query; a slug without a dataset or rows is missing. For keys of what is
+    made from a dataset (a cached figure): a new version or another access gives another
+    key. Says nothing about who may read it: ask :func:`rows` for that."""
+    if not slugs:
+        return {}
+    found = (
+        Dataset.objects.filter(slug__in=list(slugs))
+        .annotate(latest=Max("versions__number"))
+        .values_list("slug", "latest", "access")
+    )
+    return {slug: (latest, access) for slug, latest, access in found if latest is not None}

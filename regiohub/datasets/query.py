@@ -74,7 +74,10 @@ AGGREGATES = {
     "p99": "quantile_cont({}, 0.99)",
 }
 NUMERIC_ONLY = {"sum", "avg", "median", "p90", "p95", "p99"}
-BUCKETS = ("hour", "day", "week", "month", "year")
+BUCKETS = ("hour", "day", "week", "month", "year", "hour_of_day", "weekday")
+#: Buckets that come round again: the hour of the day (0-23) and the ISO weekday (1 =
+#: Monday ... 7 = Sunday), in Belgian wall-clock time; the answer holds the number.
+CYCLES = ("hour_of_day", "weekday")
 TIME_ZONE = "Europe/Brussels"
 #: Parameters that are not filters.
 RESERVED = {"select", "group_by", "agg", "bucket", "order", "limit", "after", "format", "version"}
@@ -210,6 +213,10 @@ def parse(params: Mapping[str, Any], schema: list[dict[str, Any]]) -> Query:
         if columns[column]["type"] not in ("timestamp", "date"):
             raise QueryError(
                 "bucket", _("“%(column)s” is not a date or time.") % {"column": column}
+            )
+        if unit == "hour_of_day" and columns[column]["type"] != "timestamp":
+            raise QueryError(
+                "bucket", _("“%(column)s” holds days, not times of day.") % {"column": column}
             )
         if unit not in BUCKETS:
             raise QueryError(
@@ -392,6 +399,10 @@ def files_literal(files: list[str]) -> str:
 def _bucket_expression(
     column: str, unit: str, kind: str, offsets: list[tuple[int, int]] | None = None
 ) -> str:
+    if unit in CYCLES:
+        moment = _wall_clock(quote(column), offsets) if kind == "timestamp" else quote(column)
+        part = "hour" if unit == "hour_of_day" else "isodow"
+        return f"CAST(extract('{part}' FROM {moment}) AS INTEGER)"
     if _local_bucket(unit, kind):
         # Belgian wall-clock time (a TIMESTAMP without zone), truncated without a
         # calendar; :func:`plan` turns each bucket back into its moment after grouping.
@@ -536,7 +547,7 @@ def _local_bucket(unit: str, kind: str) -> bool:
     segment, 6 ms on a week of all (decision 0026). Not an hour: the autumn's two 2
     o'clocks are one local hour but two buckets.
     """
-    return kind == "timestamp" and unit != "hour"
+    return kind == "timestamp" and unit not in ("hour", *CYCLES)
 
 
 @dataclass
@@ -581,7 +592,7 @@ def plan(
         if query.bucket:
             column, unit = query.bucket
             kind = columns[column]["type"]
-            local = _local_bucket(unit, kind)
+            local = _local_bucket(unit, kind) or (unit in CYCLES and kind == "timestamp")
             offsets = local_offsets(query, column, bounds) if local else None
             expression = _bucket_expression(column, unit, kind, offsets)
             select.append(f"{expression} AS {quote(column)}")

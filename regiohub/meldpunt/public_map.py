@@ -235,6 +235,19 @@ def open_on_map(subject_ids: list[int]) -> QuerySet[Report]:
     )
 
 
+def placed_on_map(subject_ids: list[int]) -> QuerySet[Report]:
+    """Every report with a known place, of the given subjects, whatever became of it
+    (open, resolved, closed, forwarded), but not the duplicates merged into another and
+    the cancelled ones: what counts per district and period on a public map over time."""
+    from regiohub.meldpunt.workflow import Status
+
+    return (
+        Report.objects.filter(category_id__in=subject_ids, location_is_approximate=False)
+        .exclude(status__in=[Status.MERGED, Status.CANCELLED])
+        .order_by()
+    )
+
+
 def _age(reported: date, today: date) -> str:
     days = (today - reported).days
     if days <= 0:

@@ -13,12 +13,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncMonth
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core import access
 from regiohub.core.models import Membership, User
+from regiohub.meldpunt import public_map
 from regiohub.meldpunt import statistics as stats
 from regiohub.meldpunt.models import Channel, Report, StatisticsMonth
 from regiohub.meldpunt.permissions import HANDLE_REPORTS, TAKE_REPORTS
@@ -27,13 +28,18 @@ from regiohub.meldpunt.workflow import FINISHED, OPEN, Status
 
 #: The door other modules may use (tests/test_module_walls.py checks it).
 __all__ = [
+    "COUNT_PERIODS",
     "GROUPS",
+    "CountPeriod",
+    "DistrictCount",
     "GroupBy",
     "ReportCount",
     "SlaOutcome",
     "StatisticsRow",
     "can_see_contact",
+    "district_counts",
     "handlers_of",
+    "public_district_counts",
     "report_counts",
     "reports_for",
     "sla_outcomes",
@@ -45,6 +51,9 @@ GroupBy = Literal[
     "status", "category", "municipality", "district", "department", "channel", "day", "month"
 ]
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
+
+CountPeriod = Literal["week", "month"]
+COUNT_PERIODS: tuple[str, ...] = CountPeriod.__args__  # type: ignore[attr-defined]
 
 _FIELDS = {
     "status": "status",
@@ -213,6 +222,109 @@ def report_counts(
             open=row["open"],
         )
         for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class DistrictCount:
+    """Reports filed in one week or month, in one district, of one municipality: a cell
+    of the reports map. ``period`` is the first day (the Monday, or the 1st) in the
+    region's time zone. ``key`` is the district code, ``""`` when the district is not
+    known (an approximate place, or a point outside every district). ``municipality`` is
+    the organisation code of the reports (``KOR``): a report near a border may lie in a
+    district of the neighbouring municipality. A ``suppressed`` cell (public counts only)
+    had too few reports to show: its ``count`` is 0 and says nothing."""
+
+    period: date
+    key: str
+    label: str
+    municipality: str
+    count: int
+    suppressed: bool = False
+
+
+def _district_cells(reports: QuerySet[Report], period: str, unknown: str) -> list[DistrictCount]:
+    """``reports`` counted per period x district x municipality, in that order."""
+    if period not in COUNT_PERIODS:
+        raise ValueError(f"count per {' or per '.join(COUNT_PERIODS)}, not per {period!r}")
+    zone = timezone.get_current_timezone()
+    # Truncated in the region's zone: a report at 00:30 on 1 March (23:30 UTC on 28
+    # February) counts in March, and weeks start on the Monday (ISO) as Belgians count.
+    trunc = TruncWeek if period == "week" else TruncMonth
+    rows = list(
+        reports.annotate(bucket=trunc("created_at", tzinfo=zone))
+        .values("bucket", "district_code", "organisation__code")
+        .annotate(count=Count("pk"))
+        .order_by("bucket", "district_code", "organisation__code")
+    )
+    labels = _labels("district", [row["district_code"] for row in rows])
+    labels[""] = unknown
+    return [
+        DistrictCount(
+            period=timezone.localtime(row["bucket"], zone).date(),
+            key=row["district_code"],
+            label=labels.get(row["district_code"], row["district_code"]),
+            municipality=row["organisation__code"],
+            count=row["count"],
+        )
+        for row in rows
+    ]
+
+
+def district_counts(
+    user: Any,
+    *,
+    start: date,
+    end: date,
+    period: CountPeriod,
+    organisation_ids: set[int] | None = None,
+) -> list[DistrictCount]:
+    """Reports ``user`` may see, filed from ``start`` up to and including ``end``, per
+    week or month x district x municipality (the reports map for staff), sorted by
+    period, district and municipality. The first and last period count only the days
+    within the range: pass whole weeks or months to compare like with like.
+
+    Raises ``ValueError`` for a reversed range or another period."""
+    reports = reports_for(user).filter(_period(start, end))
+    if organisation_ids is not None:
+        reports = reports.filter(organisation_id__in=organisation_ids)
+    return _district_cells(reports, period, _("Place unknown"))
+
+
+def public_district_counts(
+    *,
+    start: date,
+    end: date,
+    period: CountPeriod,
+    organisation_ids: set[int] | None = None,
+    threshold: int,
+) -> list[DistrictCount]:
+    """:func:`district_counts` for anyone, anonymous visitors too: only reports of a
+    subject shown on the public map, placed exactly, whatever became of them since (open
+    or resolved; ``public_map.placed_on_map``: not the merged duplicates and the cancelled
+    ones), so ``""`` holds the points outside every district.
+
+    A cell with fewer than ``threshold`` reports (but some) comes back ``suppressed``
+    with count 0, so that its number is nowhere in the answer. Suppression is per cell
+    and no totals are returned: a total per district, municipality or period published
+    beside these cells would let a reader subtract the suppressed one back out, so the
+    public pages show none (the dashboards' timelapse marks a district suppressed when
+    any of its cells is).
+
+    Raises ``ValueError`` for a reversed range, another period, or a threshold that is
+    not a whole number of at least 1."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        raise ValueError(f"the threshold is a whole number of reports, at least 1: {threshold!r}")
+    reports = public_map.placed_on_map(public_map.catalogue().subject_ids()).filter(
+        _period(start, end)
+    )
+    if organisation_ids is not None:
+        reports = reports.filter(organisation_id__in=organisation_ids)
+    return [
+        DistrictCount(cell.period, cell.key, cell.label, cell.municipality, 0, suppressed=True)
+        if 0 < cell.count < threshold
+        else cell
+        for cell in _district_cells(reports, period, _("District unknown"))
     ]
 
 

@@ -41,6 +41,9 @@ def load(out: Any) -> None:
         _statbel(out, steward, owner, statbel)
     else:
         out.write(f"Demo datasets: no Statbel file at {statbel}, skipped.\n")
+    from regiohub.datasets.demo.municipal import load_exports  # generated, needs no files
+
+    load_exports(out, steward, owner)
 
 
 def _telraam(

@@ -153,3 +153,34 @@ def test_without_statistics_the_conversion_answers(files):
     rows = query.run(bare, SCHEMA, parsed).table.to_pylist()
     expected = Counter(start_of(m, "month") for m in moments())
     assert [(r["hour"], r["count"]) for r in rows] == sorted(expected.items())
+
+
+# --- Buckets that come round again: hour of the day, weekday (dashboards' profiles) -----
+
+
+@pytest.mark.parametrize(("low", "high"), [(None, None), *BOUNDS[:3]])
+@pytest.mark.parametrize("unit", ["hour_of_day", "weekday"])
+def test_cycles_are_belgian_wall_clock(files, unit, low, high):
+    def moment(text: str) -> datetime:  # a time without offset is Belgian
+        found = datetime.fromisoformat(text)
+        return found if found.tzinfo else found.replace(tzinfo=BRUSSELS)
+
+    chosen = [m for m in moments() if low is None or moment(low) <= m < moment(high)]
+    local = [m.astimezone(BRUSSELS) for m in chosen]
+    expected = Counter(t.hour if unit == "hour_of_day" else t.isoweekday() for t in local)
+    params = {"bucket": f"hour:{unit}", "agg": "count", "limit": "1000"}
+    if low:
+        params |= {"hour__gte": low, "hour__lt": high}
+    rows = query.run(files, SCHEMA, query.parse(params, SCHEMA)).table.to_pylist()
+    assert {r["hour"]: r["count"] for r in rows} == dict(expected)
+    if unit == "hour_of_day" and low is None:
+        # The autumn's doubled 2 o'clock counts twice, the spring's missing one not at all.
+        assert set(range(24)) == {r["hour"] for r in rows}
+
+
+def test_a_date_has_no_hour_of_the_day():
+    schema = [{"key": "day", "name": "day", "type": "date"}]
+    with pytest.raises(query.QueryError) as refused:
+        query.parse({"bucket": "day:hour_of_day"}, schema)
+    assert refused.value.parameter == "bucket"
+    assert query.parse({"bucket": "day:weekday"}, schema).bucket == ("day", "weekday")

@@ -1,0 +1,131 @@
+"""The dashboards' read door: which dashboards a person may open, and one of them read.
+
+Public dashboards are for everyone. An internal one is for the staff of the organisations
+it names and of those below them (a dashboard for the region is for every municipality's
+staff; one for Kortrijk is for Kortrijk's and the region's). What its charts show is then
+narrowed again to what each viewer may read through the other modules' doors.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from regiohub.core import access
+from regiohub.core.models import Organisation
+from regiohub.dashboards import definitions
+from regiohub.dashboards.models import Audience, Dashboard
+from regiohub.dashboards.permissions import VIEW_DASHBOARDS
+
+__all__ = ["Viewable", "dashboard_for", "dashboards_for", "read"]
+
+
+@dataclass(frozen=True)
+class Viewable:
+    """A saved dashboard with its definition read."""
+
+    id: int
+    slug: str
+    revision: int
+    audience: str
+    definition: definitions.Dashboard
+
+    @property
+    def public(self) -> bool:
+        return self.audience == Audience.PUBLIC
+
+
+def _below(organisation_ids: set[int]) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Organisation.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    stack = list(organisation_ids)
+    while stack:
+        pk = stack.pop()
+        if pk not in found:
+            found.add(pk)
+            stack.extend(children.get(pk, ()))
+    return found
+
+
+def dashboards_for(user: Any) -> QuerySet[Dashboard]:
+    """Every dashboard ``user`` may open (anonymous: the public ones), in list order."""
+    public = Dashboard.objects.filter(audience=Audience.PUBLIC)
+    mine = access.organisation_ids(user, VIEW_DASHBOARDS)
+    if not mine:
+        return public
+    allowed = [
+        dashboard_id
+        for dashboard_id, orgs in _internal_organisations().items()
+        if _below(orgs) & mine
+    ]
+    return Dashboard.objects.filter(audience=Audience.PUBLIC) | Dashboard.objects.filter(
+        pk__in=allowed
+    )
+
+
+def _internal_organisations() -> dict[int, set[int]]:
+    through = Dashboard.organisations.through
+    found: dict[int, set[int]] = {}
+    for dashboard_id, organisation_id in through.objects.filter(
+        dashboard__audience=Audience.INTERNAL
+    ).values_list("dashboard_id", "organisation_id"):
+        found.setdefault(dashboard_id, set()).add(organisation_id)
+    return found
+
+
+class _Read:
+    """Definitions read once per process per revision (a page reads its dashboard's YAML
+    on every view otherwise)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: OrderedDict[tuple[int, int], definitions.Dashboard] = OrderedDict()
+
+    def get(self, dashboard: Dashboard) -> definitions.Dashboard:
+        key = (dashboard.pk, dashboard.revision)
+        with self.lock:
+            if key in self.found:
+                return self.found[key]
+        parsed = definitions.parse(dashboard.definition)
+        with self.lock:
+            self.found[key] = parsed
+            while len(self.found) > 256:
+                self.found.popitem(last=False)
+        return parsed
+
+
+_read = _Read()
+
+
+def read(dashboard: Dashboard) -> Viewable:
+    return Viewable(
+        id=dashboard.pk,
+        slug=dashboard.slug,
+        revision=dashboard.revision,
+        audience=dashboard.audience,
+        definition=_read.get(dashboard),
+    )
+
+
+def dashboard_for(user: Any, slug: str, *, public_only: bool = False) -> Viewable | None:
+    """The dashboard ``slug`` if ``user`` may open it, else ``None`` (also when it does not
+    exist: a page never tells an internal dashboard exists). ``public_only``: the embed
+    view, which shows public dashboards alone whoever asks."""
+    found = (
+        Dashboard.objects.filter(slug=slug)
+        .only("pk", "slug", "revision", "audience", "definition")
+        .first()
+    )
+    if found is None:
+        return None
+    if found.audience != Audience.PUBLIC and (
+        public_only or not dashboards_for(user).filter(pk=found.pk).exists()
+    ):
+        return None
+    return read(found)
