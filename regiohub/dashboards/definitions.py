@@ -27,7 +27,10 @@ Example::
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,15 +114,36 @@ class Text:
 
 @dataclass(frozen=True)
 class Query:
-    """``dataset`` with query-API ``params``, or ``meldpunt`` naming a read function."""
+    """``dataset`` with query-API ``params``, or ``meldpunt`` naming a read function, or
+    ``join``: the answers of two to four dataset questions side by side, one row per value
+    of the ``match`` columns (not "on": YAML reads a bare ``on`` as true), each question's
+    columns renamed first (``rename``) and narrowed by the dashboard's filters through its
+    own ``filter_columns``."""
 
     dataset: str = ""
     meldpunt: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    join: tuple[Query, ...] = ()
+    on: tuple[str, ...] = ()
+    rename: dict[str, str] = field(default_factory=dict)
+    filter_columns: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        if self.join:
+            return {"join": [part.as_dict() for part in self.join], "match": list(self.on)}
         source = {"dataset": self.dataset} if self.dataset else {"meldpunt": self.meldpunt}
-        return {**source, "params": self.params}
+        data: dict[str, Any] = {**source, "params": self.params}
+        if self.rename:
+            data["rename"] = dict(self.rename)
+        if self.filter_columns:
+            data["filter_columns"] = dict(self.filter_columns)
+        return data
+
+    def datasets(self) -> list[str]:
+        """The datasets this question reads."""
+        if self.join:
+            return [part.dataset for part in self.join]
+        return [self.dataset] if self.dataset else []
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,14 @@ class Chart:
     indicator: Indicator | None = None
     #: The table's column headers in nl/fr/en, where the column's key does not say it.
     headers: dict[str, Text] = field(default_factory=dict)
+    #: Columns computed from the others, in order: ``{share: "e_loket / (balie + e_loket)"}``
+    #: (numbers, columns, + - * / and brackets; a division by zero gives no value).
+    derive: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        """The query's columns and the derived ones: what the table and downloads hold."""
+        return self.columns + tuple(self.derive)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"slug": self.slug}
@@ -181,6 +213,8 @@ class Chart:
             data["filter_columns"] = dict(self.filter_columns)
         if self.indicator is not None:
             data["indicator"] = self.indicator.as_dict()
+        if self.derive:
+            data["derive"] = dict(self.derive)
         if self.headers:
             data["headers"] = {key: text.as_dict() for key, text in self.headers.items()}
         if self.spec:
@@ -234,7 +268,7 @@ class Dashboard:
 
     def datasets(self) -> list[str]:
         """The datasets its charts read, each once."""
-        return sorted({c.query.dataset for c in self.charts if c.query.dataset})
+        return sorted({slug for c in self.charts for slug in c.query.datasets()})
 
 
 class _NoAliases(yaml.SafeLoader):
@@ -442,7 +476,7 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
     start = len(problems.found)
     known = {
         "slug", "kind", "title", "caption", "query", "columns", "filter_columns", "indicator",
-        "headers", "spec",
+        "derive", "headers", "spec",
     }  # fmt: skip
     for key in sorted(set(map(str, item)) - known):
         problems.add(_where(index, slug), _("unknown key “%(key)s”") % {"key": key})
@@ -489,13 +523,15 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
                                _where(index, slug, "indicator"), problems)  # fmt: skip
     elif "indicator" in item:
         problems.add(_where(index, slug, "indicator"), _("only a benchmark has an indicator"))
+    derive = _derive(item.get("derive"), columns, _where(index, slug, "derive"), problems)
+    columns_and_derived = [*columns, *derive] if isinstance(columns, list) else []
     headers = {}
     raw_headers = item.get("headers") or {}
     if not isinstance(raw_headers, Mapping):
         problems.add(_where(index, slug, "headers"), _("a header in nl, fr and en per column"))
     else:
         for column, text in raw_headers.items():
-            if isinstance(columns, list) and column not in columns:
+            if columns_and_derived and column not in columns_and_derived:
                 said = _("“%(column)s” is not among the columns") % {"column": column}
                 problems.add(_where(index, slug, "headers"), said)
             headers[str(column)] = _text(text, _where(index, slug, f"headers, {column}"), problems)
@@ -514,7 +550,7 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
             refuse_fetches(spec)
         except ChartError as error:
             problems.add(_where(index, slug, "spec"), str(error))
-        returned = set(BENCHMARK_COLUMNS) if kind == "benchmark" else set(columns)
+        returned = set(BENCHMARK_COLUMNS) if kind == "benchmark" else set(columns_and_derived)
         returned |= derived_fields(spec)
         unknown = sorted(spec_fields(spec) - returned) if columns else []
         if unknown:
@@ -534,6 +570,7 @@ def _chart(item: Any, index: int, problems: _Problems) -> Chart | None:
         filter_columns,
         indicator,
         headers,
+        derive,
     )
 
 
@@ -549,7 +586,7 @@ def _filter_columns(
         )
         return {}
     if not query.dataset:
-        problems.add(where, _("the contact point's questions take the filters themselves"))
+        problems.add(where, _("only a question of one dataset takes filter_columns here"))
         return {}
     found = {}
     for key, column in value.items():
@@ -628,10 +665,15 @@ def derived_fields(spec: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def _query(value: Any, where: str, problems: _Problems) -> Query:
+def _query(value: Any, where: str, problems: _Problems, *, part: bool = False) -> Query:
     if not isinstance(value, Mapping):
         problems.add(where, _("a dataset with its parameters, or a question of the contact point"))
         return Query()
+    if "join" in value and not part:
+        return _join(value, where, problems)
+    known = {"dataset", "meldpunt", "params"} | ({"rename", "filter_columns"} if part else set())
+    for key in sorted(set(map(str, value)) - known):
+        problems.add(where, _("unknown key “%(key)s”") % {"key": key})
     params = value.get("params") or {}
     if not isinstance(params, Mapping):
         problems.add(where, _("params is a mapping of parameters"))
@@ -649,7 +691,19 @@ def _query(value: Any, where: str, problems: _Problems) -> Query:
                 problems.add(where, said)
             elif not FILTER_KEY.match(key):
                 problems.add(where, _("unknown parameter “%(key)s”") % {"key": key})
-        return Query(dataset=str(dataset), params=dict(params))
+        if not part:
+            return Query(dataset=str(dataset), params=dict(params))
+        return Query(
+            dataset=str(dataset),
+            params=dict(params),
+            rename=_names_map(value.get("rename"), where, "rename", problems),
+            filter_columns=_names_map(
+                value.get("filter_columns"), where, "filter_columns", problems, keys=FILTERS
+            ),
+        )
+    if part:
+        problems.add(where, _("a joined question asks a dataset"))
+        return Query()
     if question not in MELDPUNT_QUESTIONS:
         problems.add(where, _("the contact point answers %(names)s")
                      % {"names": ", ".join(sorted(MELDPUNT_QUESTIONS))})  # fmt: skip
@@ -661,3 +715,140 @@ def _query(value: Any, where: str, problems: _Problems) -> Query:
     if "by" in MELDPUNT_QUESTIONS[question] and params.get("by") not in GROUPS:
         problems.add(where, _("by is one of %(names)s") % {"names": ", ".join(GROUPS)})
     return Query(meldpunt=str(question), params=dict(params))
+
+
+MAX_JOIN = 4
+
+
+def _join(value: Mapping[str, Any], where: str, problems: _Problems) -> Query:
+    for key in sorted(set(map(str, value)) - {"join", "match"}):
+        problems.add(where, _("unknown key “%(key)s”") % {"key": key})
+    parts_data = value.get("join")
+    if not isinstance(parts_data, list) or not 2 <= len(parts_data) <= MAX_JOIN:
+        problems.add(where, _("join lists two to %(max)d dataset questions") % {"max": MAX_JOIN})
+        return Query()
+    parts = tuple(
+        _query(item, f"{where}, join {number}", problems, part=True)
+        for number, item in enumerate(parts_data, start=1)
+    )
+    on = value.get("match")
+    if (
+        not isinstance(on, list)
+        or not on
+        or not all(isinstance(c, str) and FIELD.match(c) for c in on)
+    ):
+        problems.add(
+            where, _("match names the columns the rows are matched on, such as [month, nis_code]")
+        )
+        on = []
+    return Query(join=parts, on=tuple(on))
+
+
+def _names_map(
+    value: Any, where: str, key: str, problems: _Problems, *, keys: tuple[str, ...] = ()
+) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and FIELD.match(v) and (not keys or k in keys)
+        for k, v in value.items()
+    ):
+        problems.add(f"{where}, {key}", _("a mapping of column names"))
+        return {}
+    return dict(value)
+
+
+_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div,
+               ast.USub, ast.UAdd, ast.Name, ast.Load, ast.Constant)  # fmt: skip
+
+
+def _derive(value: Any, columns: Any, where: str, problems: _Problems) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.add(where, _('a column per expression: {"share": "e_loket / (desk + e_loket)"}'))
+        return {}
+    known = set(columns) if isinstance(columns, list) else set()
+    found: dict[str, str] = {}
+    for name, expression in value.items():
+        if not isinstance(name, str) or not FIELD.match(name) or name in known:
+            problems.add(
+                where, _("“%(name)s” must be a new column name") % {"name": str(name)[:40]}
+            )
+            continue
+        if not isinstance(expression, str) or len(expression) > 500:
+            problems.add(where, _("“%(name)s”: an expression of at most 500 characters")
+                         % {"name": name})  # fmt: skip
+            continue
+        try:
+            tree = ast.parse(expression, mode="eval")
+        except SyntaxError:
+            problems.add(where, _("“%(name)s”: this is not arithmetic") % {"name": name})
+            continue
+        bad = [node for node in ast.walk(tree) if not isinstance(node, _ARITHMETIC)]
+        numbers = all(
+            isinstance(node.value, int | float) and not isinstance(node.value, bool)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+        )
+        if bad or not numbers:
+            problems.add(where, _("“%(name)s”: only numbers, columns, + - * / and brackets")
+                         % {"name": name})  # fmt: skip
+            continue
+        unknown = sorted(
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id not in known
+        )
+        if unknown:
+            problems.add(where, _("“%(name)s”: unknown columns %(columns)s")
+                         % {"name": name, "columns": ", ".join(unknown)})  # fmt: skip
+            continue
+        found[name] = expression
+        known.add(name)
+    return found
+
+
+def evaluate(expression: str, row: Mapping[str, Any]) -> float | None:
+    """A derived column's value for ``row``: ``None`` when a value is missing, not a
+    number, or divided by zero (the reader allowed only arithmetic on columns)."""
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            found = row.get(node.id)
+            if isinstance(found, bool) or not isinstance(found, int | float):
+                raise _Missing
+            return float(found)
+        if isinstance(node, ast.UnaryOp):
+            return -value(node.operand) if isinstance(node.op, ast.USub) else value(node.operand)
+        if isinstance(node, ast.BinOp):
+            left, right = value(node.left), value(node.right)
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            if isinstance(node.op, ast.Mult):
+                return left * right
+            if right == 0:
+                raise _Missing
+            return left / right
+        raise _Missing
+
+    try:
+        result = value(_parsed(expression))
+    except _Missing:
+        return None
+    return result if math.isfinite(result) else None
+
+
+class _Missing(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(expression: str) -> ast.Expression:
+    return ast.parse(expression, mode="eval")

@@ -47,7 +47,7 @@ def cell(value: Any, language: str) -> str:
 
 def table(figure: Figure, language: str) -> dict[str, Any]:
     """The numbers behind a figure as the page's table shows them."""
-    columns = figure.chart.columns
+    columns = figure.shown_columns
     numeric = [
         all(isinstance(row.get(c), int | float) or row.get(c) is None for row in figure.rows)
         and any(isinstance(row.get(c), int | float) for row in figure.rows)

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from regiohub.core.models import Organisation
 from regiohub.core.spreadsheets import DELIMITER, spreadsheet_safe
 from regiohub.dashboards.charts import render_svg
-from regiohub.dashboards.definitions import Chart, DefaultPeriod
+from regiohub.dashboards.definitions import Chart, DefaultPeriod, evaluate
 from regiohub.dashboards.summaries import number, summarise
 from regiohub.datasets import queries as datasets
 from regiohub.meldpunt import queries as meldpunt
@@ -192,22 +192,68 @@ def rows_for(
             version=None,
             refreshed=counted or timezone.now(),
         )
+    elif query.join:
+        rows, source = _joined(chart, user, filters)
     else:
-        info = datasets.dataset_info(user, query.dataset)
-        params = _dataset_params(chart, info, filters)
-        version, table, _cursor = datasets.rows(user, query.dataset, params)
-        rows = table.to_pylist()
-        source = Source(
-            name=info.title if info else query.dataset,
-            publisher=info.owner_name if info else "",
-            licence=info.licence.label if info else "",
-            licence_url=info.licence.uri if info else "",
-            attribution=info.licence.attribution if info else "",
-            version=version.number,
-            refreshed=version.published_at,
-        )
+        rows, source = _ask_dataset(query, chart.filter_columns, user, filters)
     kept = [{column: _plain(row.get(column)) for column in chart.columns} for row in rows]
+    for name, expression in chart.derive.items():
+        for row in kept:
+            value = evaluate(expression, row)
+            row[name] = None if value is None else round(value, 6)
     return kept, source
+
+
+def _ask_dataset(
+    query: Any, filter_columns: Mapping[str, str], user: Any, filters: Filters
+) -> tuple[list[dict[str, Any]], Source]:
+    info = datasets.dataset_info(user, query.dataset)
+    params = _dataset_params(query.params, filter_columns, info, filters)
+    version, table, _cursor = datasets.rows(user, query.dataset, params)
+    source = Source(
+        name=info.title if info else query.dataset,
+        publisher=info.owner_name if info else "",
+        licence=info.licence.label if info else "",
+        licence_url=info.licence.uri if info else "",
+        attribution=info.licence.attribution if info else "",
+        version=version.number,
+        refreshed=version.published_at,
+    )
+    return table.to_pylist(), source
+
+
+def _join_key(value: Any) -> Any:
+    """A value as the rows are matched on it: a moment at a Belgian midnight is that day
+    (a month of a timestamp column meets the same month of a date column)."""
+    if isinstance(value, datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return local.date() if local.time() == datetime.min.time() else local
+    return value
+
+
+def _joined(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, Any]], Source]:
+    """The answers of the joined questions side by side, one row per value of ``on``:
+    a question without a row for that value leaves its columns empty."""
+    on = chart.query.on
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    sources = []
+    for part in chart.query.join:
+        rows, source = _ask_dataset(part, part.filter_columns, user, filters)
+        sources.append(source)
+        for row in rows:
+            named = {part.rename.get(k, k): v for k, v in row.items()}
+            key = tuple(_join_key(named.get(c)) for c in on)
+            target = merged.setdefault(key, dict(zip(on, key, strict=True)))
+            target.update({k: v for k, v in named.items() if k not in on})
+    first = sources[0]
+    source = dataclasses.replace(
+        first,
+        name=" + ".join(dict.fromkeys(s.name for s in sources)),
+        attribution=" · ".join(dict.fromkeys(s.attribution for s in sources if s.attribution)),
+        refreshed=max((s.refreshed for s in sources if s.refreshed), default=None),
+    )
+    ordered = sorted(merged.items(), key=lambda item: tuple(str(k) for k in item[0]))
+    return [row for _key, row in ordered], source
 
 
 def _with_shares(row: Any) -> dict[str, Any]:
@@ -223,12 +269,14 @@ def _with_shares(row: Any) -> dict[str, Any]:
 MAX_ROWS = 5000
 
 
-def _dataset_params(chart: Chart, info: Any, filters: Filters) -> dict[str, Any]:
-    """The chart's question narrowed by the dashboard's filters, through the columns the
-    definition names for them (a date, timestamp or year column; a column of NIS codes)."""
-    params: dict[str, Any] = {"limit": str(MAX_ROWS), **chart.query.params}
+def _dataset_params(
+    asked: Mapping[str, Any], filter_columns: Mapping[str, str], info: Any, filters: Filters
+) -> dict[str, Any]:
+    """A question narrowed by the dashboard's filters, through the columns the definition
+    names for them (a date, timestamp or year column; a column of NIS codes)."""
+    params: dict[str, Any] = {"limit": str(MAX_ROWS), **asked}
     types = {c.key: c.type for c in info.current.columns} if info and info.current else {}
-    period = chart.filter_columns.get("period")
+    period = filter_columns.get("period")
     if period:
         if types.get(period) == "integer":  # a year
             params[f"{period}__gte"] = str(filters.start.year)
@@ -239,7 +287,7 @@ def _dataset_params(chart: Chart, info: Any, filters: Filters) -> dict[str, Any]
         else:
             params[f"{period}__gte"] = filters.start.isoformat()
             params[f"{period}__lte"] = filters.end.isoformat()
-    municipality = chart.filter_columns.get("municipality")
+    municipality = filter_columns.get("municipality")
     if municipality and filters.municipalities:
         params[f"{municipality}__in"] = ",".join(filters.nis_codes()) or "-"
     return params
@@ -306,6 +354,12 @@ class Figure:
     headers: tuple[str, ...] = ()
     #: What a map or benchmark adds (frames to play, the period shown).
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The columns of ``rows`` when they are not the query's (a benchmark's table).
+    columns: tuple[str, ...] = ()
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        return self.columns or self.chart.all_columns
 
     def as_json(self) -> str:
         """The data behind the figure, with its source, as a JSON download."""
@@ -313,7 +367,7 @@ class Figure:
             {
                 "chart": self.chart.slug,
                 "source": self.source.as_dict(),
-                "columns": list(self.chart.columns),
+                "columns": list(self.shown_columns),
                 "rows": self.rows,
             },
             ensure_ascii=False,
@@ -325,12 +379,12 @@ class Figure:
         cell that starts a formula), the source in a last line of its own."""
         out = io.StringIO()
         writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
-        writer.writerow([spreadsheet_safe(c) for c in self.chart.columns])
+        writer.writerow([spreadsheet_safe(c) for c in self.shown_columns])
         for row in self.rows:
             writer.writerow(
                 [
                     spreadsheet_safe("" if row[c] is None else str(row[c]))
-                    for c in self.chart.columns
+                    for c in self.shown_columns
                 ]
             )
         source = self.source
@@ -359,7 +413,7 @@ def headers_for(
     with translation.override(language):
         return tuple(
             own.get(c) or titles.get(c) or (labels or {}).get(c) or str(MELDPUNT_HEADERS.get(c, c))
-            for c in chart.columns
+            for c in chart.all_columns
         )
 
 
@@ -401,6 +455,8 @@ def figure(
     """The chart drawn for ``user``: rows, SVG and the sentence under it."""
     if chart.kind == "map":
         return map_figure(chart, user, filters, language=language, public=public)
+    if chart.kind == "benchmark":
+        return benchmark_figure(chart, user, filters, language=language, public=public)
     rows, source = rows_for(chart, user, filters, public=public)
     source = dataclasses.replace(source, until=_until(chart, rows))
     label = chart.title.get(language)
@@ -434,18 +490,18 @@ def summary_of(
     along, value = encoding.get("x", {}), encoding.get("y", {})
     if value.get("type") != "quantitative" and along.get("type") == "quantitative":
         along, value = value, along
-    header = dict(zip(chart.columns, headers, strict=False))
+    header = dict(zip(chart.all_columns, headers, strict=False))
     field = str(value.get("field", ""))
     prefix = ""
-    if field not in chart.columns:
-        series = [c for c in _folded(chart.spec) if c in chart.columns]
+    if field not in chart.all_columns:
+        series = [c for c in _folded(chart.spec) if c in chart.all_columns]
         if not series:
             return ""
         field = series[0]
         prefix = f"{header.get(field, field)}: "
     category = str(along.get("field", ""))
-    if category not in chart.columns:
-        category = chart.columns[0]
+    if category not in chart.all_columns:
+        category = chart.all_columns[0]
     over_time = along.get("type") == "temporal"
     sentence = summarise(
         rows,
@@ -453,8 +509,10 @@ def summary_of(
         y=field,
         language=language,
         over_time=over_time,
-        label="label" if "label" in chart.columns and not over_time else "",
+        label="label" if "label" in chart.all_columns and not over_time else "",
         unit=header.get(category, "") if category != "label" else "",
+        percent=str(value.get("axis", {}).get("format", "")).endswith("%"),
+        today=timezone.localdate(),
     )
     return prefix + sentence
 
@@ -592,3 +650,111 @@ def _map_summary(
             "In the districts shown: %(now)s reports, %(before)s the period before."
         ) % {"now": number(now, language), "before": number(before, language)}
     return sentence
+
+
+#: The benchmark's table headers.
+BENCHMARK_HEADERS = {
+    "municipality": _lazy("Code"),
+    "name": _lazy("Municipality"),
+    "period": _lazy("Period"),
+    "value": _lazy("Value"),
+    "per_inhabitant": _lazy("Per inhabitant"),
+    "rank": _lazy("Rank"),
+    "median": _lazy("Regional median"),
+    "suppressed": _lazy("Hidden (small number)"),
+}
+BENCHMARK_SHOWN = ("name", "value", "per_inhabitant", "rank", "suppressed")
+
+
+def benchmark_figure(
+    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+) -> Figure:
+    """The municipalities side by side on the latest period of the selection: absolute
+    and per inhabitant, ranked, the regional median and total, the trend; small counts
+    hidden so that they cannot be worked out from what is shown (``benchmark``)."""
+    from regiohub.dashboards import benchmark
+
+    assert chart.indicator is not None
+    # Counted over the whole region, whatever municipalities the viewer chose: two totals
+    # over regions that differ by one municipality would give its hidden number away. The
+    # choice narrows the table afterwards.
+    everywhere = dataclasses.replace(filters, municipalities=())
+    found, source = rows_for(chart, user, everywhere, public=public)
+    source = dataclasses.replace(source, until=_until(chart, found))
+    result = benchmark.benchmark(
+        found,
+        chart.indicator,
+        populations=benchmark.populations_of_region(),
+        threshold=int(settings.DASHBOARDS_SUPPRESS_BELOW),
+    )
+    rows = benchmark.as_rows(result)
+    if filters.municipalities:
+        rows = [row for row in rows if row["municipality"] in filters.municipalities]
+    per_label = _per_label(chart.indicator.per, language)
+    spec = chart.spec or _benchmark_spec(result, per_label, language)
+    label = f"{chart.title.get(language)} ({result.period})"
+    svg = render_svg(_credited(spec, source), language=language, label=label, rows=rows)
+    with translation.override(language):
+        headers = tuple(
+            per_label if c == "per_inhabitant" else str(BENCHMARK_HEADERS[c])
+            for c in BENCHMARK_SHOWN
+        )
+        trend = [
+            {
+                "period": point.period,
+                "per_inhabitant": point.per_inhabitant,
+                "median": point.median,
+                "total": point.total,
+            }
+            for point in result.trend
+        ]
+    return Figure(
+        chart=chart,
+        rows=rows,
+        svg=svg,
+        summary=benchmark.summary(result, language),
+        source=source,
+        headers=headers,
+        columns=BENCHMARK_SHOWN,
+        extra={
+            "period": result.period,
+            "median": result.median,
+            "total": result.total,
+            "regional_per_inhabitant": result.per_inhabitant,
+            "trend": trend,
+            "suppressed": sum(1 for row in rows if row["suppressed"]),
+        },
+    )
+
+
+def _per_label(per: int, language: str) -> str:
+    with translation.override(language):
+        if per == 1:
+            return _("Per inhabitant")
+        return _("Per %(per)s inhabitants") % {"per": number(per, language)}
+
+
+def _benchmark_spec(result: Any, per_label: str, language: str) -> dict[str, Any]:
+    """Bars per municipality, highest first, and the regional median as a rule."""
+    field = "per_inhabitant" if result.ranked_by == "per_inhabitant" else "value"
+    with translation.override(language):
+        title = per_label if field == "per_inhabitant" else _("Value")
+        median = _("Regional median")
+    return {
+        "layer": [
+            {
+                "mark": "bar",
+                "encoding": {
+                    "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None},
+                    "x": {"field": field, "type": "quantitative", "title": title},
+                },
+            },
+            {
+                "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#333333"},
+                "encoding": {
+                    "x": {"aggregate": "max", "field": "median", "type": "quantitative"},
+                    "tooltip": {"value": median},
+                },
+            },
+        ]
+    }

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from regiohub import __version__
 from regiohub.dashboards import cache
 from regiohub.dashboards.charts import ChartError
 from regiohub.dashboards.definitions import Chart
@@ -30,8 +31,9 @@ from regiohub.meldpunt import queries as meldpunt
 
 log = structlog.get_logger(__name__)
 
-#: Changes when what a figure holds changes shape: old entries are then never read.
-VERSION = 1
+#: Changes when what a figure holds changes shape: old entries are then never read (the
+#: platform's version is part of the key too, so an upgrade draws everything anew).
+VERSION = 2
 #: Figures over datasets stay until a new version gives them another key.
 DATASET_SECONDS = 24 * 3600
 
@@ -60,8 +62,8 @@ def _tokens(viewable: Viewable) -> dict[str, str]:
     counted = None
     tokens = {}
     for chart in viewable.definition.charts:
-        if chart.query.dataset:
-            tokens[chart.slug] = f"d:{versions.get(chart.query.dataset)}"
+        if chart.query.datasets():
+            tokens[chart.slug] = f"d:{[versions.get(s) for s in chart.query.datasets()]}"
         elif chart.query.meldpunt == "statistics":
             if counted is None:
                 counted = meldpunt.statistics_counted_at()
@@ -72,7 +74,7 @@ def _tokens(viewable: Viewable) -> dict[str, str]:
 
 
 def _seconds(chart: Chart) -> float:
-    if chart.query.dataset:
+    if chart.query.datasets():
         return DATASET_SECONDS
     return max(1, int(settings.DASHBOARDS_LIVE_SECONDS))
 
@@ -84,6 +86,7 @@ def keys(viewable: Viewable, user: Any, filters: Filters, language: str) -> dict
     return {
         chart.slug: cache.key(
             VERSION,
+            __version__,
             viewable.id,
             viewable.revision,
             chart.slug,

@@ -67,24 +67,11 @@ def check(dashboard: definitions.Dashboard, *, actor: Any = None) -> list[str]:
 
 
 def _check_dataset(chart: Any, where: str, *, public: bool, actor: Any) -> list[str]:
-    slug = chart.query.dataset
-    params = dict(chart.query.params)
-    try:
-        if public:
-            returned = datasets.question_columns(AnonymousUser(), slug, params)
-        else:
-            returned = datasets.question_columns(actor, slug, params, unscoped=actor is None)
-    except datasets.QueryError as error:
-        return [f"{where}, query: {error}"]
+    if chart.query.join:
+        return _check_join(chart, where, public=public, actor=actor)
+    returned, problems = _answers(chart.query, where, public=public, actor=actor)
     if returned is None:
-        if public:
-            message = _(
-                "no open dataset “%(slug)s” with rows: a public dashboard shows only open data"
-            )
-        else:
-            message = _("no dataset “%(slug)s” with rows that you may read")
-        return [f"{where}, query: " + message % {"slug": slug}]
-    problems = []
+        return problems
     missing = [c for c in chart.columns if c not in returned]
     if missing:
         problems.append(
@@ -92,17 +79,79 @@ def _check_dataset(chart: Any, where: str, *, public: bool, actor: Any) -> list[
             + _("the question answers %(returned)s, not %(missing)s")
             % {"returned": ", ".join(returned), "missing": ", ".join(missing)}
         )
-    for key, column in chart.filter_columns.items():
+    problems += _check_filter_columns(chart.query.dataset, chart.filter_columns, where,
+                                      public=public, actor=actor)  # fmt: skip
+    if chart.kind == "benchmark" and chart.spec:
+        unknown = spec_fields(chart.spec) - set(BENCHMARK_COLUMNS)
+        if unknown:
+            problems.append(f"{where}, spec: " + ", ".join(sorted(unknown)))
+    return problems
+
+
+def _check_join(chart: Any, where: str, *, public: bool, actor: Any) -> list[str]:
+    problems: list[str] = []
+    answered: set[str] = set()
+    for number, part in enumerate(chart.query.join, start=1):
+        here = f"{where}, join {number}"
+        returned, found = _answers(part, here, public=public, actor=actor)
+        problems += found
+        if returned is None:
+            continue
+        renamed = [part.rename.get(c, c) for c in returned]
+        missing_on = [c for c in chart.query.on if c not in renamed]
+        if missing_on:
+            problems.append(
+                f"{here}: "
+                + _("its answer (%(returned)s) has no column %(missing)s to match rows on")
+                % {"returned": ", ".join(renamed), "missing": ", ".join(missing_on)}
+            )
+        answered.update(renamed)
+        problems += _check_filter_columns(part.dataset, part.filter_columns, here,
+                                          public=public, actor=actor)  # fmt: skip
+    missing = [c for c in chart.columns if c not in answered]
+    if missing and not problems:
+        problems.append(
+            f"{where}, columns: "
+            + _("the joined questions answer %(returned)s, not %(missing)s")
+            % {"returned": ", ".join(sorted(answered)), "missing": ", ".join(missing)}
+        )
+    return problems
+
+
+def _answers(
+    query: Any, where: str, *, public: bool, actor: Any
+) -> tuple[list[str] | None, list[str]]:
+    slug = query.dataset
+    params = dict(query.params)
+    try:
+        if public:
+            returned = datasets.question_columns(AnonymousUser(), slug, params)
+        else:
+            returned = datasets.question_columns(actor, slug, params, unscoped=actor is None)
+    except datasets.QueryError as error:
+        return None, [f"{where}, query: {error}"]
+    if returned is None:
+        if public:
+            message = _(
+                "no open dataset “%(slug)s” with rows: a public dashboard shows only open data"
+            )
+        else:
+            message = _("no dataset “%(slug)s” with rows that you may read")
+        return None, [f"{where}, query: " + message % {"slug": slug}]
+    return returned, []
+
+
+def _check_filter_columns(
+    slug: str, filter_columns: dict[str, str], where: str, *, public: bool, actor: Any
+) -> list[str]:
+    problems = []
+    for key, column in filter_columns.items():
         if column not in _dataset_columns(actor, slug, public):
             problems.append(
                 f"{where}, filter_columns: "
                 + _("the dataset has no column “%(column)s” for the %(filter)s filter")
                 % {"column": column, "filter": key}
             )
-    if chart.kind == "benchmark" and chart.spec:
-        unknown = spec_fields(chart.spec) - set(BENCHMARK_COLUMNS)
-        if unknown:
-            problems.append(f"{where}, spec: " + ", ".join(sorted(unknown)))
     return problems
 
 

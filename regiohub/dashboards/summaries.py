@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 #: A change smaller than this share of the first value is "stable".
@@ -48,11 +48,16 @@ def summarise(
     over_time: bool = False,
     label: str = "",
     unit: str = "",
+    percent: bool = False,
+    today: date | None = None,
 ) -> str:
     """One sentence about ``rows``: the highest and lowest ``y`` (named by ``label``, else
     ``x``), and for a chart ``over_time`` whether ``y`` (summed per ``x``) rose, fell or
     stayed within 5 % from the first to the last period. ``unit`` names a category that
-    is a number ("Hour 17" rather than "17")."""
+    is a number ("Hour 17" rather than "17"); ``percent``: the values are shares (0.25 is
+    "25 %"). A last period that is not over yet (the month or day holding ``today``) is
+    left out of the trend: half a month is not a fall."""
+    show = (lambda v: share(v, language)) if percent else (lambda v: number(v, language))
     with translation.override(language):
         values = [
             (row.get(label or x), row.get(x), float(row[y]))
@@ -66,7 +71,9 @@ def summarise(
         def name(value: Any) -> str:
             if over_time and not label:
                 return _when(value, language, by_day)
-            if unit and isinstance(value, int | float) and not isinstance(value, bool):
+            if unit and isinstance(value, int) and not isinstance(value, bool):
+                return f"{unit} {value}"
+            if unit and isinstance(value, float):
                 return f"{unit} {number(value, language)}"
             return str(value)
 
@@ -74,19 +81,19 @@ def summarise(
             only = values[0]
             return _("%(name)s: %(value)s.") % {
                 "name": name(only[0]),
-                "value": number(only[2], language),
+                "value": show(only[2]),
             }
         high = max(values, key=lambda v: v[2])
         low = min(values, key=lambda v: v[2])
         sentence = _("Highest: %(high)s (%(high_value)s). Lowest: %(low)s (%(low_value)s).") % {
             "high": name(high[0]),
-            "high_value": number(high[2], language),
+            "high_value": show(high[2]),
             "low": name(low[0]),
-            "low_value": number(low[2], language),
+            "low_value": show(low[2]),
         }
         if over_time:
-            sentence += " " + _trend(values, language)
-        return sentence
+            sentence += " " + _trend(values, language, by_day, today)
+        return sentence.strip()
 
 
 def _day_of(value: Any) -> int | None:
@@ -98,11 +105,35 @@ def _day_of(value: Any) -> int | None:
     return value.day if isinstance(value, date) else None
 
 
-def _trend(values: list[tuple[Any, Any, float]], language: str) -> str:
+def share(value: float, language: str) -> str:
+    """0.253 as "25,3 %" (fr: "25,3 %" with a no-break space)."""
+    with translation.override(language):
+        return _("%(number)s %%") % {"number": number(value * 100, language)}
+
+
+def _unfinished(period: str, by_day: bool, today: date | None) -> bool:
+    try:
+        start = date.fromisoformat(period[:10])
+    except ValueError:
+        return False
+    today = today or timezone.localdate()
+    if by_day:
+        return start >= today
+    return (start.year, start.month) >= (today.year, today.month)
+
+
+def _trend(
+    values: list[tuple[Any, Any, float]],
+    language: str,
+    by_day: bool = False,
+    today: date | None = None,
+) -> str:
     totals: dict[str, float] = defaultdict(float)
     for _name, when, value in values:
         totals[str(when)] += value
     periods = sorted(totals)
+    if periods and _unfinished(periods[-1], by_day, today):
+        periods = periods[:-1]
     if len(periods) < 2:
         return ""
     first, last = totals[periods[0]], totals[periods[-1]]
