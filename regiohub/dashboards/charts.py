@@ -49,7 +49,12 @@ CONFIG: dict[str, Any] = {
         "titleColor": "#333333",
         "gridColor": "#e5e5e5",
     },
-    "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#333333"},
+    "legend": {
+        "labelFontSize": 12,
+        "titleFontSize": 12,
+        "labelColor": "#333333",
+        "labelLimit": 320,
+    },
     "line": {"point": {"filled": True, "size": 36}, "strokeWidth": 2},
     "bar": {"color": PALETTE[0]},
     "view": {"stroke": None},

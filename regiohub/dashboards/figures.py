@@ -210,6 +210,7 @@ def _ask_dataset(
     info = datasets.dataset_info(user, query.dataset)
     params = _dataset_params(query.params, filter_columns, info, filters)
     version, table, _cursor = datasets.rows(user, query.dataset, params)
+    latest = _data_until(user, query.dataset, version)
     source = Source(
         name=info.title if info else query.dataset,
         publisher=info.owner_name if info else "",
@@ -218,8 +219,39 @@ def _ask_dataset(
         attribution=info.licence.attribution if info else "",
         version=version.number,
         refreshed=version.published_at,
+        until=min(latest, filters.end) if latest else None,
     )
     return table.to_pylist(), source
+
+
+_LATEST: dict[tuple[str, int, datetime], date | None] = {}
+
+
+def _data_until(user: Any, slug: str, version: Any) -> date | None:
+    """The last day a version's time column holds (asked once per version and process)."""
+    key = (slug, version.number, version.published_at)
+    if key in _LATEST:
+        return _LATEST[key]
+    column = next((c for c in version.columns if c.role == "time"), None)
+    found = None
+    if column is not None and column.type in ("date", "timestamp", "integer"):
+        try:
+            _v, table, _c = datasets.rows(
+                user, slug, {"agg": f"max:{column.key}"}, version=version.number
+            )
+        except (datasets.QueryError, datasets.QueryTimeout):
+            table = None
+        value = table.to_pylist()[0].get(f"max_{column.key}") if table and table.num_rows else None
+        if isinstance(value, datetime):
+            found = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+        elif isinstance(value, date):
+            found = value
+        elif isinstance(value, int) and 1000 < value < 10000:
+            found = date(value, 12, 31)
+    if len(_LATEST) > 1000:
+        _LATEST.clear()
+    _LATEST[key] = found
+    return found
 
 
 def _join_key(value: Any) -> Any:
@@ -251,6 +283,7 @@ def _joined(chart: Chart, user: Any, filters: Filters) -> tuple[list[dict[str, A
         name=" + ".join(dict.fromkeys(s.name for s in sources)),
         attribution=" · ".join(dict.fromkeys(s.attribution for s in sources if s.attribution)),
         refreshed=max((s.refreshed for s in sources if s.refreshed), default=None),
+        until=min((s.until for s in sources if s.until), default=None),
     )
     ordered = sorted(merged.items(), key=lambda item: tuple(str(k) for k in item[0]))
     return [row for _key, row in ordered], source
@@ -458,7 +491,8 @@ def figure(
     if chart.kind == "benchmark":
         return benchmark_figure(chart, user, filters, language=language, public=public)
     rows, source = rows_for(chart, user, filters, public=public)
-    source = dataclasses.replace(source, until=_until(chart, rows))
+    if source.until is None:
+        source = dataclasses.replace(source, until=_until(chart, rows))
     label = chart.title.get(language)
     svg = render_svg(_credited(chart.spec, source), language=language, label=label, rows=rows)
     labels = source_labels(chart, user)
@@ -680,7 +714,8 @@ def benchmark_figure(
     # choice narrows the table afterwards.
     everywhere = dataclasses.replace(filters, municipalities=())
     found, source = rows_for(chart, user, everywhere, public=public)
-    source = dataclasses.replace(source, until=_until(chart, found))
+    if source.until is None:
+        source = dataclasses.replace(source, until=_until(chart, found))
     result = benchmark.benchmark(
         found,
         chart.indicator,
