@@ -167,9 +167,13 @@ class Source:
     refreshed: datetime | None
     #: The latest period in the figure's rows ("data until"), when it has one.
     until: date | None = None
+    #: The dataset's column labels (its steward's words), for the table's headers.
+    labels: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: _plain(value) for key, value in dataclasses.asdict(self).items()}
+        return {
+            key: _plain(value) for key, value in dataclasses.asdict(self).items() if key != "labels"
+        }
 
 
 def rows_for(
@@ -220,6 +224,7 @@ def _ask_dataset(
         version=version.number,
         refreshed=version.published_at,
         until=min(latest, filters.end) if latest else None,
+        labels={c.key: c.label for c in version.columns if c.label and c.label != c.key},
     )
     return table.to_pylist(), source
 
@@ -495,8 +500,7 @@ def figure(
         source = dataclasses.replace(source, until=_until(chart, rows))
     label = chart.title.get(language)
     svg = render_svg(_credited(chart.spec, source), language=language, label=label, rows=rows)
-    labels = source_labels(chart, user)
-    headers = headers_for(chart, language, labels)
+    headers = headers_for(chart, language, source.labels)
     return Figure(
         chart=chart,
         rows=rows,
@@ -571,16 +575,6 @@ def _credited(spec: dict[str, Any], source: Source) -> dict[str, Any]:
         "offset": 8,
     }
     return {**spec, "title": title}
-
-
-def source_labels(chart: Chart, user: Any) -> dict[str, str]:
-    """A dataset's column labels (its steward's words), for the table's headers."""
-    if not chart.query.dataset:
-        return {}
-    info = datasets.dataset_info(user, chart.query.dataset)
-    if info is None or info.current is None:
-        return {}
-    return {c.key: c.label for c in info.current.columns if c.label and c.label != c.key}
 
 
 def map_figure(
