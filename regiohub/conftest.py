@@ -34,6 +34,18 @@ def _fresh_snapshots() -> None:
     reset_all()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dashboards() -> None:
+    """What the dashboards keep per process (definitions read, figures drawn, the last
+    day of a dataset version) is about the previous test's database, whose ids SQLite
+    hands out again."""
+    from regiohub.dashboards import cache, figures, queries
+
+    queries.reset()
+    cache.reset()
+    figures.forget_versions()
+
+
 @pytest.fixture
 def region(db: Any) -> dict[str, Organisation]:
     """The demo region: organisations by code (KOR, MEN, ZWVL, W13, LEI, ...)."""

@@ -71,7 +71,7 @@ MELDPUNT_COLUMNS = {
 #: municipalities side by side (``dashboards.benchmark``).
 KINDS = ("chart", "map", "benchmark")
 #: The filters a dashboard may offer on its form.
-FILTERS = ("period", "municipality")
+FILTERS = ("period", "municipality", "category", "channel")
 #: A benchmark's rows, as its chart and table name them (``benchmark.as_rows``).
 BENCHMARK_COLUMNS = (
     "municipality", "name", "period", "value", "per_inhabitant", "rank", "median", "suppressed"

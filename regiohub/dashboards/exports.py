@@ -193,6 +193,16 @@ def dashboard_pdf(viewable: Any, shown: Any, *, language: str) -> bytes:
         page = vl_convert.svg_to_pdf(sheet(one.figure, language=language, heading=heading))
         for part in PdfReader(io.BytesIO(page)).pages:
             writer.add_page(part)
+    if not writer.pages:  # nothing this viewer may see: a page that says so
+        with translation.override(language):
+            said = _("There is no figure in this dashboard that you may see for this selection.")
+        page = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="160">'
+            f'<rect width="100%" height="100%" fill="white"/>'
+            f"{_text(MARGIN, MARGIN, heading, size=11)}{_text(MARGIN, MARGIN + 40, said)}</svg>"
+        )
+        for part in PdfReader(io.BytesIO(vl_convert.svg_to_pdf(page))).pages:
+            writer.add_page(part)
     writer.add_metadata({"/Title": heading, "/Producer": "regiohub"})
     out = io.BytesIO()
     writer.write(out)

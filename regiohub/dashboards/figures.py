@@ -53,6 +53,9 @@ class Filters:
     municipalities: tuple[str, ...] = ()
     #: The period a map shows (its first day); ``None``: the last one.
     frame: date | None = None
+    #: The contact point's subjects (codes) and channels; empty: all of them.
+    categories: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
 
     def organisation_ids(self) -> set[int] | None:
         if not self.municipalities:
@@ -73,6 +76,7 @@ class Filters:
         return (
             f"{self.start.isoformat()}/{self.end.isoformat()}/{','.join(self.municipalities)}"
             f"/{self.frame.isoformat() if self.frame else ''}"
+            f"/{','.join(self.categories)}/{','.join(self.channels)}"
         )
 
     def query(self) -> dict[str, Any]:
@@ -82,7 +86,19 @@ class Filters:
             params["municipality"] = list(self.municipalities)
         if self.frame:
             params["frame"] = self.frame.isoformat()
+        if self.categories:
+            params["category"] = list(self.categories)
+        if self.channels:
+            params["channel"] = list(self.channels)
         return params
+
+    def narrowing(self) -> dict[str, Any]:
+        """The contact point's own narrowing of these filters (its read functions' keys)."""
+        return {
+            "organisation_ids": self.organisation_ids(),
+            "category_codes": set(self.categories) or None,
+            "channels": set(self.channels) or None,
+        }
 
 
 def default_period(period: DefaultPeriod, today: date) -> tuple[date, date]:
@@ -99,6 +115,10 @@ def parse_filters(
 ) -> Filters:
     """The filters of a dashboard's GET form (``start``, ``end``, ``municipality``
     repeated); by default the dashboard's own period (the twelve months up to today)."""
+    getlist = getattr(params, "getlist", None)
+    for name in ("start", "end", "frame"):
+        if getlist is not None and len(getlist(name)) > 1:
+            raise FilterError(name, _("Give one value for “%(name)s”.") % {"name": name})
     first, last = default_period(period or DefaultPeriod(), today)
     start = _date(params.get("start"), "start", default=first)
     end = _date(params.get("end"), "end", default=last)
@@ -106,10 +126,7 @@ def parse_filters(
         raise FilterError("end", _("The period ends before it starts."))
     if (end - start).days > MAX_DAYS:
         raise FilterError("start", _("Choose a period of at most ten years."))
-    getlist = getattr(params, "getlist", None)
-    codes = getlist("municipality") if getlist else params.get("municipality") or []
-    codes = [codes] if isinstance(codes, str) else list(codes)
-    codes = [c for c in codes if c]
+    codes = _listed(params, "municipality")
     if codes:
         known = set(
             Organisation.objects.filter(kind="municipality", code__in=codes).values_list(
@@ -123,7 +140,41 @@ def parse_filters(
                 _("Unknown municipality “%(code)s”.") % {"code": unknown[0][:20]},
             )
     frame = _date(params.get("frame"), "frame", default=None) if params.get("frame") else None
-    return Filters(start=start, end=end, municipalities=tuple(sorted(set(codes))), frame=frame)
+    categories = _known(params, "category", lambda: meldpunt.subject_choices(),
+                        _("Unknown subject “%(code)s”."))  # fmt: skip
+    channels = _known(params, "channel", meldpunt.channel_choices, _("Unknown channel “%(code)s”."))
+    return Filters(
+        start=start,
+        end=end,
+        municipalities=tuple(sorted(set(codes))),
+        frame=frame,
+        categories=categories,
+        channels=channels,
+    )
+
+
+MAX_CHOICES = 100
+
+
+def _listed(params: Mapping[str, Any], name: str) -> list[str]:
+    getlist = getattr(params, "getlist", None)
+    values = getlist(name) if getlist else params.get(name) or []
+    values = [values] if isinstance(values, str) else list(values)
+    values = [str(v) for v in values if v]
+    if len(values) > MAX_CHOICES:
+        raise FilterError(name, _("Choose at most %(count)d.") % {"count": MAX_CHOICES})
+    return values
+
+
+def _known(params: Mapping[str, Any], name: str, choices: Any, message: str) -> tuple[str, ...]:
+    values = _listed(params, name)
+    if not values:
+        return ()
+    known = {value for value, _label in choices()}
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise FilterError(name, message % {"code": unknown[0][:40]})
+    return tuple(sorted(set(values)))
 
 
 def _date(value: Any, field: str, *, default: Any) -> Any:
@@ -232,6 +283,11 @@ def _ask_dataset(
 _LATEST: dict[tuple[str, int, datetime], date | None] = {}
 
 
+def forget_versions() -> None:
+    """Forget the last days of the versions this process asked (tests)."""
+    _LATEST.clear()
+
+
 def _data_until(user: Any, slug: str, version: Any) -> date | None:
     """The last day a version's time column holds (asked once per version and process)."""
     key = (slug, version.number, version.published_at)
@@ -328,6 +384,10 @@ def _dataset_params(
     municipality = filter_columns.get("municipality")
     if municipality and filters.municipalities:
         params[f"{municipality}__in"] = ",".join(filters.nis_codes()) or "-"
+    for key, chosen in (("category", filters.categories), ("channel", filters.channels)):
+        column = filter_columns.get(key)
+        if column and chosen:
+            params[f"{column}__in"] = ",".join(chosen)
     return params
 
 
@@ -341,21 +401,19 @@ def _ask_meldpunt(query: Any, user: Any, filters: Filters, *, public: bool = Fal
                 start=start,
                 end=end,
                 period=period,
-                organisation_ids=filters.organisation_ids(),
                 threshold=int(settings.DASHBOARDS_SUPPRESS_BELOW),
+                **filters.narrowing(),
             )
         return meldpunt.district_counts(
-            user, start=start, end=end, period=period, organisation_ids=filters.organisation_ids()
+            user, start=start, end=end, period=period, **filters.narrowing()
         )
-    common = {
-        "start": filters.start,
-        "end": filters.end,
-        "organisation_ids": filters.organisation_ids(),
-    }
+    common = {"start": filters.start, "end": filters.end, **filters.narrowing()}
     if query.meldpunt == "report_counts":
         return meldpunt.report_counts(user, by=params["by"], **common)
     if query.meldpunt == "sla_outcomes":
         return meldpunt.sla_outcomes(user, by=params["by"], **common)
+    # The statistics are counted ahead per municipality and subject, not per channel.
+    common.pop("channels")
     return meldpunt.statistics(
         user,
         period=params.get("period", "month"),
@@ -598,7 +656,7 @@ def map_figure(
             legend_title=_("Reports"),
             language=language,
             organisation_codes=set(filters.municipalities) or None,
-            bins=lapse.bins,
+            bins=lapse.bins or None,
             show_suppressed=lapse.has_suppressed,
             prefix=f"map-{chart.slug}",
         )
@@ -706,7 +764,7 @@ def benchmark_figure(
     # Counted over the whole region, whatever municipalities the viewer chose: two totals
     # over regions that differ by one municipality would give its hidden number away. The
     # choice narrows the table afterwards.
-    everywhere = dataclasses.replace(filters, municipalities=())
+    everywhere = dataclasses.replace(filters, municipalities=(), categories=(), channels=())
     found, source = rows_for(chart, user, everywhere, public=public)
     if source.until is None:
         source = dataclasses.replace(source, until=_until(chart, found))

@@ -89,6 +89,7 @@ def keys(viewable: Viewable, user: Any, filters: Filters, language: str) -> dict
             __version__,
             viewable.id,
             viewable.revision,
+            viewable.digest,
             chart.slug,
             filters.key(),
             language,

@@ -8,6 +8,7 @@ narrowed again to what each viewer may read through the other modules' doors.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from regiohub.dashboards import definitions
 from regiohub.dashboards.models import Audience, Dashboard
 from regiohub.dashboards.permissions import VIEW_DASHBOARDS
 
-__all__ = ["Viewable", "dashboard_for", "dashboards_for", "read"]
+__all__ = ["Viewable", "dashboard_for", "dashboards_for", "read", "reset"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Viewable:
     revision: int
     audience: str
     definition: definitions.Dashboard
+    #: Of the definition's text: a dashboard deleted and made again under the same id
+    #: (SQLite reuses the highest id) is never taken for the one before.
+    digest: str = ""
 
     @property
     def public(self) -> bool:
@@ -85,10 +89,10 @@ class _Read:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.found: OrderedDict[tuple[int, int], definitions.Dashboard] = OrderedDict()
+        self.found: OrderedDict[tuple[int, int, str], definitions.Dashboard] = OrderedDict()
 
     def get(self, dashboard: Dashboard) -> definitions.Dashboard:
-        key = (dashboard.pk, dashboard.revision)
+        key = (dashboard.pk, dashboard.revision, _digest(dashboard.definition))
         with self.lock:
             if key in self.found:
                 return self.found[key]
@@ -99,8 +103,21 @@ class _Read:
                 self.found.popitem(last=False)
         return parsed
 
+    def clear(self) -> None:
+        with self.lock:
+            self.found.clear()
+
 
 _read = _Read()
+
+
+def reset() -> None:
+    """Forget the definitions this process read (tests)."""
+    _read.clear()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def read(dashboard: Dashboard) -> Viewable:
@@ -110,6 +127,7 @@ def read(dashboard: Dashboard) -> Viewable:
         revision=dashboard.revision,
         audience=dashboard.audience,
         definition=_read.get(dashboard),
+        digest=_digest(dashboard.definition),
     )
 
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET
 
 from regiohub.dashboards import exports, pages, queries
 from regiohub.dashboards.figures import FilterError, Filters, parse_filters
+from regiohub.meldpunt import queries as meldpunt
 
 EMBED_PARAM = "embed"
 
@@ -60,14 +61,9 @@ def _filters(
 ) -> tuple[Filters, FilterError | None]:
     definition = viewable.definition
     today = timezone.localdate()
-    offered = {
-        k: v for k, v in request.GET.lists() if k in ("start", "end", "municipality", "frame")
-    }
-    if "period" not in definition.filters:
-        offered.pop("start", None)
-        offered.pop("end", None)
-    if "municipality" not in definition.filters:
-        offered.pop("municipality", None)
+    names = {"frame"} | ({"start", "end"} if "period" in definition.filters else set())
+    names |= {f for f in ("municipality", "category", "channel") if f in definition.filters}
+    offered = {k: v for k, v in request.GET.lists() if k in names}
     params = QueryDict(mutable=True)
     for key, values in offered.items():
         params.setlist(key, values)
@@ -209,6 +205,10 @@ def _context(
         if "municipality" in definition.filters
         else []
     )
+    subjects = (
+        meldpunt.subject_choices(public=viewable.public) if "category" in definition.filters else []
+    )
+    channels = meldpunt.channel_choices() if "channel" in definition.filters else []
     return {
         "dashboard": viewable,
         "title": definition.title.get(language),
@@ -219,13 +219,26 @@ def _context(
         "filters": filters,
         "offered": definition.filters,
         "municipalities": municipalities,
+        "subjects": subjects,
+        "channels": channels,
         "problem": problem,
+        "problem_anchor": _anchor(problem, viewable),
         "selection": selection,
         "embedded": embedded,
         "only": only,
         "language": language,
         "threshold": settings.DASHBOARDS_SUPPRESS_BELOW,
     }
+
+
+def _anchor(problem: FilterError | None, viewable: queries.Viewable) -> str:
+    """Where the error summary's link leads: the field the problem is about."""
+    if problem is None:
+        return ""
+    if problem.field == "frame":
+        maps = [c.slug for c in viewable.definition.charts if c.kind == "map"]
+        return f"frame-{maps[0]}" if maps else "main"
+    return f"filter-{problem.field}"
 
 
 def _listed(params: dict[str, Any]) -> list[tuple[str, list[str]]]:

@@ -37,6 +37,7 @@ __all__ = [
     "SlaOutcome",
     "StatisticsRow",
     "can_see_contact",
+    "channel_choices",
     "district_counts",
     "handlers_of",
     "public_district_counts",
@@ -45,6 +46,7 @@ __all__ = [
     "sla_outcomes",
     "statistics",
     "statistics_counted_at",
+    "subject_choices",
 ]
 
 GroupBy = Literal[
@@ -146,14 +148,36 @@ def _period(start: date, end: date) -> Q:
     return Q(created_at__gte=since, created_at__lt=until)
 
 
+def _narrowed(
+    reports: QuerySet[Report],
+    organisation_ids: set[int] | None,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
+) -> QuerySet[Report]:
+    """Only of these organisations, subjects (by code, in every municipality) and
+    channels; ``None`` is all of them."""
+    if organisation_ids is not None:
+        reports = reports.filter(organisation_id__in=organisation_ids)
+    if category_codes is not None:
+        reports = reports.filter(category__code__in=category_codes)
+    if channels is not None:
+        reports = reports.filter(channel__in=channels)
+    return reports
+
+
 def _grouped(
-    user: Any, start: date, end: date, by: GroupBy, organisation_ids: set[int] | None
+    user: Any,
+    start: date,
+    end: date,
+    by: GroupBy,
+    organisation_ids: set[int] | None,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
 ) -> tuple[QuerySet[Report], str]:
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
     reports = reports_for(user).filter(_period(start, end))
-    if organisation_ids is not None:
-        reports = reports.filter(organisation_id__in=organisation_ids)
+    reports = _narrowed(reports, organisation_ids, category_codes, channels)
     if by in ("day", "month"):
         trunc = TruncDay if by == "day" else TruncMonth
         return reports.annotate(group=trunc("created_at")), "group"
@@ -204,10 +228,13 @@ def report_counts(
     end: date,
     by: GroupBy,
     organisation_ids: set[int] | None = None,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
 ) -> list[ReportCount]:
     """Reports filed between ``start`` and ``end`` (inclusive) that ``user`` may see,
-    counted per ``by``; optionally only of ``organisation_ids``."""
-    reports, group = _grouped(user, start, end, by, organisation_ids)
+    counted per ``by``; optionally only of ``organisation_ids``, of the subjects
+    ``category_codes`` and of the ``channels``."""
+    reports, group = _grouped(user, start, end, by, organisation_ids, category_codes, channels)
     rows = list(
         reports.values(group)
         .annotate(count=Count("pk"), open=Count("pk", filter=Q(status__in=OPEN)))
@@ -278,6 +305,8 @@ def district_counts(
     end: date,
     period: CountPeriod,
     organisation_ids: set[int] | None = None,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
 ) -> list[DistrictCount]:
     """Reports ``user`` may see, filed from ``start`` up to and including ``end``, per
     week or month x district x municipality (the reports map for staff), sorted by
@@ -286,8 +315,7 @@ def district_counts(
 
     Raises ``ValueError`` for a reversed range or another period."""
     reports = reports_for(user).filter(_period(start, end))
-    if organisation_ids is not None:
-        reports = reports.filter(organisation_id__in=organisation_ids)
+    reports = _narrowed(reports, organisation_ids, category_codes, channels)
     return _district_cells(reports, period, _("Place unknown"))
 
 
@@ -298,6 +326,8 @@ def public_district_counts(
     period: CountPeriod,
     organisation_ids: set[int] | None = None,
     threshold: int,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
 ) -> list[DistrictCount]:
     """:func:`district_counts` for anyone, anonymous visitors too: only reports of a
     subject shown on the public map, placed exactly, whatever became of them since (open
@@ -318,8 +348,7 @@ def public_district_counts(
     reports = public_map.placed_on_map(public_map.catalogue().subject_ids()).filter(
         _period(start, end)
     )
-    if organisation_ids is not None:
-        reports = reports.filter(organisation_id__in=organisation_ids)
+    reports = _narrowed(reports, organisation_ids, category_codes, channels)
     return [
         DistrictCount(cell.period, cell.key, cell.label, cell.municipality, 0, suppressed=True)
         if 0 < cell.count < threshold
@@ -336,6 +365,8 @@ def sla_outcomes(
     by: GroupBy,
     organisation_ids: set[int] | None = None,
     now: datetime | None = None,
+    category_codes: set[str] | None = None,
+    channels: set[str] | None = None,
 ) -> list[SlaOutcome]:
     """Did the reports filed in the period get resolved by their due date? Per ``by``.
 
@@ -343,7 +374,7 @@ def sla_outcomes(
     "resolved"); reports without a resolution promise count as on time.
     """
     now = now or timezone.now()
-    reports, group = _grouped(user, start, end, by, organisation_ids)
+    reports, group = _grouped(user, start, end, by, organisation_ids, category_codes, channels)
     finished_at = Q(resolved_at__isnull=False) | Q(closed_at__isnull=False)
     late_resolved = Q(resolved_at__gt=F("resolution_due_at")) | Q(
         resolved_at__isnull=True, closed_at__gt=F("resolution_due_at")
@@ -399,6 +430,25 @@ def statistics(
     if category_codes is not None:
         cells = cells.filter(category__code__in=category_codes)
     return stats.compute(cells, start=start, end=end, period=period, rows=rows, now=now)
+
+
+def subject_choices(*, public: bool = False) -> list[tuple[str, str]]:
+    """The subjects people report about, once per code (every municipality has its own
+    row of a subject), by name: for a filter. ``public``: only those on the public map."""
+    from regiohub.meldpunt.models import Category
+
+    found = Category.objects.all()
+    if public:
+        found = found.filter(pk__in=public_map.catalogue().subject_ids())
+    names: dict[str, str] = {}
+    for code, name in found.order_by("code", "pk").values_list("code", "name"):
+        names.setdefault(code, name)
+    return sorted(names.items(), key=lambda item: item[1].lower())
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    """The channels a report comes in through (value, name in the active language)."""
+    return [(value, str(label)) for value, label in Channel.choices]
 
 
 def statistics_counted_at() -> datetime | None:
