@@ -546,11 +546,18 @@ def whole_periods(start: date, end: date, period: str) -> tuple[date, date]:
 
 
 def figure(
-    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+    chart: Chart,
+    user: Any,
+    filters: Filters,
+    *,
+    language: str,
+    public: bool = False,
+    map_rows: list[Any] | None = None,
 ) -> Figure:
-    """The chart drawn for ``user``: rows, SVG and the sentence under it."""
+    """The chart drawn for ``user``: rows, SVG and the sentence under it. ``map_rows``: a
+    map's counts, when the caller keeps them (:func:`map_rows`)."""
     if chart.kind == "map":
-        return map_figure(chart, user, filters, language=language, public=public)
+        return map_figure(chart, user, filters, language=language, public=public, found=map_rows)
     if chart.kind == "benchmark":
         return benchmark_figure(chart, user, filters, language=language, public=public)
     rows, source = rows_for(chart, user, filters, public=public)
@@ -635,8 +642,19 @@ def _credited(spec: dict[str, Any], source: Source) -> dict[str, Any]:
     return {**spec, "title": title}
 
 
+def map_rows(chart: Chart, user: Any, filters: Filters, *, public: bool = False) -> list[Any]:
+    """A map's counts for all its frames (per period, district and municipality)."""
+    return list(_ask_meldpunt(chart.query, user, filters, public=public))
+
+
 def map_figure(
-    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+    chart: Chart,
+    user: Any,
+    filters: Filters,
+    *,
+    language: str,
+    public: bool = False,
+    found: list[Any] | None = None,
 ) -> Figure:
     """Reports per district over time: every frame's counts (the downloads hold them
     all), the frame asked for drawn, the table of that frame beside it."""
@@ -644,7 +662,8 @@ def map_figure(
 
     period = chart.query.params.get("period", "month")
     start, end = whole_periods(filters.start, filters.end, period)
-    found = _ask_meldpunt(chart.query, user, filters, public=public)
+    if found is None:
+        found = map_rows(chart, user, filters, public=public)
     lapse = maps.timelapse(found, period=period, start=start, end=end)
     current = filters.frame if filters.frame in lapse.periods else lapse.periods[-1]
     previous = lapse.previous(current)

@@ -24,7 +24,7 @@ from regiohub import __version__
 from regiohub.dashboards import cache
 from regiohub.dashboards.charts import ChartError
 from regiohub.dashboards.definitions import Chart
-from regiohub.dashboards.figures import Figure, Filters, figure
+from regiohub.dashboards.figures import Figure, Filters, figure, map_rows
 from regiohub.dashboards.queries import Viewable
 from regiohub.datasets import queries as datasets
 from regiohub.meldpunt import queries as meldpunt
@@ -45,6 +45,8 @@ class Drawn:
     chart: Chart
     figure: Figure | None
     problem: str = ""
+    #: The figure's cache key (what a page fragment drawn from it is kept under).
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,32 +113,74 @@ def page(
     *,
     language: str,
     only: str | None = None,
+    chart_keys: dict[str, str] | None = None,
 ) -> Page:
     """Every chart of the dashboard (or ``only`` the one with that slug) for ``user``. A
     public dashboard is drawn as for an anonymous visitor, whoever looks: the same figures
-    for everyone, and a member of staff never sees more on a public page."""
+    for everyone, and a member of staff never sees more on a public page. ``chart_keys``:
+    :func:`keys`, when the caller asked them already (for its ETag)."""
     viewer = AnonymousUser() if viewable.public else user
-    chart_keys = keys(viewable, viewer, filters, language)
+    chart_keys = chart_keys or keys(viewable, viewer, filters, language)
     charts = [c for c in viewable.definition.charts if only is None or c.slug == only]
     found = cache.get_many([chart_keys[c.slug] for c in charts])
     drawn = []
     for chart in charts:
         key = chart_keys[chart.slug]
         if key in found:
-            drawn.append(dataclasses.replace(found[key], chart=chart))
+            drawn.append(dataclasses.replace(found[key], chart=chart, key=key))
             continue
-        one = draw(chart, viewer, filters, language=language, public=viewable.public)
+        rows = None
+        if chart.kind == "map":  # every frame of a map reads the same counts
+            rows = _map_rows(viewable, chart, viewer, filters)
+        one = draw(chart, viewer, filters, language=language, public=viewable.public, rows=rows)
+        one = dataclasses.replace(one, key=key)
         if one.figure is not None:
             cache.put(key, one, _seconds(chart))
         drawn.append(one)
     return Page(viewable, filters, drawn, etag(chart_keys, extra=only or ""))
 
 
+def _map_rows(viewable: Viewable, chart: Chart, viewer: Any, filters: Filters) -> list[Any] | None:
+    """A map's counts for every frame, kept apart from the frame drawn: moving the player
+    (``?frame=``) draws from them without counting again."""
+    key = cache.key("map-rows", *_without_frame(viewable, chart, viewer, filters))
+    found = cache.get_many([key]).get(key)
+    if found is not None:
+        return found
+    try:
+        rows = map_rows(chart, viewer, filters, public=viewable.public)
+    except (Http404, ValueError):
+        return None
+    cache.put(key, rows, _seconds(chart))
+    return rows
+
+
+def _without_frame(viewable: Viewable, chart: Chart, viewer: Any, filters: Filters) -> list[Any]:
+    slot = int(time.time() // max(1, int(settings.DASHBOARDS_LIVE_SECONDS)))
+    return [
+        VERSION,
+        __version__,
+        viewable.id,
+        viewable.digest,
+        chart.slug,
+        dataclasses.replace(filters, frame=None).key(),
+        slot,
+        cache.viewer_scope(viewer, public=viewable.public),
+    ]
+
+
 def draw(
-    chart: Chart, user: Any, filters: Filters, *, language: str, public: bool = False
+    chart: Chart,
+    user: Any,
+    filters: Filters,
+    *,
+    language: str,
+    public: bool = False,
+    rows: list[Any] | None = None,
 ) -> Drawn:
     try:
-        return Drawn(chart, figure(chart, user, filters, language=language, public=public))
+        drawn = figure(chart, user, filters, language=language, public=public, map_rows=rows)
+        return Drawn(chart, drawn)
     except Http404:
         return Drawn(chart, None, _("You may not see the data of this chart."))
     except datasets.QueryTimeout:

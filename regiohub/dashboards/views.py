@@ -21,12 +21,14 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from regiohub.dashboards import exports, pages, queries
+from regiohub.dashboards import cache, exports, pages, queries
 from regiohub.dashboards.figures import FilterError, Filters, parse_filters
 from regiohub.meldpunt import queries as meldpunt
 
@@ -155,7 +157,7 @@ def _show(request: HttpRequest, slug: str, *, only: str | None) -> HttpResponse:
     tag = _page_tag(request, keys, language, embedded) + (only or "")
     if problem is None and (not_modified := _conditional(request, tag)):
         return not_modified
-    shown = pages.page(viewable, user, filters, language=language, only=only)
+    shown = pages.page(viewable, user, filters, language=language, only=only, chart_keys=keys)
     context = _context(request, viewable, shown, filters, problem, language, embedded, only)
     template = "dashboards/embed.html" if embedded else "dashboards/dashboard.html"
     response = render(request, template, context, status=400 if problem else 200)
@@ -183,11 +185,28 @@ def _context(
     definition = viewable.definition
     selection = urlencode(filters.query(), doseq=True)
     hidden = [(k, v) for k, values in _listed(filters.query()) for v in values if k != "frame"]
+    shared = {
+        "dashboard": viewable,
+        "embedded": embedded,
+        "only": only,
+        "language": language,
+        "threshold": settings.DASHBOARDS_SUPPRESS_BELOW,
+    }
+    # A figure's HTML (its picture, table and links) is drawn once per figure, page kind
+    # and selection and kept: a dashboard's page then joins kept pieces.
+    fragment_keys = {
+        one.chart.slug: cache.key("fragment", one.key, embedded, only, selection, language)
+        for one in shown.drawn
+        if one.figure is not None and one.key
+    }
+    kept = cache.get_many(list(fragment_keys.values()))
     figures = []
     for one in shown.drawn:
         figure = one.figure
-        figures.append(
-            {
+        fragment_key = fragment_keys.get(one.chart.slug)
+        html = kept.get(fragment_key) if fragment_key else None
+        if html is None:
+            item = {
                 "slug": one.chart.slug,
                 "kind": one.chart.kind,
                 "title": one.chart.title.get(language),
@@ -197,6 +216,16 @@ def _context(
                 "table": exports.table(figure, language) if figure else None,
                 "selection": selection,
                 "hidden": hidden,
+            }
+            html = render_to_string("dashboards/_figure.html", {**shared, "item": item})
+            if fragment_key:
+                cache.put(fragment_key, html, pages.DATASET_SECONDS)
+        figures.append(
+            {
+                "slug": one.chart.slug,
+                "figure": figure,
+                "problem": one.problem,
+                "html": mark_safe(html),  # noqa: S308 - our own template's output
             }
         )
     sources = exports.sources([one.figure for one in shown.drawn if one.figure])
