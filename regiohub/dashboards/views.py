@@ -20,6 +20,7 @@ from django.http import (
     HttpResponseNotModified,
     QueryDict,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -106,10 +107,13 @@ def _frame_policy(response: HttpResponse) -> None:
 
 def _page_tag(request: HttpRequest, keys: dict[str, str], language: str, embedded: bool) -> str:
     """The ETag of a whole HTML page: its figures, and for a page with the site's menu
-    around it who looks (the menu and the language form differ per person)."""
+    around it who looks (the menu differs per person) and the CSRF secret its language
+    form carries (the one this response sets when the visitor had none, so that the next
+    request can be answered 304)."""
     extra = f"{language}|{embedded}"
     if not embedded:
-        csrf = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+        get_token(request)  # makes sure the secret exists, as the page's form will
+        csrf = request.META.get("CSRF_COOKIE", "")
         extra += f"|{getattr(request.user, 'pk', '')}|{csrf}"
     return pages.etag(keys, extra=extra)
 
