@@ -59,9 +59,10 @@ SEED = 2035
 WIDTH_PX, HEIGHT_PX = 1280, 800
 
 
-def load(label: str, n: int) -> None:
+def load(label: str, n: int, now: datetime | None = None) -> None:
     """The inbox benchmark's year of reports, written straight into the table; columns
-    that generator does not know (added since) get their model default."""
+    that generator does not know (added since) get their model default. The year ends
+    ``now`` (default: this moment)."""
     from django.core.management.color import no_style
     from django.db import connection, transaction
     from meldpunt_inbox import _people, _rows
@@ -77,7 +78,7 @@ def load(label: str, n: int) -> None:
     sequence: dict[tuple[int, int], int] = {}
     started = time.perf_counter()
     sqlite = connection.vendor == "sqlite"
-    batches = _rows(n, datetime.now(UTC), _people(), sequence)
+    batches = _rows(n, now or datetime.now(UTC), _people(), sequence)
 
     def values(row: dict[str, Any]) -> list[Any]:
         return [row[c] if c in row else defaults[c] for c in columns]

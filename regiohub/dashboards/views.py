@@ -217,7 +217,10 @@ def _context(
                 "caption": one.chart.caption.get(language),
                 "figure": figure,
                 "problem": one.problem,
-                "table": exports.table(figure, language) if figure else None,
+                # A map's table is its frame's (``extra["table"]``), not every frame's rows.
+                "table": exports.table(figure, language)
+                if figure and one.chart.kind != "map"
+                else None,
                 "selection": selection,
                 "hidden": hidden,
             }
