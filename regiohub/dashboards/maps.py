@@ -81,7 +81,7 @@ MUNICIPALITY_STROKE = "#1a1a1a"
 TEXT_FILL = "#1a1a1a"
 FONT_SIZE = 13
 LEGEND_ROW = 22
-LEGEND_COLUMNS = 2
+LEGEND_COLUMNS = 1  # one column: a French or long label keeps its room on a phone
 
 
 # --- Shapes ---------------------------------------------------------------------------------
