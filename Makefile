@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Debian packages: gettext to compile translations (run and test); Chromium for the
-# browser tests. Installed once when missing.
+# browser tests; poppler's pdfsig and SoftHSM2 for the letters' seals (a PKCS#11 token).
+# Installed once when missing.
 RUN_PACKAGES := gettext
-TEST_PACKAGES := gettext chromium chromium-driver
+TEST_PACKAGES := gettext chromium chromium-driver poppler-utils softhsm2
 PG_URL ?= postgres://postgres@127.0.0.1:5432/regiohub_ci
 PYTEST_ARGS ?=
 
