@@ -391,8 +391,12 @@ def _rows_of(queryset: QuerySet[Any]) -> Iterable[tuple[Any, ...]]:
     if connection.vendor != "postgresql":
         return queryset
     import psycopg
+    from django.core.exceptions import EmptyResultSet
 
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # scoped to no organisation at all: nothing to read
+        return []
     connection.ensure_connection()
     # Django's cursors bind on the client, which cannot ask for binary results.
     with psycopg.Cursor(connection.connection) as cursor:

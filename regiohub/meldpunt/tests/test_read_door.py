@@ -156,3 +156,17 @@ def test_a_split_keeps_the_district(categories, kortrijk_agent):
     )
     new.refresh_from_db()
     assert new.district_code == original.district_code != ""
+
+
+def test_statistics_for_someone_who_handles_no_reports_is_empty(categories):
+    """Scoped to no organisation at all, the statistics are empty rather than an error
+    (on PostgreSQL they are read with a query of their own, which refused an empty
+    scope)."""
+    from datetime import date
+
+    from regiohub.core.tests.factories import MembershipFactory
+    from regiohub.meldpunt import queries
+
+    employee = MembershipFactory(organisation=categories["KOR"], role="employee").user
+    found = queries.statistics(employee, start=date(2026, 1, 1), end=date(2026, 12, 31))
+    assert found == [] or all(row.filed == 0 for row in found)
