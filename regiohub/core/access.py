@@ -22,6 +22,7 @@ from django.db.models import Model, QuerySet
 from regiohub.core.roles import VIEW_ORGANISATION, Capability, capabilities_of, only_reads
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
 
 _CACHE_ATTR = "_regiohub_access_cache"
 _SCOPE_ATTR = "_regiohub_token_scope"
@@ -49,12 +50,16 @@ def token_scope(user: Any) -> TokenScope | None:
     return None if user is None else user.__dict__.get(_SCOPE_ATTR)
 
 
-def _descendants(roots: set[int]) -> set[int]:
+def _children() -> dict[int | None, list[int]]:
     from regiohub.core.models import Organisation
 
     children: dict[int | None, list[int]] = {}
     for pk, parent_id in Organisation.objects.values_list("pk", "parent_id"):
         children.setdefault(parent_id, []).append(pk)
+    return children
+
+
+def _walk(roots: set[int], children: dict[int | None, list[int]]) -> set[int]:
     seen: set[int] = set()
     stack = list(roots)
     while stack:
@@ -64,6 +69,19 @@ def _descendants(roots: set[int]) -> set[int]:
         seen.add(pk)
         stack.extend(children.get(pk, ()))
     return seen
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    return _walk(roots, _children())
+
+
+def below_each(groups: dict[K, set[int]]) -> dict[K, set[int]]:
+    """For each group of organisations, those organisations and every one below them (one
+    read of the tree for all groups): who a thing meant for an organisation reaches."""
+    if not groups:
+        return {}
+    children = _children()
+    return {key: _walk(roots, children) for key, roots in groups.items()}
 
 
 def organisation_ids(user: Any, capability: Capability = VIEW_ORGANISATION) -> frozenset[int]:

@@ -17,7 +17,6 @@ from typing import Any
 from django.db.models import QuerySet
 
 from regiohub.core import access
-from regiohub.core.models import Organisation
 from regiohub.dashboards import definitions
 from regiohub.dashboards.models import Audience, Dashboard
 from regiohub.dashboards.permissions import VIEW_DASHBOARDS
@@ -43,31 +42,14 @@ class Viewable:
         return self.audience == Audience.PUBLIC
 
 
-def _below(organisation_ids: set[int]) -> set[int]:
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Organisation.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    found: set[int] = set()
-    stack = list(organisation_ids)
-    while stack:
-        pk = stack.pop()
-        if pk not in found:
-            found.add(pk)
-            stack.extend(children.get(pk, ()))
-    return found
-
-
 def dashboards_for(user: Any) -> QuerySet[Dashboard]:
     """Every dashboard ``user`` may open (anonymous: the public ones), in list order."""
     public = Dashboard.objects.filter(audience=Audience.PUBLIC)
     mine = access.organisation_ids(user, VIEW_DASHBOARDS)
     if not mine:
         return public
-    allowed = [
-        dashboard_id
-        for dashboard_id, orgs in _internal_organisations().items()
-        if _below(orgs) & mine
-    ]
+    reach = access.below_each(_internal_organisations())
+    allowed = [dashboard_id for dashboard_id, orgs in reach.items() if orgs & mine]
     return Dashboard.objects.filter(audience=Audience.PUBLIC) | Dashboard.objects.filter(
         pk__in=allowed
     )
