@@ -190,7 +190,7 @@ TASKS = {
             help_text="Django Tasks backend. The database backend stores tasks in the same "
             "transaction as the change that causes them (see docs/decisions/0004).",
         ),
-        "QUEUES": ["default", "mail", "connectors", "data"],
+        "QUEUES": ["default", "mail", "connectors", "data", "documents"],
     }
 }
 TASK_MAX_ATTEMPTS = config(
@@ -487,7 +487,13 @@ REGION_NAME = config(
 # --- Modules --------------------------------------------------------------------------
 # Each module brings its own settings (``<module>/settings.py``, env names
 # REGIOHUB_<MODULE>_*), menu entries, permissions and privacy handler (core.modules).
-MODULES = ["regiohub.meldpunt", "regiohub.datasets", "regiohub.opendata", "regiohub.dashboards"]
+MODULES = [
+    "regiohub.meldpunt",
+    "regiohub.datasets",
+    "regiohub.opendata",
+    "regiohub.dashboards",
+    "regiohub.documents",
+]
 INSTALLED_APPS += MODULES
 for _module in MODULES:
     globals().update(module_settings(_module))

@@ -16,10 +16,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("regiohub.core.api.urls")),
     path("api/v1/", include("regiohub.datasets.api.urls")),
+    path("api/v1/", include("regiohub.documents.api.urls")),
     path("", include("regiohub.meldpunt.urls")),
     path("", include("regiohub.datasets.urls")),
     path("", include("regiohub.opendata.urls")),
     path("", include("regiohub.dashboards.urls")),
+    path("", include("regiohub.documents.urls")),
     path("", include("regiohub.core.urls")),
 ]
 

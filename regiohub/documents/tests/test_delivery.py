@@ -1,0 +1,170 @@
+"""A letter's way out, end to end: submitted, sealed, routed by the eBox's answer,
+published once or batched for the print partner once, its trail whole and its proof
+recorded; failures retried and then listed, resent from where they stopped."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import translation
+
+from regiohub.core.roles import Role
+from regiohub.core.testing import run_tasks
+from regiohub.core.tests.factories import MembershipFactory
+from regiohub.documents import delivery, paper, services, trail
+from regiohub.documents.models import Letter, LetterEvent, PaperBatch, Status
+from regiohub.documents.signing import verify
+from regiohub.documents.tests.conftest import (
+    ADDRESS,
+    CITIZEN,
+    CITIZEN_NEVER,
+    CITIZEN_PAPER,
+    COMPANY,
+    pdf,
+)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+def submission(org, number=CITIZEN, *, key=None, kind="citizen", address=True, **extra):
+    return services.Submission(
+        organisation=org,
+        reference=extra.pop("reference", "OMV-2026-0042"),
+        idempotency_key=key or str(uuid.uuid4()),
+        recipient_kind=kind,
+        recipient_number=number,
+        recipient_name="An Peeters" if address else "",
+        address_lines=ADDRESS if address else [],
+        subjects={"nl": "Beslissing omgevingsvergunning", "fr": "Décision permis"},
+        files=extra.pop("files", [("besluit.pdf", pdf(2))]),
+        **extra,
+    )
+
+
+def test_a_letter_to_an_ebox_user_is_sealed_and_published_once(sender, ebox, pki):
+    done = services.submit(submission(sender.organisation), actor_label="omv-app")
+    assert done.created
+    run_tasks()
+    letter = Letter.objects.get(pk=done.letter.pk)
+    assert letter.status == Status.PUBLISHED and letter.channel == "ebox"
+    assert ebox.accepted == 1
+    item = letter.files.get()
+    sealed = default_storage.open(item.signed).read()
+    assert hashlib.sha256(sealed).hexdigest() == item.signed_sha256 == item.delivered_sha256
+    stored = next(iter(ebox.messages.values()))
+    assert [hashlib.sha256(f[2]).hexdigest() for f in stored.files.values()] == [item.signed_sha256]
+    assert verify(sealed, pki.validation_context()).ok
+    actions = list(letter.events.values_list("action", flat=True))
+    assert actions == ["letter.received", "letter.signed", "letter.routed", "letter.published"]
+    assert trail.verify(letter).intact
+
+
+def test_the_same_key_twice_is_one_letter_and_other_content_is_refused(sender, ebox):
+    first = services.submit(submission(sender.organisation, key="omv-42"))
+    again = services.submit(submission(sender.organisation, key="omv-42"))
+    assert again.letter.pk == first.letter.pk and not again.created
+    run_tasks()
+    assert ebox.accepted == 1
+    with pytest.raises(services.KeyConflict):
+        services.submit(submission(sender.organisation, key="omv-42", reference="OTHER"))
+
+
+def test_a_citizen_without_ebox_gets_paper_in_the_daily_batch(sender, ebox, partner):
+    done = services.submit(submission(sender.organisation, CITIZEN_PAPER))
+    run_tasks()
+    letter = Letter.objects.get(pk=done.letter.pk)
+    assert letter.status == Status.ROUTED and letter.channel == "paper"
+    assert delivery.batch_paper(sender.organisation_id)
+    letter.refresh_from_db()
+    assert letter.status == Status.BATCHED
+    assert list(partner.letters.values()) == [1]
+    assert delivery.batch_paper(sender.organisation_id) == []  # nothing twice
+    item = letter.files.get()
+    assert item.delivered_sha256 == item.signed_sha256
+    assert trail.verify(letter).intact
+
+
+def test_a_never_opened_ebox_gets_paper_too(sender, ebox, partner):
+    done = services.submit(submission(sender.organisation, CITIZEN_NEVER))
+    run_tasks()
+    letter = Letter.objects.get(pk=done.letter.pk)
+    assert letter.status == Status.PUBLISHED and letter.paper_copy
+    delivery.batch_paper(sender.organisation_id)
+    letter.refresh_from_db()
+    assert letter.batched_at is not None and letter.status == Status.PUBLISHED
+
+
+def test_a_missing_address_for_a_recipient_without_ebox_is_refused_at_once(sender, ebox):
+    with pytest.raises(services.SubmissionError) as refused:
+        services.submit(submission(sender.organisation, CITIZEN_PAPER, address=False))
+    assert "address" in refused.value.errors
+    assert not Letter.objects.exists()
+    # An eBox user needs no address.
+    services.submit(submission(sender.organisation, COMPANY, kind="enterprise", address=False))
+
+
+def test_bad_input_names_each_field_and_stores_nothing(sender):
+    bad = submission(
+        sender.organisation,
+        "93051822362",
+        key="sleutel-é",
+        files=[("x.pdf", b"not a pdf")],
+        reference="",
+        language="xx",
+    )
+    with pytest.raises(services.SubmissionError) as refused:
+        services.submit(bad)
+    assert {"recipient.number", "idempotency_key", "files", "reference", "language"} <= set(
+        refused.value.errors
+    )
+    assert not Letter.objects.exists() and not LetterEvent.objects.exists()
+
+
+def test_an_unavailable_ebox_is_retried_then_listed_and_resent(sender, ebox, settings):
+    settings.DOCUMENTS_MAX_ATTEMPTS = 2
+    settings.TASK_RETRY_BASE_SECONDS = 0
+    ebox.fail_next(10, status=503)
+    done = services.submit(submission(sender.organisation))
+    run_tasks()
+    letter = Letter.objects.get(pk=done.letter.pk)
+    assert letter.status == Status.FAILED and letter.failed_at is not None
+    assert letter.signed_at is not None  # sealed once, not again on resend
+    assert ebox.accepted == 0
+    ebox._faults.fail.clear()
+    handler = MembershipFactory(organisation=sender.organisation, role=Role.HANDLER).user
+    services.resend(letter, actor=handler)
+    run_tasks()
+    letter.refresh_from_db()
+    assert letter.status == Status.PUBLISHED and ebox.accepted == 1
+    assert letter.events.filter(action="letter.signed").count() == 1
+    assert trail.verify(letter).intact
+
+
+def test_an_edited_trail_row_is_caught(sender, ebox):
+    done = services.submit(submission(sender.organisation))
+    run_tasks()
+    event = LetterEvent.objects.filter(letter=done.letter, action="letter.routed").get()
+    LetterEvent.objects.filter(pk=event.pk).update(detail={"channel": "paper"})
+    verdict = trail.verify(done.letter)
+    assert not verdict.intact and verdict.broken_at == event.sequence
+
+
+def test_paper_batch_crash_after_assignment_hands_the_same_letters_once(sender, ebox, partner):
+    for _ in range(3):
+        services.submit(submission(sender.organisation, CITIZEN_PAPER))
+    run_tasks()
+    partner.fail_next(1, "drop")  # the partner takes it, the answer is lost
+    with pytest.raises(paper.RetryableError):
+        delivery.batch_paper(sender.organisation_id)
+    assert PaperBatch.objects.get().state == PaperBatch.State.OPEN
+    delivery.batch_paper(sender.organisation_id)
+    assert PaperBatch.objects.get().state == PaperBatch.State.UPLOADED
+    assert sorted(partner.letters.values()) == [1, 1, 1]
+    assert Letter.objects.filter(status=Status.BATCHED).count() == 3
