@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_every_module_is_a_module_config_with_its_own_menu():
     labels = [m.label for m in modules.all_modules()]
-    assert labels == ["core", "meldpunt", "datasets", "opendata", "dashboards"]
+    assert labels == ["core", "meldpunt", "datasets", "opendata", "dashboards", "documents"]
     assert [e.url_name for e in modules.menu("public")] == [
         "meldpunt:report",
         "dashboards:list",
@@ -69,7 +69,11 @@ def test_large_uploads_are_allowed_only_where_a_module_says_so(client, settings)
         "/staff/data/tellingen/upload/", data=big, content_type="application/octet-stream"
     )
     assert upload.status_code != 413
-    assert [u.megabytes_setting for u in modules.upload_paths()] == ["DATASETS_UPLOAD_MB"]
+    assert [u.megabytes_setting for u in modules.upload_paths()] == [
+        "DATASETS_UPLOAD_MB",
+        "DOCUMENTS_MAX_UPLOAD_MB",
+        "DOCUMENTS_MAX_UPLOAD_MB",
+    ]
 
 
 def test_module_settings_live_in_the_module_and_old_names_still_work(monkeypatch):

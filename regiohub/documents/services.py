@@ -19,6 +19,7 @@ import structlog
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from regiohub.core import access, history
@@ -37,6 +38,19 @@ from regiohub.documents.models import (
 from regiohub.documents.paper import AddressProblem, check_address
 from regiohub.documents.permissions import SEND_LETTERS
 from regiohub.documents.trail import append
+
+#: The door other modules may use (tests/test_module_walls.py checks it).
+__all__ = [
+    "KeyConflict",
+    "ResendError",
+    "Submission",
+    "SubmissionError",
+    "Submitted",
+    "compose_files",
+    "resend",
+    "save_sender",
+    "submit",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -488,3 +502,57 @@ def save_sender(sender: Sender, *, actor: Any) -> Sender:
         after={"created": created, "revision": sender.revision, "level": sender.level},
     )
     return sender
+
+
+# --- Letters composed from a template ---------------------------------------------------
+
+
+def compose_files(
+    template: Any,
+    *,
+    variables: Mapping[str, str],
+    recipient_name: str,
+    address_lines: Sequence[str],
+    subject: str,
+    reference: str,
+    language: str,
+    filename: str = "",
+) -> list[tuple[str, bytes]]:
+    """The letter written from ``template`` (a :class:`~.models.LetterTemplate`) as the
+    one PDF of a submission; :class:`SubmissionError` on ``template``/``variables`` when
+    it cannot be written (a missing variable, a character no font has)."""
+    from regiohub.documents.compose import ComposeError, Letterhead, render
+
+    organisation = template.organisation
+    sender = Sender.objects.filter(organisation=organisation).first()
+    letterhead = Letterhead(
+        name=organisation.name,
+        department=template.department,
+        address_lines=tuple(sender.return_lines[1:] if sender else ()),
+        phone=organisation.phone,
+        email=organisation.email,
+        website=organisation.website,
+        enterprise_number=sender.enterprise_number if sender else "",
+        logo=bytes(template.logo) or None,
+    )
+    recipient = [line for line in (recipient_name, *address_lines) if line]
+    try:
+        data = render(
+            template.source,
+            variables={str(k): str(v) for k, v in variables.items()},
+            letterhead=letterhead,
+            recipient_lines=recipient,
+            subject=subject,
+            reference=reference,
+            dated=timezone.localdate(),
+            language=language if language in LETTER_LANGUAGES else "nl",
+        )
+    except ComposeError as error:
+        field = "variables" if getattr(error, "variable", None) else "template"
+        raise SubmissionError({field: [str(error.message)]}) from None
+    name = filename or f"{_safe_stem(reference)}.pdf"
+    return [(name, data)]
+
+
+def _safe_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "brief"
