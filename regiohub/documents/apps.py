@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from regiohub.core import modules
+from regiohub.documents.permissions import VIEW_LETTERS
 
 
 class DocumentsConfig(modules.ModuleConfig):
@@ -8,6 +9,7 @@ class DocumentsConfig(modules.ModuleConfig):
     label = "documents"
     verbose_name = _("Letters")
 
+    menu = (modules.MenuEntry(_("Letters"), "documents:list", capability=VIEW_LETTERS, order=30),)
     upload_paths = (
         modules.UploadPath(r"^/api/v1/letters/$", "DOCUMENTS_MAX_UPLOAD_MB"),
         modules.UploadPath(r"^/staff/letters/new/$", "DOCUMENTS_MAX_UPLOAD_MB"),
