@@ -107,8 +107,10 @@ def test_no_input_gives_a_server_error(app, label):
         headers = {}
         if case.path == "/meldpunt/mail/inbound/":
             headers["Authorization"] = f"Bearer {MAIL_SECRET}"  # into the mail parser
-        if case.path == "/api/v1/datasets/{slug}/rows/" and case.method == "POST":
-            headers["Authorization"] = f"Bearer {token}"  # into the write API's body reader
+        if case.method == "POST" and (
+            case.path == "/api/v1/datasets/{slug}/rows/" or case.path.startswith("/api/v1/letters/")
+        ):  # into the write API's and the letters API's body readers
+            headers["Authorization"] = f"Bearer {token}"
         response = case.call(cookies=cookies, headers=headers)
         case.validate_response(response, checks=[not_a_server_error])
 

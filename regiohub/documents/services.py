@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 import structlog
@@ -517,10 +518,15 @@ def compose_files(
     reference: str,
     language: str,
     filename: str = "",
+    dated: date | None = None,
 ) -> list[tuple[str, bytes]]:
     """The letter written from ``template`` (a :class:`~.models.LetterTemplate`) as the
     one PDF of a submission; :class:`SubmissionError` on ``template``/``variables`` when
-    it cannot be written (a missing variable, a character no font has)."""
+    it cannot be written (a missing variable, a character no font has).
+
+    ``dated`` is the letter's date (default today). The PDF's creation time is the start
+    of that day, so the same letter written again is the same bytes: a submission sent
+    again with its idempotency key is recognised, not refused as other content."""
     from regiohub.documents.compose import ComposeError, Letterhead, render
 
     organisation = template.organisation
@@ -536,6 +542,7 @@ def compose_files(
         logo=bytes(template.logo) or None,
     )
     recipient = [line for line in (recipient_name, *address_lines) if line]
+    day = dated or timezone.localdate()
     try:
         data = render(
             template.source,
@@ -544,7 +551,8 @@ def compose_files(
             recipient_lines=recipient,
             subject=subject,
             reference=reference,
-            dated=timezone.localdate(),
+            dated=day,
+            created=timezone.make_aware(datetime.combine(day, time.min)),
             language=language if language in LETTER_LANGUAGES else "nl",
         )
     except ComposeError as error:

@@ -1,4 +1,10 @@
-from django.urls import URLPattern
+from rest_framework.routers import SimpleRouter
+
+from regiohub.documents.api.views import LetterViewSet
 
 app_name = "documents-api"
-urlpatterns: list[URLPattern] = []
+
+router = SimpleRouter()
+router.register("letters", LetterViewSet, basename="letter")
+
+urlpatterns = router.urls
