@@ -8,6 +8,7 @@ import hashlib
 import uuid
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.utils import translation
 
@@ -168,3 +169,52 @@ def test_paper_batch_crash_after_assignment_hands_the_same_letters_once(sender, 
     assert PaperBatch.objects.get().state == PaperBatch.State.UPLOADED
     assert sorted(partner.letters.values()) == [1, 1, 1]
     assert Letter.objects.filter(status=Status.BATCHED).count() == 3
+
+
+def test_statuses_come_back_and_an_unread_letter_goes_on_paper_after_n_days(sender, ebox, partner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Sender = type(sender)
+    Sender.objects.filter(pk=sender.pk).update(paper_after_days=14)
+    read = services.submit(submission(sender.organisation)).letter
+    unread = services.submit(submission(sender.organisation)).letter
+    on_paper = services.submit(submission(sender.organisation, CITIZEN_PAPER)).letter
+    run_tasks()
+    read.refresh_from_db()
+    ebox.mark_read(read.ebox_message_id)
+    Letter.objects.filter(pk=unread.pk).update(published_at=timezone.now() - timedelta(days=15))
+    counts = delivery.poll(sender.organisation_id)
+    assert counts["read"] == 1 and counts["paper_copy"] == 1
+    assert delivery.poll(sender.organisation_id)["read"] == 0  # once
+    read.refresh_from_db()
+    unread.refresh_from_db()
+    assert read.status == Status.READ and read.read_at is not None and not read.paper_copy
+    assert unread.paper_copy and unread.status == Status.PUBLISHED
+    [batch] = delivery.batch_paper(sender.organisation_id)
+    assert set(partner.letters) == {str(unread.public_id), str(on_paper.public_id)}
+    partner.add_event(batch, str(on_paper.public_id), "DELIVERED", mail_id="m-1")
+    partner.add_event(batch, str(unread.public_id), "RETURNED", reason="MOVED")
+    counts = delivery.poll(sender.organisation_id)
+    assert counts["delivered"] == 1 and counts["returned"] == 1
+    on_paper.refresh_from_db()
+    unread.refresh_from_db()
+    assert on_paper.status == Status.DELIVERED and unread.status == Status.RETURNED
+    assert delivery.poll(sender.organisation_id)["delivered"] == 0
+    for letter in (read, unread, on_paper):
+        assert trail.verify(letter).intact
+
+
+def test_another_municipality_cannot_resend_a_letter(sender, ebox, region, settings):
+    settings.DOCUMENTS_MAX_ATTEMPTS = 1
+    ebox.fail_next(5, status=503)
+    letter = services.submit(submission(sender.organisation)).letter
+    run_tasks()
+    letter.refresh_from_db()
+    assert letter.status == Status.FAILED
+    menen = MembershipFactory(organisation=region["MEN"], role=Role.HANDLER).user
+    with pytest.raises(PermissionDenied):
+        services.resend(letter, actor=menen)
+    with pytest.raises(PermissionDenied):
+        services.submit(submission(sender.organisation), actor=menen)
