@@ -26,12 +26,18 @@ from regiohub.documents.tests.conftest import (
     COMPANY,
     pdf,
 )
+from regiohub.documents.tests.test_signing import pdfsig
 
 
 @pytest.fixture(autouse=True)
 def _english():
     with translation.override("en"):
         yield
+
+
+def stored_bytes(stored) -> bytes:
+    [(_name, _media_type, data)] = stored.files.values()
+    return data
 
 
 def submission(org, number=CITIZEN, *, key=None, kind="citizen", address=True, **extra):
@@ -49,7 +55,7 @@ def submission(org, number=CITIZEN, *, key=None, kind="citizen", address=True, *
     )
 
 
-def test_a_letter_to_an_ebox_user_is_sealed_and_published_once(sender, ebox, pki):
+def test_a_letter_to_an_ebox_user_is_sealed_and_published_once(sender, ebox, pki, tmp_path):
     done = services.submit(submission(sender.organisation), actor_label="omv-app")
     assert done.created
     run_tasks()
@@ -62,6 +68,9 @@ def test_a_letter_to_an_ebox_user_is_sealed_and_published_once(sender, ebox, pki
     stored = next(iter(ebox.messages.values()))
     assert [hashlib.sha256(f[2]).hexdigest() for f in stored.files.values()] == [item.signed_sha256]
     assert verify(sealed, pki.validation_context()).ok
+    # What the eBox holds is what poppler's pdfsig calls valid and wholly signed (B-T).
+    said = pdfsig(stored_bytes(stored), tmp_path)
+    assert "Signature is Valid" in said and "Total document signed" in said, said
     actions = list(letter.events.values_list("action", flat=True))
     assert actions == ["letter.received", "letter.signed", "letter.routed", "letter.published"]
     assert trail.verify(letter).intact
