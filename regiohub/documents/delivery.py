@@ -187,15 +187,18 @@ def _read(name: str) -> bytes:
 
 
 def seal(letter: Letter, sender: Sender) -> None:
-    """Seal every file (a file sealed by an earlier try whose commit was lost is sealed
-    again: nothing left the building yet)."""
+    """Seal every file. A try whose commit was lost seals again (nothing left the
+    building yet); each try writes its own files, and only the try that commits is
+    referenced, so two workers on one letter never mix their seals."""
     import hashlib
+    import uuid
 
     from regiohub.documents.services import letter_folder, store_file
 
     sealer = sealer_for(sender)
     files = _files(letter)
     base = letter_folder(letter)
+    attempt = uuid.uuid4().hex[:8]
     for item in files:
         data = _read(item.original)
         if hashlib.sha256(data).hexdigest() != item.original_sha256:
@@ -204,30 +207,36 @@ def seal(letter: Letter, sender: Sender) -> None:
                 % {"file": item.filename}
             )
         sealed = sealer.seal(data)
-        item.signed = store_file(f"{base}/{item.position}-sealed.pdf", sealed.data)
+        item.signed = store_file(f"{base}/{item.position}-sealed-{attempt}.pdf", sealed.data)
         item.signed_sha256 = sealed.sha256
         item.signed_size = len(sealed.data)
+    now = timezone.now()
     with transaction.atomic():
-        LetterFile.objects.bulk_update(files, ["signed", "signed_sha256", "signed_size"])
-        letter.signed_at = timezone.now()
-        letter.status = Status.SIGNED
-        Letter.objects.filter(pk=letter.pk).update(signed_at=letter.signed_at, status=letter.status)
-        append(
-            letter,
-            Action.LETTER_SIGNED,
-            Status.SIGNED,
-            detail={
-                "level": sealer.level,
-                "files": [
-                    {
-                        "file": f.filename,
-                        "sha256_received": f.original_sha256,
-                        "sha256_sealed": f.signed_sha256,
-                    }
-                    for f in files
-                ],
-            },
+        won = Letter.objects.filter(pk=letter.pk, signed_at__isnull=True).update(
+            signed_at=now, status=Status.SIGNED
         )
+        if won:
+            LetterFile.objects.bulk_update(files, ["signed", "signed_sha256", "signed_size"])
+            append(
+                letter,
+                Action.LETTER_SIGNED,
+                Status.SIGNED,
+                detail={
+                    "level": sealer.level,
+                    "files": [
+                        {
+                            "file": f.filename,
+                            "sha256_received": f.original_sha256,
+                            "sha256_sealed": f.signed_sha256,
+                        }
+                        for f in files
+                    ],
+                },
+            )
+    if not won:  # another worker sealed it meanwhile: its files count, ours go
+        for item in files:
+            default_storage.delete(item.signed)
+    letter.refresh_from_db()
 
 
 def route(letter: Letter, sender: Sender) -> None:
@@ -247,22 +256,20 @@ def route(letter: Letter, sender: Sender) -> None:
             % {"why": detail or reason}
         )
     with transaction.atomic():
-        letter.channel = choice
-        letter.route_reason = reason[:40]
-        letter.routed_at = timezone.now()
-        letter.status = Status.ROUTED
-        Letter.objects.filter(pk=letter.pk).update(
+        won = Letter.objects.filter(pk=letter.pk, routed_at__isnull=True).update(
             channel=choice,
-            route_reason=letter.route_reason,
-            routed_at=letter.routed_at,
-            status=letter.status,
+            route_reason=reason[:40],
+            routed_at=timezone.now(),
+            status=Status.ROUTED,
         )
-        append(
-            letter,
-            Action.LETTER_ROUTED,
-            Status.ROUTED,
-            detail={"channel": choice, "reason": reason},
-        )
+        if won:
+            append(
+                letter,
+                Action.LETTER_ROUTED,
+                Status.ROUTED,
+                detail={"channel": choice, "reason": reason},
+            )
+    letter.refresh_from_db()
 
 
 def idempotency_key(letter: Letter) -> str:
@@ -301,46 +308,43 @@ def publish(letter: Letter, sender: Sender) -> None:
         ) from refusal
     sent = list(published.sha256) or [d.sha256 for d in documents]
     paper_copy = bool(published.no_digital_user and letter.address_lines)
+    message_id = (published.message_id or "")[:100]
     with transaction.atomic():
-        for item, digest in zip(files, sent, strict=False):
-            item.delivered_sha256 = digest
-        LetterFile.objects.bulk_update(files, ["delivered_sha256"])
-        letter.published_at = timezone.now()
-        letter.status = Status.PUBLISHED
-        letter.ebox_message_id = (published.message_id or "")[:100]
-        letter.paper_copy = letter.paper_copy or paper_copy
-        letter.attempts = 0
-        letter.last_error = ""
-        Letter.objects.filter(pk=letter.pk).update(
-            published_at=letter.published_at,
-            status=letter.status,
-            ebox_message_id=letter.ebox_message_id,
-            paper_copy=letter.paper_copy,
+        won = Letter.objects.filter(pk=letter.pk, published_at__isnull=True).update(
+            published_at=timezone.now(),
+            status=Status.PUBLISHED,
+            ebox_message_id=message_id,
+            paper_copy=letter.paper_copy or paper_copy,
             attempts=0,
             last_error="",
         )
-        append(
-            letter,
-            Action.LETTER_PUBLISHED,
-            Status.PUBLISHED,
-            detail={
-                "message_id": letter.ebox_message_id,
-                "duplicate": published.duplicate,
-                "language": published.language,
-                "sha256_delivered": sent,
-                "same_as_sealed": sent == [f.signed_sha256 for f in files],
-            },
-        )
-        if paper_copy:
+        if won:
+            for item, digest in zip(files, sent, strict=False):
+                item.delivered_sha256 = digest
+            LetterFile.objects.bulk_update(files, ["delivered_sha256"])
             append(
                 letter,
-                Action.LETTER_PAPER_COPY,
+                Action.LETTER_PUBLISHED,
                 Status.PUBLISHED,
-                detail={"reason": "no_digital_user"},
+                detail={
+                    "message_id": message_id,
+                    "duplicate": published.duplicate,
+                    "language": published.language,
+                    "sha256_delivered": sent,
+                    "same_as_sealed": sent == [f.signed_sha256 for f in files],
+                },
             )
-        events.publish(
-            LetterSent(str(letter.public_id), letter.organisation_id, letter.reference, "ebox")
-        )
+            if paper_copy:
+                append(
+                    letter,
+                    Action.LETTER_PAPER_COPY,
+                    Status.PUBLISHED,
+                    detail={"reason": "no_digital_user"},
+                )
+            events.publish(
+                LetterSent(str(letter.public_id), letter.organisation_id, letter.reference, "ebox")
+            )
+    letter.refresh_from_db()
 
 
 def record_failure(letter_id: int, error: BaseException, *, final: bool) -> None:
@@ -475,10 +479,10 @@ def hand_over(batch: PaperBatch, sender: Sender) -> None:
     }
     now = timezone.now()
     with transaction.atomic():
-        PaperBatch.objects.filter(pk=batch.pk).update(
+        won = PaperBatch.objects.filter(pk=batch.pk, state=PaperBatch.State.OPEN).update(
             state=PaperBatch.State.UPLOADED, uploaded_at=now, last_error=""
         )
-        for letter in letters:
+        for letter in letters if won else ():  # another worker recorded it meanwhile
             files = _files(letter)
             sent = digests.get(str(letter.public_id), [])
             for item, digest in zip(files, sent, strict=False):

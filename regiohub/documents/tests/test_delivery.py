@@ -227,3 +227,27 @@ def test_another_municipality_cannot_resend_a_letter(sender, ebox, region, setti
         services.resend(letter, actor=menen)
     with pytest.raises(PermissionDenied):
         services.submit(submission(sender.organisation), actor=menen)
+
+
+def test_two_workers_on_one_letter_record_each_step_once(sender, ebox):
+    """A task requeued while its first run still goes (a lease that ran out): both runs
+    seal and publish, the second finds the step done and leaves no trace."""
+    from regiohub.documents.models import LetterFile
+
+    letter = services.submit(submission(sender.organisation)).letter
+    stale = Letter.objects.get(pk=letter.pk)
+    delivery.seal(Letter.objects.get(pk=letter.pk), sender)
+    delivery.seal(stale, sender)  # the second run, which read the letter before
+    item = LetterFile.objects.get(letter=letter)
+    assert hashlib.sha256(default_storage.open(item.signed).read()).hexdigest() == (
+        item.signed_sha256
+    )
+    assert len(default_storage.listdir(item.signed.rsplit("/", 1)[0])[1]) == 2  # in + sealed
+    delivery.route(Letter.objects.get(pk=letter.pk), sender)
+    first, second = Letter.objects.get(pk=letter.pk), Letter.objects.get(pk=letter.pk)
+    delivery.publish(first, sender)
+    delivery.publish(second, sender)
+    assert ebox.accepted == 1 and ebox.duplicates == 1
+    actions = list(Letter.objects.get(pk=letter.pk).events.values_list("action", flat=True))
+    assert actions == ["letter.received", "letter.signed", "letter.routed", "letter.published"]
+    assert trail.verify(letter).intact
