@@ -44,7 +44,7 @@ messages: venv system
 ## make run: the product on its embedded defaults (SQLite) with the demo region, on :8000
 run: venv system messages
 	$(BIN)/regiohub demo
-	$(BIN)/regiohub serve --bind 127.0.0.1:8000 --with-worker
+	$(BIN)/regiohub serve --bind 127.0.0.1:8000 --with-worker --with-demo-services
 
 ## make test: lint, type check and the whole suite on SQLite (browser and end-to-end tests
 ## included)

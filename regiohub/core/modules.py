@@ -98,6 +98,10 @@ class ModuleConfig(AppConfig):
     #: and clean what they store themselves: the platform checks their path and query
     #: string, not their body.
     raw_body_paths: tuple[str, ...] = ()
+    #: Processes the demo needs next to the site (local stand-ins for outside services),
+    #: as the arguments of ``python -m regiohub.cli``: ``(("documents", "stand-ins"),)``.
+    #: ``regiohub serve --with-demo-services`` starts and supervises each.
+    demo_services: tuple[tuple[str, ...], ...] = ()
     #: Submodules imported at start-up when they exist.
     startup_modules: tuple[str, ...] = ("permissions", "events")
 
@@ -170,6 +174,11 @@ def openapi_fragments() -> list[dict[str, Any]]:
             dotted, _, name = hook.rpartition(".")
             found.append(getattr(import_module(dotted), name)())
     return found
+
+
+def demo_services() -> list[tuple[str, ...]]:
+    """The demo processes of every module (see ``ModuleConfig.demo_services``), in order."""
+    return [service for module in all_modules() for service in module.demo_services]
 
 
 def privacy_handlers() -> list[tuple[str, PrivacyHandler]]:

@@ -14,6 +14,7 @@ class DocumentsConfig(modules.ModuleConfig):
         modules.UploadPath(r"^/api/v1/letters/$", "DOCUMENTS_MAX_UPLOAD_MB"),
         modules.UploadPath(r"^/staff/letters/new/$", "DOCUMENTS_MAX_UPLOAD_MB"),
     )
+    demo_services = (("documents", "stand-ins"),)
 
     def connect(self) -> None:
         from django.conf import settings

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
@@ -410,7 +411,7 @@ def _submit(request: HttpRequest, form: LetterForm) -> HttpResponse | None:
         _("Letter %(reference)s received: it is being sealed and sent.")
         % {"reference": done.letter.reference},
     )
-    return redirect("documents:letter", done.letter.public_id)
+    return _to_letter(done.letter)
 
 
 def _already_sent(request: HttpRequest, letter: Letter) -> HttpResponse:
@@ -422,4 +423,10 @@ def _already_sent(request: HttpRequest, letter: Letter) -> HttpResponse:
         )
         % {"reference": letter.reference},
     )
-    return redirect("documents:letter", letter.public_id)
+    return _to_letter(letter)
+
+
+def _to_letter(letter: Letter) -> HttpResponse:
+    """The letter's page, at the top: the form posted to ``#form-errors``, a fragment the
+    browser would otherwise keep across the redirect."""
+    return redirect(reverse("documents:letter", args=[letter.public_id]) + "#main")

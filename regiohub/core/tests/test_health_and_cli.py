@@ -36,7 +36,7 @@ def test_health_reports_database_and_task_queue():
     assert body["checks"]["workers"] == {
         "status": "ok",
         "live": 0,
-        "per_queue": {"default": 0, "mail": 0, "connectors": 0, "data": 0},
+        "per_queue": {"default": 0, "mail": 0, "connectors": 0, "data": 0, "documents": 0},
     }
     assert body["checks"]["cache"] == {"status": "ok"}
     assert response["Cache-Control"].startswith("max-age=0")

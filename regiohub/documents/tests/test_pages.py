@@ -235,7 +235,7 @@ def test_a_letter_submitted_by_hand_is_one_letter_however_often_it_is_sent(clien
     first = client.post(reverse("documents:new"), data)
     letter = Letter.objects.get()
     assert first.status_code == 302
-    assert first["Location"] == reverse("documents:letter", args=[letter.public_id])
+    assert first["Location"] == reverse("documents:letter", args=[letter.public_id]) + "#main"
     assert letter.recipient_number == CITIZEN and letter.department == "Omgeving"
     assert letter.address_lines == ADDRESS
     # A double click, or the browser sending the form again: the same letter, once.

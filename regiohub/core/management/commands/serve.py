@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from gunicorn.app.base import BaseApplication
 
+from regiohub.core import modules
 from regiohub.core.supervise import Supervisor
 
 
@@ -55,6 +56,13 @@ class Command(BaseCommand):
             help="Also run one background task worker (handy on a single machine); it is "
             "restarted with back-off when it dies.",
         )
+        parser.add_argument(
+            "--with-demo-services",
+            action="store_true",
+            help="Also run the processes the modules declare for the demo (local stand-ins "
+            "for outside services, such as the letters' eBox and print partner); each is "
+            "restarted with back-off when it dies and stopped at exit.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # In a child process: the manifest must be read fresh by the server afterwards.
@@ -67,6 +75,14 @@ class Command(BaseCommand):
             # Restarted with back-off when it dies (docs/operations.md).
             worker = Supervisor([sys.executable, "-m", "regiohub.cli", "worker"])
             worker.start()
+        services = []
+        if options["with_demo_services"]:
+            for service in modules.demo_services():
+                supervisor = Supervisor(
+                    [sys.executable, "-m", "regiohub.cli", *service], name=" ".join(service)
+                )
+                supervisor.start()
+                services.append(supervisor)
         try:
             _Gunicorn(
                 {
@@ -82,5 +98,7 @@ class Command(BaseCommand):
                 }
             ).run()
         finally:
+            for supervisor in services:
+                supervisor.stop()
             if worker is not None:
                 worker.stop()
