@@ -79,9 +79,11 @@ fuzz: venv messages
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest -p no:randomly -n auto tests/test_api_fuzz.py
 
 ## make soak: tests/test_kill_soak.py, workers killed at random moments, 20 iterations in a
-## row (2 in make test); -rP prints each iteration's line and the totals
-soak: venv messages
+## row (2 in make test), and 2,000 letters delivered exactly once through killed workers (500
+## in make test); -rP prints each run's line and the totals
+soak: venv system-test messages
 	SOAK_ITERATIONS=$${SOAK_ITERATIONS:-20} $(BIN)/pytest -p no:randomly -rP -m slow tests/test_kill_soak.py
+	DOCUMENTS_KILL_LETTERS=$${DOCUMENTS_KILL_LETTERS:-2000} $(BIN)/pytest -p no:randomly -rP -m slow regiohub/documents/tests/test_killed_worker.py
 
 openapi: venv messages
 	$(BIN)/regiohub spectacular --lang en --validate --fail-on-warn --file docs/openapi.yaml

@@ -307,7 +307,12 @@ def publish(letter: Letter, sender: Sender) -> None:
             _("The eBox refused the letter: %(why)s") % {"why": refusal.reason}
         ) from refusal
     sent = list(published.sha256) or [d.sha256 for d in documents]
-    paper_copy = bool(published.no_digital_user and letter.address_lines)
+    # A 409 means an earlier try's answer was lost, and NO_DIGITAL_USER with it: a citizen
+    # who may never have opened the eBox gets the paper copy rather than nothing (the
+    # consent asked when routing does not tell; enterprises are routed on their last
+    # connection already).
+    unsure = published.duplicate and letter.recipient_kind == RecipientKind.CITIZEN
+    paper_copy = bool((published.no_digital_user or unsure) and letter.address_lines)
     message_id = (published.message_id or "")[:100]
     with transaction.atomic():
         won = Letter.objects.filter(pk=letter.pk, published_at__isnull=True).update(
@@ -339,7 +344,9 @@ def publish(letter: Letter, sender: Sender) -> None:
                     letter,
                     Action.LETTER_PAPER_COPY,
                     Status.PUBLISHED,
-                    detail={"reason": "no_digital_user"},
+                    detail={
+                        "reason": "no_digital_user" if published.no_digital_user else "answer_lost"
+                    },
                 )
             events.publish(
                 LetterSent(str(letter.public_id), letter.organisation_id, letter.reference, "ebox")
