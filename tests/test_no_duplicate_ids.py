@@ -192,7 +192,22 @@ def world(categories, settings, tmp_path) -> dict[str, Any]:
 
     dashboards.load_folder(dashboards.shipped_folder())
     run_tasks()
+    from django.utils import timezone
+
+    from regiohub.documents.models import Letter, LetterFile
+
+    letter = Letter.objects.create(  # failed: its page shows the resend form too
+        organisation=region["KOR"], reference="OMV-2026-0042", idempotency_key="ids-1",
+        content_digest="0" * 64, recipient_kind="citizen", recipient_number="93051822361",
+        recipient_name="An Peeters", address_lines=["Grote Markt 54", "8500 Kortrijk"],
+        subjects={"nl": "Beslissing"}, status="failed", failed_at=timezone.now(),
+        last_error="Timeout",
+    )  # fmt: skip
+    LetterFile.objects.create(letter=letter, position=1, filename="besluit.pdf",
+                              original="letters/none.pdf", original_sha256="0" * 64,
+                              original_size=1)  # fmt: skip
     return {
+        "letter": letter,
         "agent": agent,
         "superuser": superuser,
         "reports": reports,
@@ -290,6 +305,9 @@ def builders(world: dict[str, Any]) -> dict[str, Callable[[], list[str]]]:
         "dashboards:chart": lambda: ["/dashboards/meldpunt/per-maand/"],
         "dashboards:chart-file": lambda: ["/dashboards/meldpunt/per-maand.csv"],
         "dashboards:dashboard-pdf": lambda: ["/dashboards/meldpunt.pdf"],
+        "documents:letter": lambda: [f"/staff/letters/{world['letter'].public_id}/"],
+        "documents:file": lambda: [f"/staff/letters/{world['letter'].public_id}/files/1/"],
+        "documents:resend": lambda: [f"/staff/letters/{world['letter'].public_id}/resend/"],
     }
 
 

@@ -119,7 +119,7 @@ def test_health_reports_running_orphaned_and_live_workers(settings):
     assert body["checks"]["workers"] == {
         "status": "ok",
         "live": 2,
-        "per_queue": {"default": 2, "mail": 2, "connectors": 1, "data": 1},
+        "per_queue": {"default": 2, "mail": 2, "connectors": 1, "data": 1, "documents": 1},
     }
 
     # Orphaned longer than the threshold: no live worker requeues it. The whole is 503.
